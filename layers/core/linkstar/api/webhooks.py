@@ -1,0 +1,82 @@
+"""``POST /webhooks/{platform}/{store_id}``: verify, then enqueue — nothing more.
+
+Order of checks: unknown platform or store → 404; body over 1 MiB → 413; signature (over the raw
+bytes, before any parsing) → 401 with nothing stored; body not JSON → 400; a topic LinkStar
+doesn't ingest → 200, counted and dropped; else enqueued → 200. The store lookup is cached
+in-process for a minute so a warm webhook costs one AWS call (SQS SendMessage).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from chalice import Blueprint, Response
+
+from linkstar import ids
+from linkstar.api.http import json_response, route
+from linkstar.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
+from linkstar.ingest.edge import enqueue
+from linkstar.platforms.edge import MAX_BODY_BYTES, SCHEMES
+from linkstar.store import stores as store_repo
+from linkstar.stores.models import Store
+
+bp = Blueprint(__name__)
+
+STORE_CACHE_SECONDS = 60.0
+_store_cache: dict[tuple[str, str], tuple[Store | None, float]] = {}
+_cache_lock = threading.Lock()
+
+
+def cached_store(tenant_id: str, store_id: str) -> Store | None:
+    key = (tenant_id, store_id)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _store_cache.get(key)
+        if hit and hit[1] > now:
+            return hit[0]
+    found = store_repo.get(tenant_id, store_id)
+    with _cache_lock:
+        _store_cache[key] = (found, now + STORE_CACHE_SECONDS)
+    return found
+
+
+def forget_store(tenant_id: str, store_id: str) -> None:
+    with _cache_lock:
+        _store_cache.pop((tenant_id, store_id), None)
+
+
+@route(
+    bp,
+    "/webhooks/{platform}/{store_id}",
+    methods=["POST"],
+    content_types=["application/json", "application/x-www-form-urlencoded", "text/plain"],
+)
+def platform_webhook(platform: str, store_id: str) -> Response:
+    scheme = SCHEMES.get(platform)
+    tenant_id = ids.tenant_of_store(store_id)
+    if scheme is None or tenant_id is None:
+        raise NotFound("no such webhook endpoint", code="unknown_endpoint")
+    store = cached_store(tenant_id, store_id)
+    if store is None or store.platform.value != platform:
+        raise NotFound("no such store", code="store_not_found")
+    request = bp.current_request
+    body = request.raw_body or b""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge("webhook bodies are limited to 1 MiB", code="payload_too_large")
+    headers = request.headers
+    if not scheme.verify(store.webhook_secrets, body, headers):
+        raise Unauthorized("signature does not match", code="invalid_signature")
+    delivery = scheme.read_headers(headers)
+    if not delivery.topic:
+        raise BadRequest("missing topic header", code="missing_topic")
+    try:
+        json.loads(body)
+    except ValueError as exc:
+        raise BadRequest("verified body is not JSON", code="invalid_json") from exc
+    if delivery.topic not in scheme.handled_topics:
+        store_repo.count(tenant_id, store_id, f"ignored#{delivery.topic}")
+        return json_response({"status": "ignored", "topic": delivery.topic})
+    meta = enqueue(platform, tenant_id, store_id, delivery, body)
+    return json_response({"status": "accepted", "delivery_id": meta.delivery_id})

@@ -1,0 +1,1 @@
+"""Domain events on the EventBridge bus: the outbox relay (publisher)."""

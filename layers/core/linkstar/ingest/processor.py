@@ -1,0 +1,283 @@
+"""Process one delivery: dedupe → normalise (platform adapter) → apply in one transaction.
+
+Exactly-once effects come from two layers:
+1. Powertools idempotency on the platform's event id: a redelivery costs one conditional write
+   and is counted as a duplicate; concurrent copies of one delivery can't both run.
+2. Merge rules plus optimistic locking (``linkstar.orders.state``): even a delivery the first
+   layer no longer remembers, or the same state under a new event id, changes nothing, and an
+   older snapshot never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from linkstar import aws, ids
+from linkstar.customers import models as customers
+from linkstar.errors import ConcurrentUpdate, PermanentError
+from linkstar.ingest.envelope import DeliveryMeta
+from linkstar.observability import logger
+from linkstar.orders import state as order_state
+from linkstar.orders.models import (
+    Change,
+    CheckoutSnapshot,
+    CustomerSnapshot,
+    FulfillmentAdded,
+    OrderSnapshot,
+    RefundAdded,
+    utcnow,
+)
+from linkstar.orders.state import AggregateKey, DomainEvent
+from linkstar.platforms import shopify
+from linkstar.settings import get_settings
+from linkstar.store import aggregates, checkouts, dynamo, outbox
+from linkstar.store import customers as customer_repo
+from linkstar.store import orders as order_repo
+from linkstar.store import stores as store_repo
+from linkstar.stores.models import Store
+
+MAX_ATTEMPTS = 8
+ADAPTERS = {"shopify": shopify.normalise}
+IDEMPOTENCY_SECONDS = 7 * 24 * 3600  # platforms retry for up to two days; keep a margin
+
+
+def read_body(meta: DeliveryMeta, message_body: str) -> bytes:
+    if meta.body_s3_key:
+        answer = aws.client("s3").get_object(
+            Bucket=get_settings().raw_bucket_name, Key=meta.body_s3_key
+        )
+        return answer["Body"].read()
+    return message_body.encode("utf-8")
+
+
+def process_delivery(meta: DeliveryMeta, body: bytes) -> str:
+    """Apply a delivery once. Returns the outcome (applied, stale, unchanged, duplicate)."""
+    delivery = {"dedupe_key": meta.dedupe_key, "meta": meta.__dict__, "body": body.decode()}
+    return str(_idempotent()(delivery=delivery)["outcome"])
+
+
+@lru_cache(maxsize=1)
+def _idempotent() -> Any:
+    """Built on first use: Powertools creates its DynamoDB client at construction time."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    settings = get_settings()
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table_name or "", boto3_client=aws.client("dynamodb")
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="dedupe_key",
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+        response_hook=_on_duplicate,
+    )
+
+    @idempotent_function(
+        data_keyword_argument="delivery", persistence_store=persistence, config=config
+    )
+    def apply_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
+        meta = DeliveryMeta(**delivery["meta"])
+        outcome = _apply(meta, delivery["body"].encode("utf-8"))
+        # Saved by Powertools and handed back on a redelivery (see _on_duplicate).
+        return {"outcome": outcome, "tenant_id": meta.tenant_id, "store_id": meta.store_id}
+
+    return apply_delivery
+
+
+def _on_duplicate(response: dict[str, Any], data_record: Any) -> dict[str, Any]:
+    """Powertools calls this only when it answers from a stored record: a redelivery."""
+    store_repo.count(response["tenant_id"], response["store_id"], "duplicates")
+    return {**response, "outcome": "duplicate"}
+
+
+def _apply(meta: DeliveryMeta, body: bytes) -> str:
+    normalise = ADAPTERS.get(meta.platform)
+    if normalise is None:
+        raise PermanentError(f"no adapter for platform {meta.platform!r}", code="unknown_platform")
+    store = store_repo.get(meta.tenant_id, meta.store_id)
+    if store is None:
+        raise PermanentError("the store no longer exists", code="store_not_found")
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise PermanentError(f"body is not JSON: {exc}", code="invalid_json") from exc
+    change = normalise(meta.topic, payload)
+    for _attempt in range(MAX_ATTEMPTS):
+        try:
+            outcome = _apply_change(store, change, meta)
+        except ConcurrentUpdate:
+            continue
+        if outcome in ("stale", "unchanged"):
+            counter = "stale_ignored" if outcome == "stale" else "unchanged"
+            store_repo.count(store.tenant_id, store.store_id, counter)
+        logger.info(
+            "delivery applied",
+            extra={"outcome": outcome, "topic": meta.topic, "delivery_id": meta.delivery_id},
+        )
+        return outcome
+    raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} optimistic-lock races")
+
+
+def _apply_change(store: Store, change: Change, meta: DeliveryMeta) -> str:
+    if isinstance(change, OrderSnapshot | RefundAdded | FulfillmentAdded):
+        return _apply_order(store, change, meta)
+    if isinstance(change, CheckoutSnapshot):
+        return _apply_checkout(store, change, meta)
+    if isinstance(change, CustomerSnapshot):
+        return _apply_profile(store, change, meta)
+    raise PermanentError(f"unhandled change {type(change).__name__}", code="unsupported_change")
+
+
+def _add(into: dict[AggregateKey, dict[str, Decimal]], more: dict) -> None:
+    for key, fields in more.items():
+        slot = into.setdefault(key, {})
+        for name, value in fields.items():
+            slot[name] = slot.get(name, Decimal(0)) + value
+
+
+def _new_customer(tenant_id: str, customer_id: str) -> customers.Customer:
+    return customers.Customer(tenant_id=tenant_id, customer_id=customer_id, created_at=utcnow())
+
+
+def _customer_event(customer: customers.Customer, kind: str) -> DomainEvent:
+    detail = {
+        "tenant_id": customer.tenant_id,
+        "customer_id": customer.customer_id,
+        "email": customer.email,
+        "phone": customer.phone,
+        "country": customer.country,
+        "locale": customer.locale,
+        "timezone": customer.timezone,
+    }
+    event_key = "created" if kind == "customer.created" else str(customer.version)
+    return DomainEvent(
+        ids.event_id(customer.tenant_id, customer.customer_id, event_key), kind, detail
+    )
+
+
+def _commit(
+    store: Store,
+    meta: DeliveryMeta,
+    ops: list[dynamo.Op],
+    events: list[DomainEvent],
+    agg: dict[AggregateKey, dict[str, Decimal]] | None = None,
+) -> None:
+    occurred = meta.triggered_at or meta.received_at
+    ops = list(ops)
+    if agg:
+        ops += aggregates.delta_ops(store.tenant_id, {k: v for k, v in agg.items() if v})
+    ops += outbox.event_ops(store.tenant_id, events, occurred)
+    ops.append(store_repo.stats_op(store.tenant_id, store.store_id, meta.received_at))
+    dynamo.transact(ops)
+
+
+def _apply_order(
+    store: Store, change: OrderSnapshot | RefundAdded | FulfillmentAdded, meta: DeliveryMeta
+) -> str:
+    external_id = (
+        change.order.external_id if isinstance(change, OrderSnapshot) else change.order_external_id
+    )
+    oid = ids.order_id(store.store_id, external_id)
+    current = order_repo.load(store.tenant_id, oid) or order_state.empty_state(
+        store.tenant_id, store.store_id, store.platform, external_id, store.market
+    )
+    result = order_state.merge(current, change)
+    if result.outcome != "applied":
+        return result.outcome
+    new = result.state
+    agg = order_state.diff(order_state.contribution(new), order_state.contribution(current))
+    customer_deltas = order_state.diff(
+        order_state.customer_contribution(new), order_state.customer_contribution(current)
+    )
+    newly_placed = "placed" in new.milestones and "placed" not in current.milestones
+    affected = set(customer_deltas)
+    if newly_placed and new.customer_key:
+        affected.add(new.customer_key)
+    ops = [order_repo.put_op(new, expected_version=current.version)]
+    events = list(result.events)
+    for customer_id in sorted(affected):
+        existing = customer_repo.load(store.tenant_id, str(customer_id))
+        before = existing or _new_customer(store.tenant_id, str(customer_id))
+        after, extra = customers.apply_order(
+            before,
+            new,
+            customer_deltas.get(customer_id, {}),
+            newly_placed and customer_id == new.customer_key,
+        )
+        _add(agg, extra)
+        after = after.model_copy(update={"version": before.version + 1})
+        ops.append(customer_repo.put_op(after, expected_version=before.version))
+        if existing is None:
+            events.insert(0, _customer_event(after, "customer.created"))
+    _commit(store, meta, ops, events, agg)
+    return "applied"
+
+
+def _apply_checkout(store: Store, change: CheckoutSnapshot, meta: DeliveryMeta) -> str:
+    incoming = change.checkout
+    found = checkouts.load(store.tenant_id, store.store_id, incoming.external_id)
+    current, version = found if found else (None, 0)
+    if current is not None and incoming.updated_at <= current.updated_at:
+        return "stale" if incoming.updated_at < current.updated_at else "unchanged"
+    detail = {
+        "tenant_id": store.tenant_id,
+        "store_id": store.store_id,
+        "checkout_id": incoming.external_id,
+        "email": incoming.email,
+        "phone": incoming.customer.phone if incoming.customer else None,
+        "currency": incoming.currency,
+        "total": str(incoming.total),
+        "recovery_url": incoming.recovery_url,
+        "country": incoming.country_code,
+        "completed": incoming.completed_at is not None,
+    }
+    base = (store.tenant_id, store.store_id, incoming.external_id)
+    events = []
+    if current is None:
+        events.append(DomainEvent(ids.event_id(*base, "started"), "checkout.started", detail))
+    if incoming.completed_at and (current is None or current.completed_at is None):
+        events.append(DomainEvent(ids.event_id(*base, "completed"), "checkout.completed", detail))
+    if current is not None and not events:
+        stamp = incoming.updated_at.isoformat()
+        events.append(DomainEvent(ids.event_id(*base, stamp), "checkout.updated", detail))
+    _commit(
+        store,
+        meta,
+        [checkouts.put_op(store.tenant_id, store.store_id, incoming, version)],
+        events,
+    )
+    return "applied"
+
+
+def _apply_profile(store: Store, change: CustomerSnapshot, meta: DeliveryMeta) -> str:
+    person = change.profile.person
+    if person.email:
+        customer_id = ids.customer_id_for_email(store.tenant_id, person.email)
+    elif person.platform_customer_id:
+        customer_id = ids.customer_id_for_platform(
+            store.tenant_id, store.store_id, person.platform_customer_id
+        )
+    else:
+        raise PermanentError("customer has neither email nor id", code="invalid_payload")
+    existing = customer_repo.load(store.tenant_id, customer_id)
+    before = existing or _new_customer(store.tenant_id, customer_id)
+    after = customers.apply_profile(before, change.profile, store.store_id)
+    if existing is not None and not customers.contact_changed(before, after):
+        incoming = change.profile.updated_at
+        known = before.profile_updated_at
+        return "stale" if known and incoming < known else "unchanged"
+    after = after.model_copy(update={"version": before.version + 1})
+    kind = "customer.created" if existing is None else "customer.updated"
+    _commit(
+        store,
+        meta,
+        [customer_repo.put_op(after, expected_version=before.version)],
+        [_customer_event(after, kind)],
+    )
+    return "applied"

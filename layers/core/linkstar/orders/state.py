@@ -1,0 +1,342 @@
+"""The stored state of an order and the pure rules that fold a change into it.
+
+Ingestion is order-independent because every rule here is a merge, not an overwrite:
+- the order snapshot with the newest platform ``updated_at`` wins (an older one changes nothing);
+- refunds and fulfillments are unions keyed by the platform's id;
+- milestones (placed, paid, fulfilled, delivered, cancelled) only ever get added, and each
+  milestone or new refund/fulfillment yields exactly one domain event with a deterministic id.
+Aggregates and customer totals are *derived* from the state (``contribution``), and the
+repository applies ``contribution(new) - contribution(old)``: re-applying a change is a no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from linkstar import ids
+from linkstar.orders.models import (
+    Fulfillment,
+    FulfillmentAdded,
+    Order,
+    OrderSnapshot,
+    OrderStatus,
+    Platform,
+    Refund,
+    RefundAdded,
+)
+
+Outcome = Literal["applied", "stale", "unchanged"]
+
+
+class OrderState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    store_id: str
+    order_id: str
+    platform: Platform
+    external_id: str
+    store_market: str
+    snapshot: Order | None = None  # None while only a refund or fulfillment has arrived
+    refunds: tuple[Refund, ...] = ()
+    fulfillments: tuple[Fulfillment, ...] = ()
+    milestones: frozenset[str] = frozenset()
+    version: int = 0
+
+    # ------------------------------------------------------------------ derived views
+    @property
+    def placed(self) -> bool:
+        return self.snapshot is not None
+
+    @property
+    def refunded_amount(self) -> Decimal:
+        return sum((r.amount for r in self.refunds), Decimal(0))
+
+    @property
+    def status(self) -> OrderStatus | None:
+        snap = self.snapshot
+        if snap is None:
+            return None
+        if snap.cancelled_at is not None or snap.status is OrderStatus.CANCELLED:
+            return OrderStatus.CANCELLED
+        refunded = self.refunded_amount
+        if snap.status is OrderStatus.REFUNDED or (refunded > 0 and refunded >= snap.total):
+            return OrderStatus.REFUNDED
+        if snap.status is OrderStatus.PARTIALLY_REFUNDED or refunded > 0:
+            return OrderStatus.PARTIALLY_REFUNDED
+        if any(f.shipment_status == "delivered" for f in self.fulfillments):
+            return OrderStatus.DELIVERED
+        if snap.status in (OrderStatus.PENDING, OrderStatus.PAID) and self.fulfillments:
+            return (
+                OrderStatus.FULFILLED
+                if self._all_lines_fulfilled()
+                else (OrderStatus.PARTIALLY_FULFILLED)
+            )
+        return snap.status
+
+    def _all_lines_fulfilled(self) -> bool:
+        snap = self.snapshot
+        if snap is None:
+            return False
+        covered = {line for f in self.fulfillments for line in f.line_ids}
+        wanted = {item.line_id for item in snap.line_items}
+        return not wanted or not covered or wanted <= covered
+
+    @property
+    def market(self) -> str:
+        """Destination country when known, else the store's market."""
+        if self.snapshot and self.snapshot.destination_country:
+            return self.snapshot.destination_country
+        return self.store_market
+
+    @property
+    def customer_key(self) -> str | None:
+        snap = self.snapshot
+        if snap is None or snap.customer is None:
+            return None
+        if snap.customer.email:
+            return ids.customer_id_for_email(self.tenant_id, snap.customer.email)
+        if snap.customer.platform_customer_id:
+            return ids.customer_id_for_platform(
+                self.tenant_id, self.store_id, snap.customer.platform_customer_id
+            )
+        return None
+
+    def current_milestones(self) -> frozenset[str]:
+        status = self.status
+        found: set[str] = set()
+        if self.snapshot is None:
+            return frozenset()
+        found.add("placed")
+        if self.snapshot.paid:
+            found.add("paid")
+        if status in (OrderStatus.FULFILLED, OrderStatus.DELIVERED) or (
+            self.fulfillments and self._all_lines_fulfilled()
+        ):
+            found.add("fulfilled")
+        if status is OrderStatus.DELIVERED:
+            found.add("delivered")
+        if status is OrderStatus.CANCELLED:
+            found.add("cancelled")
+        return frozenset(found)
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    event_id: str
+    detail_type: str
+    detail: dict[str, object]
+
+
+@dataclass
+class MergeResult:
+    state: OrderState
+    outcome: Outcome
+    events: list[DomainEvent] = field(default_factory=list)
+
+
+def _union(existing: tuple, incoming: tuple, key: str) -> tuple:
+    """Union by platform id; an incoming entry replaces an equal-id one (it carries newer
+    carrier data such as a delivered shipment status)."""
+    merged = {getattr(item, key): item for item in existing}
+    for item in incoming:
+        merged[getattr(item, key)] = item
+    return tuple(sorted(merged.values(), key=lambda i: (i.created_at, getattr(i, key))))
+
+
+def empty_state(
+    tenant_id: str, store_id: str, platform: Platform, external_id: str, store_market: str
+) -> OrderState:
+    return OrderState(
+        tenant_id=tenant_id,
+        store_id=store_id,
+        order_id=ids.order_id(store_id, external_id),
+        platform=platform,
+        external_id=external_id,
+        store_market=store_market,
+    )
+
+
+def merge(state: OrderState, change: OrderSnapshot | RefundAdded | FulfillmentAdded) -> MergeResult:
+    snapshot = state.snapshot
+    refunds = state.refunds
+    fulfillments = state.fulfillments
+    stale = False
+    if isinstance(change, OrderSnapshot):
+        incoming = change.order
+        if snapshot is None or incoming.updated_at > snapshot.updated_at:
+            snapshot = incoming
+        else:
+            stale = True
+        # Refunds and fulfillments inside any snapshot (even an old one) are facts: keep them.
+        refunds = _union(refunds, incoming.refunds, "refund_id")
+        fulfillments = _union(fulfillments, incoming.fulfillments, "fulfillment_id")
+    elif isinstance(change, RefundAdded):
+        refunds = _union(refunds, (change.refund,), "refund_id")
+    else:
+        fulfillments = _union(fulfillments, (change.fulfillment,), "fulfillment_id")
+
+    candidate = state.model_copy(
+        update={"snapshot": snapshot, "refunds": refunds, "fulfillments": fulfillments}
+    )
+    milestones = state.milestones | candidate.current_milestones()
+    candidate = candidate.model_copy(update={"milestones": milestones})
+    if _same(candidate, state):
+        return MergeResult(state=state, outcome="stale" if stale else "unchanged")
+    candidate = candidate.model_copy(update={"version": state.version + 1})
+    return MergeResult(state=candidate, outcome="applied", events=_events(state, candidate))
+
+
+def _same(a: OrderState, b: OrderState) -> bool:
+    return (
+        a.snapshot == b.snapshot
+        and a.refunds == b.refunds
+        and a.fulfillments == b.fulfillments
+        and a.milestones == b.milestones
+    )
+
+
+_MILESTONE_EVENTS = {
+    "placed": "order.placed",
+    "paid": "order.paid",
+    "fulfilled": "order.fulfilled",
+    "delivered": "order.delivered",
+    "cancelled": "order.cancelled",
+}
+
+
+def order_summary(state: OrderState) -> dict[str, object]:
+    snap = state.snapshot
+    summary: dict[str, object] = {
+        "tenant_id": state.tenant_id,
+        "store_id": state.store_id,
+        "order_id": state.order_id,
+        "platform": state.platform.value,
+        "external_id": state.external_id,
+        "market": state.market,
+    }
+    if snap is not None:
+        summary.update(
+            status=state.status.value if state.status else None,
+            currency=snap.currency,
+            total=str(snap.total),
+            customer_id=state.customer_key,
+            email=snap.customer.email if snap.customer else None,
+            created_at=snap.created_at.isoformat(),
+        )
+    return summary
+
+
+def _events(old: OrderState, new: OrderState) -> list[DomainEvent]:
+    events: list[DomainEvent] = []
+    summary = order_summary(new)
+    base = (new.tenant_id, new.order_id)
+    # "placed" first, so consumers that care about order see creation before payment.
+    for milestone in ("placed", "paid", "fulfilled", "delivered", "cancelled"):
+        if milestone in new.milestones and milestone not in old.milestones:
+            events.append(
+                DomainEvent(
+                    ids.event_id(*base, milestone),
+                    _MILESTONE_EVENTS[milestone],
+                    dict(summary),
+                )
+            )
+    known_refunds = {r.refund_id for r in old.refunds}
+    for refund in new.refunds:
+        if refund.refund_id not in known_refunds:
+            detail = dict(summary)
+            detail.update(
+                refund_id=refund.refund_id,
+                refund_amount=str(refund.amount),
+                refund_currency=refund.currency,
+                reason=refund.reason,
+            )
+            events.append(
+                DomainEvent(
+                    ids.event_id(*base, "refund", refund.refund_id), "order.refunded", detail
+                )
+            )
+    known_fulfillments = {f.fulfillment_id for f in old.fulfillments}
+    for fulfillment in new.fulfillments:
+        if fulfillment.fulfillment_id not in known_fulfillments:
+            detail = dict(summary)
+            detail.update(
+                fulfillment_id=fulfillment.fulfillment_id,
+                tracking_company=fulfillment.tracking_company,
+                tracking_numbers=list(fulfillment.tracking_numbers),
+                tracking_urls=list(fulfillment.tracking_urls),
+            )
+            events.append(
+                DomainEvent(
+                    ids.event_id(*base, "fulfillment", fulfillment.fulfillment_id),
+                    "fulfillment.created",
+                    detail,
+                )
+            )
+    return events
+
+
+# ------------------------------------------------------------------ derived totals
+
+AggregateKey = tuple[str, str, str]  # (UTC day, store_id, market)
+
+
+def contribution(state: OrderState) -> dict[AggregateKey, dict[str, Decimal]]:
+    """What this order adds to the daily aggregates, by (day, store, market)."""
+    snap = state.snapshot
+    if snap is None:
+        return {}
+    cancelled = state.status is OrderStatus.CANCELLED
+    values: dict[str, Decimal] = {
+        "orders": Decimal(1),
+        "units": Decimal(snap.units),
+        "cancelled": Decimal(1 if cancelled else 0),
+        "refunds": Decimal(len(state.refunds)),
+        f"gmv#{snap.currency}": Decimal(0) if cancelled else snap.total,
+    }
+    for refund in state.refunds:
+        name = f"refunded#{refund.currency or snap.currency}"
+        values[name] = values.get(name, Decimal(0)) + refund.amount
+    key = (snap.created_at.date().isoformat(), state.store_id, state.market)
+    return {key: values}
+
+
+def customer_contribution(state: OrderState) -> dict[str, dict[str, Decimal]]:
+    """What this order adds to its customer's totals (orders_count, spent per currency)."""
+    snap = state.snapshot
+    customer = state.customer_key
+    if snap is None or customer is None:
+        return {}
+    spent = Decimal(0)
+    if state.status is not OrderStatus.CANCELLED:
+        spent = snap.total - sum(
+            (r.amount for r in state.refunds if (r.currency or snap.currency) == snap.currency),
+            Decimal(0),
+        )
+    return {customer: {"orders_count": Decimal(1), f"spent#{snap.currency}": spent}}
+
+
+def diff(
+    new: dict[object, dict[str, Decimal]], old: dict[object, dict[str, Decimal]]
+) -> dict[object, dict[str, Decimal]]:
+    """new - old, per key and field, dropping zeros."""
+    out: dict[object, dict[str, Decimal]] = {}
+    for key in set(new) | set(old):
+        fields = set(new.get(key, {})) | set(old.get(key, {}))
+        delta = {
+            name: new.get(key, {}).get(name, Decimal(0)) - old.get(key, {}).get(name, Decimal(0))
+            for name in fields
+        }
+        delta = {name: value for name, value in delta.items() if value != 0}
+        if delta:
+            out[key] = delta
+    return out
+
+
+def first_seen_at(state: OrderState) -> datetime | None:
+    return state.snapshot.created_at if state.snapshot else None

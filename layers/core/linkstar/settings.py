@@ -1,0 +1,46 @@
+"""Runtime configuration: the environment variables template.yaml declares, validated once."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    table_name: str = Field(min_length=1)
+    idempotency_table_name: str | None = None
+    ingest_queue_url: str | None = None
+    ingest_dlq_url: str | None = None
+    raw_bucket_name: str | None = None
+    admin_token_secret_arn: str | None = None
+    event_bus_name: str | None = None
+    # Must equal IngestQueue's RedrivePolicy.maxReceiveCount (a template test checks it): on the
+    # last attempt the ingest function dead-letters the delivery itself so the DLQ gets a reason.
+    max_receive_count: int = 5
+    stage: str = "dev"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env = os.environ
+    return Settings(
+        table_name=env.get("TABLE_NAME", ""),
+        idempotency_table_name=env.get("IDEMPOTENCY_TABLE_NAME"),
+        ingest_queue_url=env.get("INGEST_QUEUE_URL"),
+        ingest_dlq_url=env.get("INGEST_DLQ_URL"),
+        raw_bucket_name=env.get("RAW_BUCKET_NAME"),
+        admin_token_secret_arn=env.get("ADMIN_TOKEN_SECRET_ARN"),
+        event_bus_name=env.get("EVENT_BUS_NAME"),
+        max_receive_count=int(env.get("MAX_RECEIVE_COUNT", "5")),
+        stage=env.get("STAGE", "dev"),
+    )
+
+
+def reset_settings() -> None:
+    """Forget cached settings and clients (tests that switch environments call this)."""
+    get_settings.cache_clear()
+    from linkstar import aws
+
+    aws.reset_clients()

@@ -1,0 +1,56 @@
+"""Customers in DynamoDB."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from linkstar.customers.models import Customer
+from linkstar.store import dynamo, keys
+
+
+def load(tenant_id: str, customer_id: str) -> Customer | None:
+    item = dynamo.get(keys.customer(tenant_id, customer_id), consistent=True)
+    return _customer(item) if item else None
+
+
+def _customer(item: dict[str, Any]) -> Customer:
+    return Customer.model_validate_json(item["doc"])
+
+
+def _item(customer: Customer) -> dict[str, Any]:
+    return {
+        **keys.customer(customer.tenant_id, customer.customer_id),
+        "gsi1pk": keys.customers_index(customer.tenant_id),
+        "gsi1sk": customer.customer_id,
+        "type": "customer",
+        "tenant_id": customer.tenant_id,
+        "customer_id": customer.customer_id,
+        "email": customer.email,
+        "orders_count": customer.orders_count,
+        "version": customer.version,
+        "doc": customer.model_dump_json(),
+    }
+
+
+def put_op(customer: Customer, expected_version: int) -> dynamo.Op:
+    if expected_version == 0:
+        return dynamo.put_op(_item(customer), condition="attribute_not_exists(pk)", guard=True)
+    return dynamo.put_op(
+        _item(customer), condition="version = :v", values={":v": expected_version}, guard=True
+    )
+
+
+def list_page(
+    tenant_id: str, *, min_orders: int, limit: int, next_token: str | None
+) -> tuple[list[Customer], str | None]:
+    page = dynamo.query(
+        "gsi1pk",
+        keys.customers_index(tenant_id),
+        index="gsi1",
+        filter_expression="orders_count >= :n" if min_orders else None,
+        values={":n": Decimal(min_orders)} if min_orders else None,
+        limit=limit,
+        next_token=next_token,
+    )
+    return [_customer(i) for i in page.items], page.next_token

@@ -1,0 +1,236 @@
+"""A thin typed wrapper over the DynamoDB client: (de)serialisation and ClientError translation.
+
+Error codes are matched on ``Error.Code`` and cancellation reasons, never by substring.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from linkstar import aws
+from linkstar.errors import BadRequest, ConcurrentUpdate
+from linkstar.settings import get_settings
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+class ConditionFailed(Exception):
+    """A conditional write's condition did not hold."""
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next_token: str | None
+
+
+@dataclass
+class Op:
+    """One operation inside a transaction (Put, Update or ConditionCheck), already serialised."""
+
+    kind: str
+    body: dict[str, Any]
+    is_guard: bool = False  # a failed condition here means "lost a race", not a bug
+
+
+def _table() -> str:
+    return get_settings().table_name
+
+
+def get(key: Mapping[str, str], *, consistent: bool = False) -> dict[str, Any] | None:
+    answer = aws.client("dynamodb").get_item(
+        TableName=_table(), Key=serialize(key), ConsistentRead=consistent
+    )
+    item = answer.get("Item")
+    return deserialize(item) if item else None
+
+
+def put(item: Mapping[str, Any], *, condition: str | None = None, **expr: Any) -> None:
+    kwargs: dict[str, Any] = {"TableName": _table(), "Item": serialize(item)}
+    if condition:
+        kwargs["ConditionExpression"] = condition
+    _add_expr(kwargs, expr)
+    try:
+        aws.client("dynamodb").put_item(**kwargs)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise ConditionFailed() from exc
+        raise
+
+
+def update(
+    key: Mapping[str, str],
+    expression: str,
+    *,
+    condition: str | None = None,
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+    return_new: bool = False,
+) -> dict[str, Any] | None:
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": serialize(key),
+        "UpdateExpression": expression,
+    }
+    if condition:
+        kwargs["ConditionExpression"] = condition
+    _add_expr(kwargs, {"names": names, "values": values})
+    if return_new:
+        kwargs["ReturnValues"] = "ALL_NEW"
+    try:
+        answer = aws.client("dynamodb").update_item(**kwargs)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise ConditionFailed() from exc
+        raise
+    attributes = answer.get("Attributes")
+    return deserialize(attributes) if attributes else None
+
+
+def _add_expr(kwargs: dict[str, Any], expr: Mapping[str, Any]) -> None:
+    if expr.get("names"):
+        kwargs["ExpressionAttributeNames"] = dict(expr["names"])
+    if expr.get("values"):
+        kwargs["ExpressionAttributeValues"] = serialize(expr["values"])
+
+
+def put_op(
+    item: Mapping[str, Any], *, condition: str | None = None, guard: bool = False, **expr: Any
+) -> Op:
+    body: dict[str, Any] = {"TableName": _table(), "Item": serialize(item)}
+    if condition:
+        body["ConditionExpression"] = condition
+    _add_expr(body, expr)
+    return Op("Put", body, is_guard=guard)
+
+
+def update_op(
+    key: Mapping[str, str],
+    expression: str,
+    *,
+    condition: str | None = None,
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+    guard: bool = False,
+) -> Op:
+    body: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": serialize(key),
+        "UpdateExpression": expression,
+    }
+    if condition:
+        body["ConditionExpression"] = condition
+    _add_expr(body, {"names": names, "values": values})
+    return Op("Update", body, is_guard=guard)
+
+
+def transact(ops: list[Op]) -> None:
+    """Write all or nothing. A failed guard condition raises :class:`ConcurrentUpdate` so the
+    caller re-reads and retries; other cancellations propagate (the delivery is retried)."""
+    if not ops:
+        return
+    if len(ops) > 100:
+        raise BadRequest("transaction too large", code="transaction_too_large")
+    try:
+        aws.client("dynamodb").transact_write_items(
+            TransactItems=[{op.kind: op.body} for op in ops]
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        reasons = exc.response.get("CancellationReasons") or []
+        for op, reason in zip(ops, reasons, strict=False):
+            if reason.get("Code") == "ConditionalCheckFailed" and op.is_guard:
+                raise ConcurrentUpdate("lost an optimistic-lock race") from exc
+        raise
+
+
+def query(
+    pk_name: str,
+    pk_value: str,
+    *,
+    index: str | None = None,
+    sk_name: str = "sk",
+    sk_between: tuple[str, str] | None = None,
+    sk_prefix: str | None = None,
+    filter_expression: str | None = None,
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+    limit: int = 50,
+    next_token: str | None = None,
+    forward: bool = True,
+) -> Page:
+    """One page of a query. ``next_token`` is opaque to callers and is checked to belong to
+    ``pk_value``, so a token minted for one tenant can't page through another's data."""
+    all_names = {"#pk": pk_name, **(names or {})}
+    all_values: dict[str, Any] = {":pk": pk_value, **(values or {})}
+    condition = "#pk = :pk"
+    if sk_between:
+        all_names["#sk"] = sk_name
+        all_values[":lo"], all_values[":hi"] = sk_between
+        condition += " AND #sk BETWEEN :lo AND :hi"
+    elif sk_prefix:
+        all_names["#sk"] = sk_name
+        all_values[":prefix"] = sk_prefix
+        condition += " AND begins_with(#sk, :prefix)"
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": all_names,
+        "ExpressionAttributeValues": serialize(all_values),
+        "Limit": limit,
+        "ScanIndexForward": forward,
+    }
+    if index:
+        kwargs["IndexName"] = index
+    if filter_expression:
+        kwargs["FilterExpression"] = filter_expression
+    if next_token:
+        kwargs["ExclusiveStartKey"] = _decode_token(next_token, pk_name, pk_value)
+    answer = aws.client("dynamodb").query(**kwargs)
+    last = answer.get("LastEvaluatedKey")
+    return Page(
+        items=[deserialize(i) for i in answer.get("Items", [])],
+        next_token=_encode_token(last) if last else None,
+    )
+
+
+def query_all(pk_name: str, pk_value: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    token: str | None = None
+    while True:
+        page = query(pk_name, pk_value, next_token=token, limit=kwargs.pop("limit", 500), **kwargs)
+        yield from page.items
+        if not page.next_token:
+            return
+        token = page.next_token
+
+
+def _encode_token(key: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def _decode_token(token: str, pk_name: str, pk_value: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+        owner = key[pk_name]["S"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadRequest("next_token is not valid", code="invalid_next_token") from exc
+    if owner != pk_value:
+        raise BadRequest("next_token is not valid", code="invalid_next_token")
+    return key

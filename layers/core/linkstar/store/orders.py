@@ -1,0 +1,84 @@
+"""Orders in DynamoDB: the full state as a JSON document plus the attributes the API filters on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linkstar.orders.state import OrderState
+from linkstar.store import dynamo, keys
+
+
+def load(tenant_id: str, order_id: str) -> OrderState | None:
+    item = dynamo.get(keys.order(tenant_id, order_id), consistent=True)
+    return OrderState.model_validate_json(item["doc"]) if item else None
+
+
+def _item(state: OrderState) -> dict[str, Any]:
+    snap = state.snapshot
+    item: dict[str, Any] = {
+        **keys.order(state.tenant_id, state.order_id),
+        "type": "order",
+        "tenant_id": state.tenant_id,
+        "order_id": state.order_id,
+        "store_id": state.store_id,
+        "platform": state.platform.value,
+        "external_id": state.external_id,
+        "placed": state.placed,
+        "market": state.market,
+        "version": state.version,
+        "doc": state.model_dump_json(),
+    }
+    if snap is not None:
+        item.update(
+            gsi1pk=keys.orders_index(state.tenant_id),
+            gsi1sk=f"{snap.created_at.isoformat()}#{state.order_id}",
+            status=state.status.value if state.status else None,
+            currency=snap.currency,
+            total=snap.total,
+            created_at=snap.created_at.isoformat(),
+            customer_id=state.customer_key,
+        )
+    return item
+
+
+def put_op(state: OrderState, expected_version: int) -> dynamo.Op:
+    if expected_version == 0:
+        return dynamo.put_op(_item(state), condition="attribute_not_exists(pk)", guard=True)
+    return dynamo.put_op(
+        _item(state), condition="version = :v", values={":v": expected_version}, guard=True
+    )
+
+
+def list_page(
+    tenant_id: str,
+    *,
+    created_from: str | None,
+    created_to: str | None,
+    filters: dict[str, str],
+    limit: int,
+    next_token: str | None,
+) -> tuple[list[OrderState], str | None]:
+    """Newest first. ``filters`` are exact matches on store_id, status, market, customer_id."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    clauses = []
+    for i, (name, value) in enumerate(sorted(filters.items())):
+        names[f"#f{i}"] = name
+        values[f":f{i}"] = value
+        clauses.append(f"#f{i} = :f{i}")
+    lo = created_from or "0000"
+    hi = (created_to or "9999") + "\uffff"
+    page = dynamo.query(
+        "gsi1pk",
+        keys.orders_index(tenant_id),
+        index="gsi1",
+        sk_name="gsi1sk",
+        sk_between=(lo, hi),
+        filter_expression=" AND ".join(clauses) or None,
+        names=names,
+        values=values,
+        limit=limit,
+        next_token=next_token,
+        forward=False,
+    )
+    return [OrderState.model_validate_json(i["doc"]) for i in page.items], page.next_token

@@ -1,0 +1,110 @@
+"""Stores and their ingest counters in DynamoDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linkstar.errors import ConcurrentUpdate, Conflict
+from linkstar.store import dynamo, keys
+from linkstar.stores.models import IngestStats, Store
+
+
+def _item(store: Store) -> dict[str, Any]:
+    return {
+        **keys.store(store.tenant_id, store.store_id),
+        "gsi1pk": keys.stores_index(store.tenant_id),
+        "gsi1sk": store.store_id,
+        "type": "store",
+        "tenant_id": store.tenant_id,
+        "store_id": store.store_id,
+        "platform": store.platform.value,
+        "external_id": store.external_id,
+        "market": store.market,
+        "currency": store.currency,
+        "name": store.name,
+        "webhook_secrets": list(store.webhook_secrets),
+        "created_at": store.created_at.isoformat(),
+    }
+
+
+def _store(item: dict[str, Any]) -> Store:
+    return Store.model_validate({k: item[k] for k in Store.model_fields if k in item})
+
+
+def create(store: Store) -> None:
+    # A guard item makes (platform, external id) unique within the tenant.
+    guard = {
+        "pk": f"T#{store.tenant_id}#STOREEXT#{store.platform.value}#{store.external_id}",
+        "sk": "STOREEXT",
+        "store_id": store.store_id,
+    }
+    try:
+        dynamo.transact(
+            [
+                dynamo.put_op(guard, condition="attribute_not_exists(pk)", guard=True),
+                dynamo.put_op(_item(store), condition="attribute_not_exists(pk)", guard=True),
+            ]
+        )
+    except ConcurrentUpdate as exc:
+        raise Conflict(
+            f"{store.platform.value} store {store.external_id} is already connected",
+            code="store_exists",
+        ) from exc
+
+
+def get(tenant_id: str, store_id: str) -> Store | None:
+    item = dynamo.get(keys.store(tenant_id, store_id))
+    return _store(item) if item else None
+
+
+def list_all(tenant_id: str) -> list[Store]:
+    return [
+        _store(i) for i in dynamo.query_all("gsi1pk", keys.stores_index(tenant_id), index="gsi1")
+    ]
+
+
+def set_secrets(tenant_id: str, store_id: str, secrets: list[str]) -> None:
+    dynamo.update(
+        keys.store(tenant_id, store_id),
+        "SET webhook_secrets = :s",
+        condition="attribute_exists(pk)",
+        values={":s": secrets},
+    )
+
+
+def stats(tenant_id: str, store_id: str) -> IngestStats:
+    item = dynamo.get(keys.store_stats(tenant_id, store_id)) or {}
+    ignored = {
+        name.split("#", 1)[1]: int(value)
+        for name, value in item.items()
+        if name.startswith("ignored#")
+    }
+    return IngestStats(
+        deliveries_processed=int(item.get("deliveries_processed", 0)),
+        duplicates=int(item.get("duplicates", 0)),
+        stale_ignored=int(item.get("stale_ignored", 0)),
+        ignored_topics=ignored,
+        dead_lettered=int(item.get("dead_lettered", 0)),
+        last_event_at=item.get("last_event_at"),
+    )
+
+
+def count(tenant_id: str, store_id: str, counter: str, *, at: str | None = None) -> None:
+    """Add one to an ingest counter (``duplicates``, ``ignored#<topic>``, ...)."""
+    expression = "ADD #c :one"
+    values: dict[str, Any] = {":one": 1}
+    if at:
+        expression += " SET last_event_at = :at"
+        values[":at"] = at
+    dynamo.update(
+        keys.store_stats(tenant_id, store_id), expression, names={"#c": counter}, values=values
+    )
+
+
+def stats_op(tenant_id: str, store_id: str, at: str) -> dynamo.Op:
+    """The counter update that rides in an ingest transaction."""
+    return dynamo.update_op(
+        keys.store_stats(tenant_id, store_id),
+        "ADD deliveries_processed :one SET last_event_at = :at",
+        values={":one": 1, ":at": at},
+    )

@@ -1,0 +1,1 @@
+"""Connected platform stores: one per shop/seller account, with its webhook secrets."""
