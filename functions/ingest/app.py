@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from linkstar.ingest.processor import register_context
 from linkstar.ingest.worker import handle_record
 from linkstar.observability import logger
 
@@ -21,6 +22,7 @@ def record_handler(record: SQSRecord) -> str:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    register_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

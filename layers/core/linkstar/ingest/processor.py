@@ -59,6 +59,11 @@ def process_delivery(meta: DeliveryMeta, body: bytes) -> str:
     return str(_idempotent()(delivery=delivery)["outcome"])
 
 
+def register_context(context: Any) -> None:
+    """Let Powertools size the in-progress lock by the invocation's remaining time."""
+    _idempotent().config.register_lambda_context(context)
+
+
 @lru_cache(maxsize=1)
 def _idempotent() -> Any:
     """Built on first use: Powertools creates its DynamoDB client at construction time."""
@@ -87,6 +92,7 @@ def _idempotent() -> Any:
         # Saved by Powertools and handed back on a redelivery (see _on_duplicate).
         return {"outcome": outcome, "tenant_id": meta.tenant_id, "store_id": meta.store_id}
 
+    apply_delivery.config = config  # type: ignore[attr-defined]
     return apply_delivery
 
 

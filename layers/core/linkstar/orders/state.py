@@ -31,6 +31,8 @@ from linkstar.orders.models import (
 )
 
 Outcome = Literal["applied", "stale", "unchanged"]
+# Fulfillments in these states shipped nothing (Shopify keeps them in the order's history).
+VOID_FULFILLMENT_STATES = frozenset({"cancelled", "error", "failure"})
 
 
 class OrderState(BaseModel):
@@ -69,9 +71,9 @@ class OrderState(BaseModel):
             return OrderStatus.REFUNDED
         if snap.status is OrderStatus.PARTIALLY_REFUNDED or refunded > 0:
             return OrderStatus.PARTIALLY_REFUNDED
-        if any(f.shipment_status == "delivered" for f in self.fulfillments):
+        if any(f.shipment_status == "delivered" for f in self.shipped):
             return OrderStatus.DELIVERED
-        if snap.status in (OrderStatus.PENDING, OrderStatus.PAID) and self.fulfillments:
+        if snap.status in (OrderStatus.PENDING, OrderStatus.PAID) and self.shipped:
             return (
                 OrderStatus.FULFILLED
                 if self._all_lines_fulfilled()
@@ -83,9 +85,13 @@ class OrderState(BaseModel):
         snap = self.snapshot
         if snap is None:
             return False
-        covered = {line for f in self.fulfillments for line in f.line_ids}
+        covered = {line for f in self.shipped for line in f.line_ids}
         wanted = {item.line_id for item in snap.line_items}
         return not wanted or not covered or wanted <= covered
+
+    @property
+    def shipped(self) -> tuple[Fulfillment, ...]:
+        return tuple(f for f in self.fulfillments if f.status not in VOID_FULFILLMENT_STATES)
 
     @property
     def market(self) -> str:
@@ -116,7 +122,7 @@ class OrderState(BaseModel):
         if self.snapshot.paid:
             found.add("paid")
         if status in (OrderStatus.FULFILLED, OrderStatus.DELIVERED) or (
-            self.fulfillments and self._all_lines_fulfilled()
+            self.shipped and self._all_lines_fulfilled()
         ):
             found.add("fulfilled")
         if status is OrderStatus.DELIVERED:
@@ -261,8 +267,8 @@ def _events(old: OrderState, new: OrderState) -> list[DomainEvent]:
                     ids.event_id(*base, "refund", refund.refund_id), "order.refunded", detail
                 )
             )
-    known_fulfillments = {f.fulfillment_id for f in old.fulfillments}
-    for fulfillment in new.fulfillments:
+    known_fulfillments = {f.fulfillment_id for f in old.shipped}
+    for fulfillment in new.shipped:
         if fulfillment.fulfillment_id not in known_fulfillments:
             detail = dict(summary)
             detail.update(
