@@ -123,6 +123,7 @@ class Order(_Model):
     created_at: datetime
     updated_at: datetime
     paid: bool = False
+    fully_fulfilled: bool = False  # the platform says every item has shipped
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     refunds: tuple[Refund, ...] = ()

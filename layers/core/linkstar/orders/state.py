@@ -121,11 +121,14 @@ class OrderState(BaseModel):
         found.add("placed")
         if self.snapshot.paid:
             found.add("paid")
-        if status in (OrderStatus.FULFILLED, OrderStatus.DELIVERED) or (
-            self.shipped and self._all_lines_fulfilled()
+        # From the facts, not the headline status: a refund must not hide that it shipped.
+        if (
+            self.snapshot.fully_fulfilled
+            or status in (OrderStatus.FULFILLED, OrderStatus.DELIVERED)
+            or (self.shipped and self._all_lines_fulfilled())
         ):
             found.add("fulfilled")
-        if status is OrderStatus.DELIVERED:
+        if any(f.shipment_status == "delivered" for f in self.shipped):
             found.add("delivered")
         if status is OrderStatus.CANCELLED:
             found.add("cancelled")
@@ -178,7 +181,7 @@ def merge(state: OrderState, change: OrderSnapshot | RefundAdded | FulfillmentAd
         if snapshot is None or incoming.updated_at > snapshot.updated_at:
             snapshot = incoming
         else:
-            stale = True
+            stale = incoming.updated_at < snapshot.updated_at
         # Refunds and fulfillments inside any snapshot (even an old one) are facts: keep them.
         refunds = _union(refunds, incoming.refunds, "refund_id")
         fulfillments = _union(fulfillments, incoming.fulfillments, "fulfillment_id")

@@ -202,6 +202,7 @@ def parse_order(payload: dict[str, Any]) -> Order:
         created_at=created_at,
         updated_at=_optional_time(payload.get("updated_at")) or created_at,
         paid=(financial or "") in SHOPIFY_PAID_STATES,
+        fully_fulfilled=(fulfillment or "") == "fulfilled",
         cancelled_at=cancelled_at,
         cancel_reason=payload.get("cancel_reason"),
         refunds=tuple(parse_refund(r, currency) for r in payload.get("refunds") or ()),
