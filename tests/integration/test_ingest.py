@@ -48,7 +48,11 @@ def test_real_order_payload_becomes_one_canonical_order(stack: Stack, seller: Se
     assert (order["currency"], order["total"], order["units"]) == ("USD", "409.94", 3)
     assert order["market"] == "US"
     assert order["email"] == "bob.norman@hostmail.com"
-    assert [li["sku"] for li in order["line_items"]] == ["IPOD2008GREEN", "IPOD2008RED", "IPOD2008BLACK"]
+    assert [li["sku"] for li in order["line_items"]] == [
+        "IPOD2008GREEN",
+        "IPOD2008RED",
+        "IPOD2008BLACK",
+    ]
     # and a customer, one per email
     found = body_of(call(stack, "GET", "/customers?email=Bob.Norman@hostmail.com", seller.api_key))[
         "customers"
