@@ -9,14 +9,13 @@ from __future__ import annotations
 import importlib.resources
 from functools import lru_cache
 
-import phonenumbers
-from phonenumbers import timezone as phone_timezone
-
 
 def to_e164(raw: str | None, default_region: str | None = None) -> str | None:
     """Normalise a phone number to E.164, or None when it isn't a valid number."""
     if not raw or not raw.strip():
         return None
+    import phonenumbers  # ~40 ms to import: only the ingest path needs it
+
     try:
         number = phonenumbers.parse(raw, (default_region or "").upper() or None)
     except phonenumbers.NumberParseException:
@@ -42,6 +41,9 @@ def timezone_for(phone_e164: str | None, country: str | None) -> tuple[str | Non
     """Return (time zone, source) where source is ``phone`` or ``country``; (None, None) when
     the zone is ambiguous (e.g. a US country code without a number)."""
     if phone_e164:
+        import phonenumbers
+        from phonenumbers import timezone as phone_timezone
+
         try:
             zones = phone_timezone.time_zones_for_number(phonenumbers.parse(phone_e164))
         except phonenumbers.NumberParseException:

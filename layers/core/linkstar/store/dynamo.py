@@ -1,6 +1,7 @@
 """A thin typed wrapper over the DynamoDB client: (de)serialisation and ClientError translation.
 
-Error codes are matched on ``Error.Code`` and cancellation reasons, never by substring.
+Error codes are matched on ``Error.Code`` and cancellation reasons, never by substring. boto3 is
+imported on first use, not at import: it is most of a cold start's import time.
 """
 
 from __future__ import annotations
@@ -9,25 +10,38 @@ import base64
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from linkstar import aws
 from linkstar.errors import BadRequest, ConcurrentUpdate
 from linkstar.settings import get_settings
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+
+@cache
+def _codec() -> tuple[TypeSerializer, TypeDeserializer]:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
+
+
+def _client_error() -> type[Exception]:
+    from botocore.exceptions import ClientError
+
+    return ClientError
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+    serializer = _codec()[0]
+    return {k: serializer.serialize(v) for k, v in item.items() if v is not None}
 
 
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+    deserializer = _codec()[1]
+    return {k: deserializer.deserialize(v) for k, v in item.items()}
 
 
 class ConditionFailed(Exception):
@@ -68,7 +82,7 @@ def put(item: Mapping[str, Any], *, condition: str | None = None, **expr: Any) -
     _add_expr(kwargs, expr)
     try:
         aws.client("dynamodb").put_item(**kwargs)
-    except ClientError as exc:
+    except _client_error() as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise ConditionFailed() from exc
         raise
@@ -95,7 +109,7 @@ def update(
         kwargs["ReturnValues"] = "ALL_NEW"
     try:
         answer = aws.client("dynamodb").update_item(**kwargs)
-    except ClientError as exc:
+    except _client_error() as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise ConditionFailed() from exc
         raise
@@ -151,7 +165,7 @@ def transact(ops: list[Op]) -> None:
         aws.client("dynamodb").transact_write_items(
             TransactItems=[{op.kind: op.body} for op in ops]
         )
-    except ClientError as exc:
+    except _client_error() as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise
         reasons = exc.response.get("CancellationReasons") or []
