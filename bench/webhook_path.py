@@ -103,7 +103,7 @@ def write_units(writes: list[tuple[str, dict[str, Any]]], dynamodb: Any) -> floa
     for kind, params in writes:
         if kind == "TransactWriteItems":
             for entry in params["TransactItems"]:
-                ((op, request),) = entry.items()
+                ((_op, request),) = entry.items()
                 units += 2 * math.ceil(size_of(request) / 1024)
         else:
             units += math.ceil(size_of(params) / 1024)
