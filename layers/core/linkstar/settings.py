@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 
 class Settings(BaseModel):
-    table_name: str = Field(min_length=1)
+    """Each function gets only the variables its template entry declares; a missing one is
+    reported where it is needed (``require``), not at startup of a function that never uses it."""
+
+    table_name: str | None = None
     idempotency_table_name: str | None = None
     ingest_queue_url: str | None = None
     ingest_dlq_url: str | None = None
@@ -22,11 +25,17 @@ class Settings(BaseModel):
     stage: str = "dev"
 
 
+def require(value: str | None, name: str) -> str:
+    if not value:
+        raise RuntimeError(f"{name} is not set: is it declared for this function in template.yaml?")
+    return value
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     env = os.environ
     return Settings(
-        table_name=env.get("TABLE_NAME", ""),
+        table_name=env.get("TABLE_NAME"),
         idempotency_table_name=env.get("IDEMPOTENCY_TABLE_NAME"),
         ingest_queue_url=env.get("INGEST_QUEUE_URL"),
         ingest_dlq_url=env.get("INGEST_DLQ_URL"),

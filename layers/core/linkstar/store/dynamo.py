@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from linkstar import aws
 from linkstar.errors import BadRequest, ConcurrentUpdate
-from linkstar.settings import get_settings
+from linkstar.settings import get_settings, require
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -64,7 +64,7 @@ class Op:
 
 
 def _table() -> str:
-    return get_settings().table_name
+    return require(get_settings().table_name, "TABLE_NAME")
 
 
 def get(key: Mapping[str, str], *, consistent: bool = False) -> dict[str, Any] | None:
