@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy layers/core/linkstar
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 unit: install

@@ -62,7 +62,8 @@ def platform_webhook(platform: str, store_id: str) -> Response:
     if store is None or store.platform.value != platform:
         raise NotFound("no such store", code="store_not_found")
     request = bp.current_request
-    body = request.raw_body or b""
+    raw = request.raw_body or b""
+    body = raw if isinstance(raw, bytes) else raw.encode()
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge("webhook bodies are limited to 1 MiB", code="payload_too_large")
     headers = request.headers

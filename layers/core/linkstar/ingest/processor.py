@@ -96,7 +96,7 @@ def _idempotent() -> Any:
     return apply_delivery
 
 
-def _on_duplicate(response: dict[str, Any], data_record: Any) -> dict[str, Any]:
+def _on_duplicate(response: Any, idempotent_data: Any) -> Any:
     """Powertools calls this only when it answers from a stored record: a redelivery."""
     store_repo.count(response["tenant_id"], response["store_id"], "duplicates")
     return {**response, "outcome": "duplicate"}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -139,7 +139,7 @@ class OrderState(BaseModel):
 class DomainEvent:
     event_id: str
     detail_type: str
-    detail: dict[str, object]
+    detail: dict[str, Any]
 
 
 @dataclass
@@ -219,9 +219,9 @@ _MILESTONE_EVENTS = {
 }
 
 
-def order_summary(state: OrderState) -> dict[str, object]:
+def order_summary(state: OrderState) -> dict[str, Any]:
     snap = state.snapshot
-    summary: dict[str, object] = {
+    summary: dict[str, Any] = {
         "tenant_id": state.tenant_id,
         "store_id": state.store_id,
         "order_id": state.order_id,
@@ -330,11 +330,14 @@ def customer_contribution(state: OrderState) -> dict[str, dict[str, Decimal]]:
     return {customer: {"orders_count": Decimal(1), f"spent#{snap.currency}": spent}}
 
 
+K = TypeVar("K", AggregateKey, str)
+
+
 def diff(
-    new: dict[object, dict[str, Decimal]], old: dict[object, dict[str, Decimal]]
-) -> dict[object, dict[str, Decimal]]:
+    new: dict[K, dict[str, Decimal]], old: dict[K, dict[str, Decimal]]
+) -> dict[K, dict[str, Decimal]]:
     """new - old, per key and field, dropping zeros."""
-    out: dict[object, dict[str, Decimal]] = {}
+    out: dict[K, dict[str, Decimal]] = {}
     for key in set(new) | set(old):
         fields = set(new.get(key, {})) | set(old.get(key, {}))
         delta = {

@@ -111,8 +111,16 @@ def _address(raw: Any) -> Address | None:
     )
 
 
+def _country(*addresses: Address | None) -> str | None:
+    for address in addresses:
+        if address is not None and address.country_code:
+            return address.country_code
+    return None
+
+
 def _person(payload: dict[str, Any], country: str | None) -> Person | None:
-    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+    raw_customer = payload.get("customer")
+    customer: dict[str, Any] = raw_customer if isinstance(raw_customer, dict) else {}
     email = payload.get("email") or payload.get("contact_email") or customer.get("email")
     phone_raw = payload.get("phone") or customer.get("phone")
     if not phone_raw:
@@ -173,7 +181,7 @@ def parse_order(payload: dict[str, Any]) -> Order:
     currency = _currency(payload)
     shipping = _address(payload.get("shipping_address"))
     billing = _address(payload.get("billing_address"))
-    country = (shipping and shipping.country_code) or (billing and billing.country_code)
+    country = _country(shipping, billing)
     financial = payload.get("financial_status")
     fulfillment = payload.get("fulfillment_status")
     cancelled_at = _optional_time(payload.get("cancelled_at"))
@@ -263,7 +271,7 @@ def parse_checkout(payload: dict[str, Any]) -> Checkout:
     currency = _currency(payload)
     shipping = _address(payload.get("shipping_address"))
     billing = _address(payload.get("billing_address"))
-    country = (shipping and shipping.country_code) or (billing and billing.country_code)
+    country = _country(shipping, billing)
     created_at = _time(payload.get("created_at"), "created_at")
     token = payload.get("token") or payload.get("id")
     if not token:

@@ -19,6 +19,7 @@ from linkstar.settings import get_settings, require
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+    from botocore.exceptions import ClientError
 
 
 @cache
@@ -28,7 +29,7 @@ def _codec() -> tuple[TypeSerializer, TypeDeserializer]:
     return TypeSerializer(), TypeDeserializer()
 
 
-def _client_error() -> type[Exception]:
+def _client_error() -> type[ClientError]:
     from botocore.exceptions import ClientError
 
     return ClientError
