@@ -130,7 +130,7 @@ def test_money_is_formatted_per_currency(
             return [a for v in node for a in amounts(v)]
         return []
 
-    seen = Counter()
+    seen: Counter[str] = Counter()
     for d, body in zip(history.deliveries, bodies, strict=True):
         if d.topic in IGNORED_TOPICS:
             continue
@@ -189,7 +189,7 @@ def test_out_of_order_count_matches_the_bodies(
     # A delivery is stale when a newer state of its order arrived first (duplicates aside).
     seen: set[str] = set()
     newest: dict[int, datetime] = {}
-    stale = Counter()
+    stale: Counter[str] = Counter()
     for d, body in zip(history.deliveries, bodies, strict=True):
         if d.event_id in seen or d.topic not in ORDER_TOPICS:
             continue
@@ -225,6 +225,7 @@ def test_expected_matches_the_bodies(history: DemoHistory, bodies: list[dict[str
         refunded = [r for r in unique_refunds if store_of[r["order_id"]] == key]
         assert truth.orders == len(mine)
         assert truth.cancelled == len(mine) - len(kept)
+        assert truth.units == sum(li["quantity"] for o in mine for li in o["line_items"])
         assert truth.gmv == {currency[key]: sum(Decimal(o["total_price"]) for o in kept)}
         assert truth.refunded_orders == len({r["order_id"] for r in refunded})
         assert truth.refunded == {

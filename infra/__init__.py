@@ -1,0 +1,1 @@
+"""Infrastructure tooling around ``template.yaml``: the embedded local stack lives in ``local``."""

@@ -1,0 +1,273 @@
+"""The local stack's supervisor: moto on loopback, template.yaml deployed into it, the functions.
+
+``python -m infra.local supervise`` runs this in the foreground (``up`` runs it in the
+background). It starts moto's ``ThreadedMotoServer`` on 127.0.0.1 with a free port, deploys
+template.yaml into it (``infra.local.stack.deploy``), starts the API server process and one
+runtime process per function with non-HTTP event sources, waits until each reports ready, then
+writes ``<state>/stack.json`` - the signal that the stack is up. A child that dies is restarted
+with a growing delay. On SIGTERM or SIGINT it stops every child (SIGTERM, then SIGKILL), stops
+moto and removes the files that say the stack is running.
+
+State directory files: ``supervisor.pid``, ``deployment.json`` (what children read),
+``run/<name>.json`` (ready markers), ``stack.json`` (for people and tests), ``stack.log``
+(written by whoever redirected this process's output, normally ``up``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.client import BaseClient
+
+from infra.local.runtime import LOCAL_AWS_ENV, configure_logging, lambda_environment
+from infra.local.stack import DeployedStack, deploy
+from infra.local.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, REPO_ROOT, load_template
+
+log = logging.getLogger("infra.local.supervisor")
+
+READY_TIMEOUT_SECONDS = 90.0
+STOP_GRACE_SECONDS = 8.0
+# Credentials a developer's shell may hold must never reach the local stack's processes.
+_SCRUBBED_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL")
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    restart_at: float | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.argv, cwd=REPO_ROOT, env=self.env, stdin=subprocess.DEVNULL
+        )
+        log.info("started %s (pid %d)", self.name, self.process.pid)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+
+@dataclass
+class Supervisor:
+    state: Path
+    template_path: Path = DEFAULT_TEMPLATE
+    region: str = "us-east-1"
+    stack_name: str = DEFAULT_STACK_NAME
+    stop: threading.Event = field(default_factory=threading.Event)
+    children: list[Child] = field(default_factory=list)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state / "run"
+
+    def run(self) -> int:
+        from moto.server import ThreadedMotoServer
+
+        self.state.mkdir(parents=True, exist_ok=True)
+        (self.state / "supervisor.pid").write_text(str(os.getpid()), encoding="utf-8")
+        self._forget_previous_run()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        log.info("moto listening on %s", endpoint)
+        try:
+            self._run_stack(endpoint)
+            return 0
+        except Exception:
+            log.exception("the local stack failed")
+            return 1
+        finally:
+            self._stop_children()
+            server.stop()
+            self._forget_previous_run()
+            (self.state / "supervisor.pid").unlink(missing_ok=True)
+            log.info("local stack stopped")
+
+    def _run_stack(self, endpoint: str) -> None:
+        template = load_template(self.template_path, region=self.region)
+        deployed = deploy(
+            self._client(endpoint, "cloudformation"),
+            self._client(endpoint, "s3"),
+            template=template,
+            stack_name=self.stack_name,
+            client_factory=lambda service: self._client(endpoint, service),
+        )
+        log.info("deployed %d resources from %s", len(deployed.resources), self.template_path.name)
+        for logical_id, reason in {**template.removed, **deployed.skipped}.items():
+            log.info("not in the local stack: %s (%s)", logical_id, reason)
+        deployment = {
+            "stack": deployed.to_dict(),
+            "aws_endpoint_url": endpoint,
+            # Children read their wiring from here instead of transforming the template again.
+            "function_specs": {lid: spec.to_dict() for lid, spec in template.functions.items()},
+        }
+        _write_json(self.state / "deployment.json", deployment)
+
+        base_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+        base_env["PYTHONUNBUFFERED"] = "1"
+        common = ["--state-dir", str(self.state), "--template", str(self.template_path)]
+        api = template.api_function()
+        if api is not None:
+            env = {**base_env, **lambda_environment(deployed, api, endpoint)}
+            argv = [sys.executable, "-m", "infra.local.api", *common]
+            self.children.append(Child(api.logical_id, argv, env))
+        for spec in template.functions.values():
+            if not spec.background_sources:
+                continue
+            env = {**base_env, **lambda_environment(deployed, spec, endpoint)}
+            argv = [
+                sys.executable,
+                "-m",
+                "infra.local.runtime",
+                "--function",
+                spec.logical_id,
+                *common,
+            ]
+            self.children.append(Child(spec.logical_id, argv, env))
+        for child in self.children:
+            child.start()
+        ready = self._wait_ready()
+        if ready is None:
+            return
+        info = self._stack_info(deployed, endpoint, ready)
+        _write_json(self.state / "stack.json", info)
+        log.info("local stack up: api %s, aws %s", info.get("api_url"), endpoint)
+        self._watch(info)
+
+    def _client(self, endpoint: str, service: str) -> BaseClient:
+        return boto3.client(
+            service,
+            region_name=self.region,
+            endpoint_url=endpoint,
+            aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def _wait_ready(self) -> dict[str, dict[str, Any]] | None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        ready: dict[str, dict[str, Any]] = {}
+        while len(ready) < len(self.children):
+            if self.stop.is_set():
+                return None
+            for child in self.children:
+                marker = self.run_dir / f"{child.name}.json"
+                if child.name not in ready and marker.exists():
+                    ready[child.name] = json.loads(marker.read_text(encoding="utf-8"))
+                code = child.exited()
+                if code is not None:
+                    raise RuntimeError(f"{child.name} exited with code {code} while starting")
+            if time.monotonic() > deadline:
+                waiting = sorted({c.name for c in self.children} - ready.keys())
+                raise TimeoutError(f"not ready after {READY_TIMEOUT_SECONDS:.0f}s: {waiting}")
+            self.stop.wait(0.1)
+        return ready
+
+    def _stack_info(
+        self, deployed: DeployedStack, endpoint: str, ready: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        api_url = next((r["url"] for r in ready.values() if "url" in r), None)
+        outputs = dict(deployed.outputs)
+        if api_url is not None:
+            # ApiUrl points at API Gateway in AWS; locally the Chalice server stands in for it.
+            outputs["ApiUrl"] = api_url
+        return {
+            "api_url": api_url,
+            "aws_endpoint_url": endpoint,
+            "admin_token": self._admin_token(deployed, endpoint),
+            "region": deployed.region,
+            "account_id": deployed.account_id,
+            "stack_name": deployed.stack_name,
+            "supervisor_pid": os.getpid(),
+            "pids": {child.name: child.pid for child in self.children},
+            "resources": deployed.resources,
+            "outputs": outputs,
+            "functions": deployed.functions,
+            "skipped": deployed.skipped,
+        }
+
+    def _admin_token(self, deployed: DeployedStack, endpoint: str) -> str | None:
+        arn = deployed.resources.get("AdminTokenSecret")
+        if arn is None:
+            return None
+        secret = self._client(endpoint, "secretsmanager").get_secret_value(SecretId=arn)
+        return str(secret["SecretString"])
+
+    def _watch(self, info: dict[str, Any]) -> None:
+        while not self.stop.wait(0.5):
+            changed = False
+            for child in self.children:
+                code = child.exited()
+                now = time.monotonic()
+                if code is not None and child.restart_at is None:
+                    delay = min(30.0, 2.0**child.restarts)
+                    log.error(
+                        "%s exited with code %s; restarting in %.0fs", child.name, code, delay
+                    )
+                    child.restart_at = now + delay
+                elif child.restart_at is not None and now >= child.restart_at:
+                    child.restarts += 1
+                    child.restart_at = None
+                    child.start()
+                    changed = True
+            if changed:
+                info["pids"] = {child.name: child.pid for child in self.children}
+                _write_json(self.state / "stack.json", info)
+
+    def _stop_children(self) -> None:
+        running = [c for c in self.children if c.process and c.process.poll() is None]
+        for child in running:
+            assert child.process is not None
+            child.process.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in running:
+            assert child.process is not None
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s ignored SIGTERM; killing it", child.name)
+                child.process.kill()
+                child.process.wait()
+
+    def _forget_previous_run(self) -> None:
+        for name in ("stack.json", "deployment.json"):
+            (self.state / name).unlink(missing_ok=True)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+    scratch.replace(path)
+
+
+def supervise(state: Path, template_path: Path = DEFAULT_TEMPLATE) -> int:
+    configure_logging("supervisor")
+    supervisor = Supervisor(state=state.resolve(), template_path=template_path.resolve())
+
+    def handle(signum: int, _frame: Any) -> None:
+        supervisor.stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    return supervisor.run()

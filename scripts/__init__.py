@@ -1,0 +1,1 @@
+"""Developer scripts: the demo (`make demo`) and its data generator."""

@@ -1,0 +1,668 @@
+"""`make demo`: replay 18 months of real purchases as Shopify webhooks into a local LinkStar.
+
+It starts the embedded local stack, creates a tenant with four Shopify stores (US, EU, UK,
+Japan), sends every delivery of `scripts.demo_data.build_history()` over HTTP with real
+signatures, waits until ingestion has drained, then prints what a seller would look at: sales by
+store and market, repeat customers, the monthly trend, and what the platform deduplicated and
+ignored next to the generator's ground truth. It exits non-zero when the stored orders, GMV or
+cancellations differ from what was sent.
+
+    python -m scripts.demo [--orders 2000] [--seed 7] [--workers 8] [--timeout 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import textwrap
+import threading
+import time
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from scripts.demo_data import (
+    DATE_SHIFT_NOTE,
+    MINOR_UNITS,
+    Delivery,
+    DemoHistory,
+    DemoStore,
+    build_history,
+    shopify_headers,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STATE_DIR = REPO_ROOT / ".local" / "demo"
+TENANT = {"name": "Acme Global", "reporting_currency": "USD"}
+HTTP_TIMEOUT = 30
+RETRYABLE = {429, 500, 502, 503, 504}
+POLL_SECONDS = 2.0
+STALL_SECONDS = 90
+TTY = sys.stdout.isatty()
+CR = "\r" if TTY else ""
+TREND_MONTHS = 6
+TOP_CUSTOMERS = 5
+
+
+class DemoError(RuntimeError):
+    """Something the demo can't go on without (the stack, an API call) failed."""
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+class Api:
+    """The seller/operator API of the running stack, with errors that say what was called."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.session = requests.Session()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        expect: int = 200,
+    ) -> dict[str, Any]:
+        url = urljoin(self.base_url, path.lstrip("/"))
+        # Reads are retried on 5xx and connection errors: a busy local stack (moto on two
+        # cores) times out now and then, and a GET is safe to repeat. Writes are not retried.
+        attempts = 3 if method == "GET" else 1
+        problem = ""
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(2**attempt)
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=HTTP_TIMEOUT,
+                )
+            except requests.RequestException as exc:
+                problem = f"{method} {path}: {exc}"
+                continue
+            if response.status_code == expect:
+                return response.json()
+            problem = (
+                f"{method} {path} answered {response.status_code} (expected {expect}): "
+                f"{response.text[:500]}"
+            )
+            if response.status_code < 500:
+                break
+        raise DemoError(problem)
+
+    def pages(
+        self, path: str, token: str, params: Mapping[str, Any], items: str, max_pages: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a `next_token`-paginated list."""
+        query = dict(params)
+        for _ in range(max_pages):
+            page = self.call("GET", path, token, params=query)
+            yield from page.get(items, [])
+            if not page.get("next_token"):
+                return
+            query["next_token"] = page["next_token"]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where one demo store's deliveries go, and what signs them."""
+
+    store: DemoStore
+    store_id: str
+    webhook_url: str
+
+
+@dataclass
+class SendStats:
+    total: int
+    sent: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    failures: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, outcome: str, failure: str | None = None) -> None:
+        with self.lock:
+            self.sent += 1
+            self.outcomes[outcome] += 1
+            if failure and len(self.failures) < 5:
+                self.failures.append(failure)
+
+
+def send_all(history: DemoHistory, targets: dict[str, Target], workers: int) -> SendStats:
+    """POST every delivery. Deliveries sharing an ordering key (one customer) go through one
+    worker in list order, so the only out-of-order arrivals are the ones the history injected."""
+    lanes: list[list[Delivery]] = [[] for _ in range(workers)]
+    for d in history.deliveries:
+        lanes[zlib.crc32(d.ordering_key.encode()) % workers].append(d)
+    stats = SendStats(total=len(history.deliveries))
+    started = time.monotonic()
+    progress = Progress(stats.total)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="demo-send") as pool:
+        futures = [pool.submit(_send_lane, lane, targets, stats) for lane in lanes if lane]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+            for future in done:
+                future.result()  # a crashed worker stops the demo with its error
+            progress.show(stats.sent, time.monotonic() - started)
+    progress.finish(stats.sent, time.monotonic() - started)
+    return stats
+
+
+def _send_lane(lane: list[Delivery], targets: dict[str, Target], stats: SendStats) -> None:
+    # One session per worker: requests.Session isn't documented as thread-safe.
+    with requests.Session() as session:
+        for delivery in lane:
+            target = targets[delivery.store_key]
+            headers = shopify_headers(
+                delivery, target.store.shop_domain, target.store.webhook_secret
+            )
+            _post(session, target.webhook_url, delivery, headers, stats)
+
+
+def _post(
+    session: requests.Session,
+    url: str,
+    delivery: Delivery,
+    headers: dict[str, str],
+    stats: SendStats,
+) -> None:
+    """One delivery, retried on 429/5xx and connection errors as Shopify would retry it."""
+    problem = ""
+    for attempt in range(5):
+        if attempt:
+            with stats.lock:
+                stats.retries += 1
+            time.sleep(0.2 * 2**attempt)
+        try:
+            response = session.post(url, data=delivery.body, headers=headers, timeout=HTTP_TIMEOUT)
+        except requests.RequestException as exc:
+            problem = f"{delivery.topic} {delivery.event_id}: {exc}"
+            continue
+        if response.status_code in RETRYABLE:
+            problem = f"{delivery.topic} {delivery.event_id}: HTTP {response.status_code}"
+            continue
+        if response.ok:
+            try:
+                outcome = str(response.json().get("status", "ok"))
+            except ValueError:
+                outcome = "ok"
+            stats.record(outcome)
+        else:
+            stats.record(
+                f"HTTP {response.status_code}",
+                f"{delivery.topic} {delivery.event_id}: HTTP {response.status_code} "
+                f"{response.text[:200]}",
+            )
+        return
+    stats.record("failed", problem)
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a line per 10% when output is captured."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+        self.last_decile = -1
+
+    def show(self, done: int, elapsed: float) -> None:
+        share = done / self.total
+        rate = done / elapsed if elapsed > 0 else 0.0
+        if TTY:
+            bar = "#" * int(share * 30)
+            print(f"\r  [{bar:<30}] {done:>6,}/{self.total:,}  {rate:5.0f}/s", end="", flush=True)
+        elif int(share * 10) > self.last_decile:
+            self.last_decile = int(share * 10)
+            print(f"  {done:>6,}/{self.total:,} sent  ({rate:.0f}/s)", flush=True)
+
+    def finish(self, done: int, elapsed: float) -> None:
+        self.show(done, elapsed)
+        if TTY:
+            print()
+
+
+# ---------------------------------------------------------------- reading LinkStar back
+
+
+@dataclass
+class StoreFigures:
+    """One store's (or store x market's) totals as LinkStar reports them."""
+
+    orders: int = 0
+    units: int = 0
+    cancelled: int = 0
+    refunds: int = 0
+    gmv: dict[str, Decimal] = field(default_factory=dict)
+    refunded: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.orders += int(row.get("orders", 0))
+        self.units += int(row.get("units", 0))
+        self.cancelled += int(row.get("cancelled", 0))
+        self.refunds += int(row.get("refunds", 0))
+        for name in ("gmv", "refunded"):
+            money: dict[str, Decimal] = getattr(self, name)
+            for currency, amount in (row.get(name) or {}).items():
+                money[currency] = money.get(currency, Decimal(0)) + Decimal(str(amount))
+
+
+@dataclass
+class Snapshot:
+    rows: list[dict[str, Any]]
+    by_store: dict[str, StoreFigures]
+    by_store_market: dict[tuple[str, str], StoreFigures]
+    ingest: dict[str, dict[str, Any]]
+
+    def handled(self) -> int:
+        """Deliveries the ingest function has finished with, as its counters tell."""
+        names = ("deliveries_processed", "duplicates", "stale_ignored", "dead_lettered")
+        return sum(int(stats.get(n) or 0) for stats in self.ingest.values() for n in names)
+
+    def key(self) -> tuple[Any, ...]:
+        """What must stop changing before the numbers are final."""
+        stores = sorted(self.by_store.items())
+        ingest = sorted((k, repr(sorted(v.items()))) for k, v in self.ingest.items())
+        return (repr(stores), repr(ingest))
+
+
+def read_back(
+    api: Api, api_key: str, targets: dict[str, Target], day_from: date, day_to: date
+) -> Snapshot:
+    report = api.call(
+        "GET",
+        "/reports/daily",
+        api_key,
+        params={"from": day_from.isoformat(), "to": day_to.isoformat()},
+    )
+    rows = list(report.get("rows", []))
+    by_store: dict[str, StoreFigures] = defaultdict(StoreFigures)
+    by_store_market: dict[tuple[str, str], StoreFigures] = defaultdict(StoreFigures)
+    # Aggregated here from the daily rows, so nothing depends on the shape of `totals`.
+    for row in rows:
+        by_store[row["store_id"]].add(row)
+        by_store_market[(row["store_id"], row.get("market") or "?")].add(row)
+    ingest = {
+        t.store_id: api.call("GET", f"/stores/{t.store_id}", api_key).get("ingest") or {}
+        for t in targets.values()
+    }
+    return Snapshot(rows, dict(by_store), dict(by_store_market), ingest)
+
+
+def wait_for_drain(
+    api: Api,
+    api_key: str,
+    history: DemoHistory,
+    targets: dict[str, Target],
+    timeout: float,
+) -> tuple[Snapshot, str | None]:
+    """Poll until every store's order count matches and nothing changes between two polls
+    (duplicate and stale counters trail the orders). Returns the last snapshot and, when it
+    gave up (timeout, or nothing moved for STALL_SECONDS), why."""
+    day_from, day_to = report_range(history)
+    started = time.monotonic()
+    previous: tuple[Any, ...] | None = None
+    last_change = started
+    printed_at = 0.0
+    while True:
+        snap = read_back(api, api_key, targets, day_from, day_to)
+        now = time.monotonic()
+        matched = all(
+            snap.by_store.get(t.store_id, StoreFigures()).orders
+            == history.expected.stores[key].orders
+            for key, t in targets.items()
+        )
+        stable = snap.key() == previous
+        if not stable:
+            last_change = now
+        # On a terminal one line updates in place; in a log, a line every 15 s is enough.
+        if TTY or now - printed_at >= 15 or (matched and stable):
+            printed_at = now
+            print(
+                f"{CR}  {snap.handled():>6,} deliveries ingested, "
+                f"{sum(f.orders for f in snap.by_store.values()):>6,}/{history.expected.orders:,}"
+                f" orders stored  ({now - started:4.0f} s)",
+                end="" if TTY else "\n",
+                flush=True,
+            )
+        gave_up = None
+        if now - started > timeout:
+            gave_up = f"ingestion had not drained after {timeout:.0f} s (--timeout)"
+        elif now - last_change > STALL_SECONDS and not matched:
+            gave_up = f"ingestion stalled: nothing changed for {STALL_SECONDS} s"
+        if (matched and stable) or gave_up:
+            if TTY:
+                print()
+            return snap, gave_up
+        previous = snap.key()
+        time.sleep(POLL_SECONDS)
+
+
+def report_range(history: DemoHistory) -> tuple[date, date]:
+    # Aggregates are keyed by the UTC day of order creation: a Tokyo morning is the UTC day
+    # before, a New York night the day after, so pad the local range by a day each side.
+    return history.first_day - timedelta(days=1), history.last_day + timedelta(days=1)
+
+
+# ---------------------------------------------------------------- presenting
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
+    """Aligned plain-text table; `align` has one 'l' or 'r' per column (default: 'l')."""
+    cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    align = align.ljust(len(headers), "l")
+
+    def line(row: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(w) if a == "r" else cell.ljust(w)
+            for cell, w, a in zip(row, widths, align, strict=True)
+        ]
+        return "  " + "  ".join(parts).rstrip()
+
+    rule = "  " + "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *[line(r) for r in cells[1:]]])
+
+
+def money(amounts: Mapping[str, Decimal]) -> str:
+    if not amounts:
+        return "-"
+    return (
+        ", ".join(
+            f"{currency} {amount:,.{MINOR_UNITS.get(currency, 2)}f}"
+            for currency, amount in sorted(amounts.items())
+            if amount
+        )
+        or "-"
+    )
+
+
+def heading(text: str) -> None:
+    print(f"\n{text}\n{'=' * len(text)}")
+
+
+def print_sales(snap: Snapshot, targets: dict[str, Target]) -> None:
+    heading("Sales by store and market (market = destination country)")
+    names = {t.store_id: t.store.name for t in targets.values()}
+    order = {t.store_id: i for i, t in enumerate(targets.values())}
+    rows = []
+    for (store_id, market), f in sorted(
+        snap.by_store_market.items(), key=lambda kv: (order.get(kv[0][0], 99), -kv[1].orders)
+    ):
+        rows.append(
+            [
+                names.get(store_id, store_id),
+                market,
+                f"{f.orders:,}",
+                f"{f.units:,}",
+                money(f.gmv),
+                f.cancelled,
+                f.refunds,
+                money(f.refunded),
+            ]
+        )
+    headers = ["Store", "Market", "Orders", "Units", "GMV", "Cancelled", "Refunds", "Refunded"]
+    print(table(headers, rows, "llrrrrrr"))
+
+
+def print_trend(snap: Snapshot, history: DemoHistory) -> None:
+    last = history.last_day.replace(day=1)
+    months = []
+    for _ in range(TREND_MONTHS):
+        months.append(last.strftime("%Y-%m"))
+        last = (last - timedelta(days=1)).replace(day=1)
+    months.reverse()
+    orders: Counter[str] = Counter()
+    gmv: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in snap.rows:
+        month = str(row["date"])[:7]
+        orders[month] += int(row.get("orders", 0))
+        for currency, amount in (row.get("gmv") or {}).items():
+            gmv[month][currency] += Decimal(str(amount))
+    seen = {c for m in months for c in gmv[m]}
+    currencies = [s.currency for s in history.stores if s.currency in seen]
+    heading(f"Monthly trend, last {TREND_MONTHS} months (all stores, GMV per currency)")
+    rows = [
+        [
+            m,
+            f"{orders[m]:,}",
+            *[f"{gmv[m][c]:,.{MINOR_UNITS.get(c, 2)}f}" if gmv[m][c] else "-" for c in currencies],
+        ]
+        for m in months
+    ]
+    print(table(["Month", "Orders", *currencies], rows, "lr" + "r" * len(currencies)))
+    if history.last_day.day < 28:
+        print(f"  ({months[-1]} is partial: the history ends on {history.last_day.isoformat()})")
+
+
+def print_repeat_customers(api: Api, api_key: str, history: DemoHistory) -> None:
+    customers = list(api.pages("/customers", api_key, {"min_orders": 2, "limit": 500}, "customers"))
+    heading("Repeat customers (2+ orders, merged by email across stores)")
+    print(
+        f"  {len(customers):,} repeat customers "
+        f"(generator: {history.expected.repeat_customers:,} of "
+        f"{history.expected.customers:,} customers; "
+        f"{history.expected.cross_store_customers} bought in two stores)"
+    )
+    top = sorted(
+        customers,
+        key=lambda c: (-int(c.get("orders_count", 0)), str(c.get("last_order_at") or "")),
+    )[:TOP_CUSTOMERS]
+    rows = [
+        [
+            i,
+            c.get("email", "?"),
+            c.get("orders_count", "?"),
+            money({k: Decimal(str(v)) for k, v in (c.get("total_spent") or {}).items()}),
+            str(c.get("first_order_at") or "-")[:10],
+            str(c.get("last_order_at") or "-")[:10],
+        ]
+        for i, c in enumerate(top, 1)
+    ]
+    headers = ["#", "Email", "Orders", "Spent (net of refunds)", "First order", "Last order"]
+    print(table(headers, rows, "rlrrll"))
+
+
+def print_ingest(snap: Snapshot, history: DemoHistory, targets: dict[str, Target]) -> None:
+    heading("What LinkStar deduplicated and ignored, next to what the generator injected")
+    rows = []
+    for key, t in targets.items():
+        truth, ingest = history.expected.stores[key], snap.ingest.get(t.store_id, {})
+        ignored = ingest.get("ignored_topics") or {}
+        ignored_count = sum(ignored.values()) if isinstance(ignored, Mapping) else int(ignored)
+        rows.append(
+            [
+                t.store.name,
+                f"{truth.deliveries:,}",
+                f"{truth.duplicates} / {ingest.get('duplicates', '?')}",
+                f"{truth.out_of_order} / {ingest.get('stale_ignored', '?')}",
+                f"{truth.ignored_topics} / {ignored_count}",
+                ingest.get("dead_lettered", "?"),
+            ]
+        )
+    headers = ["Store", "Sent", "Duplicates", "Out of order", "Ignored topics", "Dead-lettered"]
+    print(table(headers, rows, "lrrrrr"))
+    print("  (sent by the generator / caught by LinkStar. Duplicates: same event id again;")
+    print("  out of order: older than a state already stored; ignored: topics it doesn't ingest)")
+
+
+def check(snap: Snapshot, history: DemoHistory, targets: dict[str, Target]) -> list[str]:
+    """Print the per-store checks; return what failed. Orders, GMV and cancellations are what a
+    seller reads, so they must match exactly; the ingest counters are shown above."""
+    heading("Checks")
+    failed = []
+    for key, t in targets.items():
+        truth = history.expected.stores[key]
+        got = snap.by_store.get(t.store_id, StoreFigures())
+        checks = [
+            ("orders stored == unique orders sent", got.orders, truth.orders),
+            ("cancelled", got.cancelled, truth.cancelled),
+            ("GMV of non-cancelled orders", money(got.gmv), money(truth.gmv)),
+        ]
+        for label, actual, expected in checks:
+            ok = actual == expected
+            verdict = "OK" if ok else "MISMATCH"
+            print(f"  {t.store.name:<12} {label}: {verdict} ({actual} vs {expected})")
+            if not ok:
+                failed.append(f"{t.store.name}: {label}: stored {actual}, sent {expected}")
+    return failed
+
+
+# ---------------------------------------------------------------- the stack
+
+
+@contextmanager
+def local_stack(state_dir: Path) -> Iterator[Mapping[str, Any]]:
+    """Start the embedded stack, yield its stack.json (api_url, admin_token, ...), stop it."""
+    try:
+        # Imported here: it pulls in moto, which the generator and --help don't need.
+        from infra.local import LocalStack
+    except ImportError as exc:
+        raise DemoError(f"the local stack is not available (infra.local): {exc}") from exc
+    with LocalStack(state_dir) as stack:
+        yield stack.info
+
+
+def create_tenant_and_stores(
+    api: Api, admin_token: str, history: DemoHistory
+) -> tuple[str, dict[str, Target]]:
+    tenant = api.call("POST", "/tenants", admin_token, json=TENANT, expect=201)
+    api_key = tenant["api_key"]
+    targets: dict[str, Target] = {}
+    for store in history.stores:
+        created = api.call(
+            "POST",
+            "/stores",
+            api_key,
+            json={
+                "platform": "shopify",
+                "external_id": store.shop_domain,
+                "market": store.market,
+                "currency": store.currency,
+                "name": store.name,
+                "webhook_secret": store.webhook_secret,
+            },
+            expect=201,
+        )
+        # webhook_url may be absolute or a path under the API's base URL.
+        url = str(created["webhook_url"])
+        if not url.startswith(("http://", "https://")):
+            url = urljoin(api.base_url, url.lstrip("/"))
+        targets[store.key] = Target(store, str(created["store_id"]), url)
+    print(f"  tenant {tenant.get('tenant_id', '?')} ({TENANT['name']})")
+    for t in targets.values():
+        print(f"  {t.store.name:<12} {t.store.shop_domain:<24} {t.store.currency}  {t.store_id}")
+    return api_key, targets
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.demo", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--orders", type=int, default=2000, help="about this many orders")
+    parser.add_argument("--seed", type=int, default=7, help="generator seed")
+    parser.add_argument("--workers", type=int, default=8, help="parallel webhook senders")
+    parser.add_argument(
+        "--timeout", type=float, default=300, help="seconds to wait for ingestion to drain"
+    )
+    args = parser.parse_args(argv)
+    if args.orders < 1 or args.workers < 1:
+        parser.error("--orders and --workers must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    began = time.monotonic()
+    history = build_history(max_orders=args.orders, seed=args.seed)
+    truth = history.expected
+    heading("LinkStar demo: Acme Global sells CDs through four Shopify stores")
+    print(
+        f"  {truth.orders:,} orders by {truth.customers:,} customers "
+        f"({len(history.customers):,} real CDNOW customers), "
+        f"{len(history.deliveries):,} webhook deliveries, "
+        f"{history.first_day.isoformat()} to {history.last_day.isoformat()}"
+    )
+    print(
+        f"  injected faults: {truth.duplicates} duplicate deliveries, "
+        f"{truth.out_of_order} out-of-order deliveries, "
+        f"{truth.ignored_topics} deliveries of topics LinkStar doesn't use"
+    )
+    print(textwrap.fill(DATE_SHIFT_NOTE, width=98, initial_indent="  ", subsequent_indent="  "))
+
+    shutil.rmtree(STATE_DIR, ignore_errors=True)  # a fresh stack: old state would blur the checks
+    STATE_DIR.mkdir(parents=True)
+    failed: list[str] = []
+    try:
+        heading("Starting the local stack")
+        with local_stack(STATE_DIR) as info:
+            api = Api(str(info["api_url"]))
+            print(f"  API {info['api_url']}  (state in {STATE_DIR.relative_to(REPO_ROOT)})")
+            api_key, targets = create_tenant_and_stores(api, str(info["admin_token"]), history)
+
+            heading(f"Sending {len(history.deliveries):,} signed webhooks ({args.workers} workers)")
+            sent_at = time.monotonic()
+            stats = send_all(history, targets, args.workers)
+            seconds = time.monotonic() - sent_at
+            outcomes = ", ".join(f"{n:,} {k}" for k, n in stats.outcomes.most_common())
+            rate = stats.sent / max(seconds, 1e-9)
+            print(f"  {stats.sent:,} sent in {seconds:.1f} s ({rate:.0f}/s): {outcomes}")
+            if stats.retries:
+                print(f"  {stats.retries} retries after 429/5xx or connection errors")
+            for failure in stats.failures:
+                print(f"  rejected: {failure}")
+
+            heading("Waiting for ingestion to drain")
+            snap, gave_up = wait_for_drain(api, api_key, history, targets, args.timeout)
+            if gave_up:
+                failed.append(gave_up)
+
+            print_sales(snap, targets)
+            print_repeat_customers(api, api_key, history)
+            print_trend(snap, history)
+            print_ingest(snap, history, targets)
+            dlq = api.call("GET", "/admin/dlq", str(info["admin_token"]), params={"limit": 500})
+            print(f"\n  Dead-letter queue: {len(dlq.get('messages', [])):,} messages")
+            failed += check(snap, history, targets)
+            print("\n  Stopping the local stack ...")
+    except DemoError as exc:
+        print(f"\ndemo failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+    print(f"\nDone in {time.monotonic() - began:.0f} s.")
+    if failed:
+        print("\nIngestion did not match what was sent:", file=sys.stderr)
+        for reason in failed:
+            print(f"  - {reason}", file=sys.stderr)
+        return 1
+    print("Everything LinkStar stored matches what the shops sent.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1340 @@
+"""A realistic Shopify webhook history for the demo, built from real purchases.
+
+Who buys, when, how many CDs and for how much comes from the CDNOW data set (real repeat-purchase
+behaviour of 23,570 customers, 1997-98); every webhook body starts from a real Shopify payload in
+`shared/fixtures/shopify/`, so LinkStar sees the keys and shapes Shopify sends. The rest is
+seeded and deterministic: names, addresses, phones, stores, prices in four currencies, order
+life cycles (create → paid → fulfilled, cancellations, refunds), abandoned checkouts, and the
+delivery faults Shopify really produces (redeliveries, out-of-order arrival, topics nobody
+subscribed to on purpose).
+
+`build_history()` returns the deliveries in send order plus ground truth computed from the
+generated data alone, never from LinkStar, so the demo can check what the platform stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+import unicodedata
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+CDNOW_PATH = SHARED_DIR / "datasets" / "cdnow" / "CDNOW_master_from251.txt"
+SHOPIFY_FIXTURES = SHARED_DIR / "fixtures" / "shopify"
+
+API_VERSION = "2026-01"
+
+# The history is "as of" this instant: later events (a fulfilment or refund still to come) are
+# not emitted, exactly as a live shop would not have sent them yet.
+HISTORY_END = datetime(2026, 11, 20, tzinfo=UTC)
+CDNOW_FIRST_DAY = date(1997, 1, 1)
+CDNOW_LAST_DAY = date(1998, 6, 30)
+# Shift by whole weeks so weekday patterns (weekend dips) survive the move to recent dates.
+SHIFT_DAYS = (date(2026, 11, 19) - CDNOW_LAST_DAY).days // 7 * 7
+DATE_SHIFT_NOTE = (
+    f"Purchase dates are real CDNOW dates ({CDNOW_FIRST_DAY:%b %Y} to {CDNOW_LAST_DAY:%b %Y}) "
+    f"shifted forward by {SHIFT_DAYS} days ({SHIFT_DAYS // 7} whole weeks, so weekdays are kept): "
+    f"the data set's last day {CDNOW_LAST_DAY.isoformat()} becomes "
+    f"{(CDNOW_LAST_DAY + timedelta(days=SHIFT_DAYS)).isoformat()}. Gaps between purchases, "
+    "units and amounts are unchanged; times of day, names and addresses are generated."
+)
+
+# Illustrative fixed rates (units of store currency per 1 USD), so amounts stay reproducible.
+USD_RATES: dict[str, Decimal] = {
+    "USD": Decimal("1"),
+    "EUR": Decimal("0.92"),
+    "GBP": Decimal("0.79"),
+    "JPY": Decimal("150"),
+}
+# ISO 4217 minor units: JPY has none, and Shopify formats it without decimals.
+MINOR_UNITS: dict[str, int] = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
+
+ORDER_TOPICS = frozenset(
+    {"orders/create", "orders/paid", "orders/fulfilled", "orders/updated", "orders/cancelled"}
+)
+# Topics a shop can still deliver (an old subscription, an app scope) that LinkStar doesn't use.
+IGNORED_TOPICS = frozenset({"products/update", "inventory_levels/update"})
+
+# Rates of the life-cycle branches and delivery faults (per order unless stated).
+P_CHECKOUT_FIRST = 0.30
+P_PENDING = {"us": 0.15, "eu": 0.2, "uk": 0.12, "jp": 0.35}  # bank transfer, konbini
+P_CANCEL = 0.03
+P_FULFIL = 0.97
+P_UPDATE = 0.15
+P_RETURN_REFUND = 0.02  # on top of refunds that cancellations of paid orders cause
+P_OUT_OF_ORDER = 0.05
+P_DUPLICATE = 0.03  # per delivery
+CROSS_STORE_SHARE = 0.05  # of customers
+ABANDONED_PER_ORDER = 0.075  # about 150 abandoned checkouts for 2,000 orders
+
+
+# ---------------------------------------------------------------- public types
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStore:
+    key: str
+    shop_domain: str
+    name: str
+    market: str
+    currency: str
+    timezone: str
+    webhook_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One webhook POST. `body` is serialised once: the signature covers exactly these bytes."""
+
+    store_key: str
+    topic: str
+    event_id: str
+    webhook_id: str
+    triggered_at: str
+    body: bytes
+    # Deliveries sharing a key must be sent one after another in list order (the customer's
+    # email), so the injected out-of-order cases are the only ones, even with parallel senders.
+    ordering_key: str
+    api_version: str = API_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCustomer:
+    cdnow_id: str
+    email: str
+    stores: tuple[str, ...]  # home store first
+    purchases: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreTruth:
+    """What one store's history contains, counted from the generator's own records."""
+
+    orders: int  # unique orders placed (including those later cancelled)
+    cancelled: int
+    refunded_orders: int  # orders with at least one refund (cancelled paid orders included)
+    refunded: dict[str, Decimal]
+    gmv: dict[str, Decimal]  # total_price of non-cancelled orders, gross of refunds
+    units: int  # of all orders placed, like `orders`
+    customers: int  # distinct emails with an order in this store
+    abandoned_checkouts: int
+    deliveries: int  # POSTs sent, duplicates included
+    duplicates: int  # deliveries repeating an event id already sent
+    out_of_order: int  # order deliveries older than a state of that order already sent
+    ignored_topics: int
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    stores: dict[str, StoreTruth]
+    customers: int  # distinct emails with an order, across stores (LinkStar merges by email)
+    repeat_customers: int  # emails with 2+ orders across stores, cancelled orders included
+    cross_store_customers: int
+    prospects: int  # emails seen only in abandoned checkouts
+
+    @property
+    def orders(self) -> int:
+        return sum(s.orders for s in self.stores.values())
+
+    @property
+    def deliveries(self) -> int:
+        return sum(s.deliveries for s in self.stores.values())
+
+    @property
+    def duplicates(self) -> int:
+        return sum(s.duplicates for s in self.stores.values())
+
+    @property
+    def out_of_order(self) -> int:
+        return sum(s.out_of_order for s in self.stores.values())
+
+    @property
+    def ignored_topics(self) -> int:
+        return sum(s.ignored_topics for s in self.stores.values())
+
+
+@dataclass(frozen=True, slots=True)
+class DemoHistory:
+    stores: list[DemoStore]
+    deliveries: list[Delivery]
+    expected: Expected
+    customers: list[DemoCustomer]
+    first_day: date
+    last_day: date
+
+
+def shopify_hmac(secret: str, body: bytes) -> str:
+    """X-Shopify-Hmac-Sha256: base64 of HMAC-SHA256 over the raw body."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def shopify_headers(delivery: Delivery, shop_domain: str, secret: str) -> dict[str, str]:
+    """The header set Shopify documents for a webhook POST (X-Shopify-Name is left out: it is
+    only sent for subscriptions given a name, and LinkStar's are not)."""
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": delivery.topic,
+        "X-Shopify-Hmac-Sha256": shopify_hmac(secret, delivery.body),
+        "X-Shopify-Shop-Domain": shop_domain,
+        "X-Shopify-API-Version": delivery.api_version,
+        "X-Shopify-Webhook-Id": delivery.webhook_id,
+        "X-Shopify-Triggered-At": delivery.triggered_at,
+        "X-Shopify-Event-Id": delivery.event_id,
+    }
+
+
+def format_money(minor: int, currency: str) -> str:
+    """Shopify's money string: "12.34", and "1234" for zero-decimal currencies."""
+    return f"{to_decimal(minor, currency):f}"
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-MINOR_UNITS[currency])
+
+
+# ---------------------------------------------------------------- CDNOW
+
+
+@dataclass(frozen=True, slots=True)
+class CdnowPurchase:
+    day: date
+    units: int
+    usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CdnowCustomer:
+    cdnow_id: str
+    purchases: tuple[CdnowPurchase, ...]
+
+
+def load_cdnow(max_orders: int, path: Path = CDNOW_PATH) -> list[CdnowCustomer]:
+    """The first customers in file order until max_orders purchases are reached, each with ALL
+    of their purchases, so repeat behaviour stays real (the file is grouped by customer)."""
+    grouped: dict[str, list[CdnowPurchase]] = {}
+    total = 0
+    with path.open(encoding="ascii") as lines:
+        next(lines)  # header
+        for line in lines:
+            cid, day, units, usd = line.split()
+            if cid not in grouped:
+                if total >= max_orders:
+                    break
+                grouped[cid] = []
+            d = date(int(day[:4]), int(day[4:6]), int(day[6:]))
+            grouped[cid].append(CdnowPurchase(d, int(units), Decimal(usd)))
+            total += 1
+    return [CdnowCustomer(cid, tuple(p)) for cid, p in grouped.items()]
+
+
+# ---------------------------------------------------------------- markets
+
+
+@dataclass(frozen=True, slots=True)
+class _City:
+    name: str
+    province: str | None
+    province_code: str | None
+    zip: str
+    tax_rate: Decimal | None = None  # US sales tax differs by place
+
+
+@dataclass(frozen=True, slots=True)
+class _Country:
+    code: str
+    name: str
+    locale: str
+    tax_rate: Decimal
+    tax_title: str
+    carrier: str
+    # National significant number: a valid mobile prefix and how many random digits follow.
+    phone_prefix: str
+    phone_random_digits: int
+    cities: tuple[_City, ...]
+    streets: tuple[str, ...]
+    first_names: tuple[str, ...]
+    last_names: tuple[str, ...]
+    # Japanese names are shown in kanji; email addresses need a romanisation.
+    romaji: dict[str, str] = field(default_factory=dict)
+
+
+COUNTRIES: dict[str, _Country] = {
+    "US": _Country(
+        "US", "United States", "en-US", Decimal(0), "State Tax", "UPS",
+        "20155501", 2,  # 555-01xx is the range reserved for fiction
+        (
+            _City("Louisville", "Kentucky", "KY", "40202", Decimal("0.06")),
+            _City("Brooklyn", "New York", "NY", "11201", Decimal("0.08875")),
+            _City("Austin", "Texas", "TX", "78701", Decimal("0.0825")),
+            _City("Seattle", "Washington", "WA", "98101", Decimal("0.1035")),
+            _City("San Diego", "California", "CA", "92101", Decimal("0.0775")),
+            _City("Chicago", "Illinois", "IL", "60601", Decimal("0.1025")),
+        ),
+        ("Chestnut Street", "Maple Avenue", "Oak Street", "Park Avenue", "Elm Street"),
+        ("James", "Mary", "Robert", "Patricia", "Michael", "Jennifer", "David", "Linda",
+         "Maria", "Daniel", "Emily", "Kevin"),
+        ("Smith", "Johnson", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Wilson",
+         "Anderson", "Taylor", "Nguyen", "Brown"),
+    ),
+    "DE": _Country(
+        "DE", "Germany", "de-DE", Decimal("0.19"), "MwSt", "DHL Express", "151234", 5,
+        (
+            _City("Berlin", None, None, "10115"),
+            _City("München", None, None, "80331"),
+            _City("Hamburg", None, None, "20095"),
+            _City("Köln", None, None, "50667"),
+        ),
+        ("Hauptstraße", "Schillerstraße", "Gartenweg", "Bahnhofstraße"),
+        ("Lukas", "Anna", "Jürgen", "Sophie", "Maximilian", "Lea", "Felix", "Hannah", "Jonas",
+         "Marie"),
+        ("Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker",
+         "Schäfer", "Koch"),
+    ),
+    "FR": _Country(
+        "FR", "France", "fr-FR", Decimal("0.20"), "TVA", "Colissimo", "61234", 4,
+        (
+            _City("Paris", None, None, "75001"),
+            _City("Lyon", None, None, "69001"),
+            _City("Marseille", None, None, "13001"),
+            _City("Bordeaux", None, None, "33000"),
+        ),
+        ("rue de la Paix", "avenue Victor Hugo", "rue Nationale", "boulevard Voltaire"),
+        ("Léa", "Hugo", "Chloé", "Louis", "Manon", "Gabriel", "Camille", "Jules", "Inès",
+         "Théo"),
+        ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+         "Leroy", "Moreau"),
+    ),
+    "GB": _Country(
+        "GB", "United Kingdom", "en-GB", Decimal("0.20"), "VAT", "Royal Mail", "74001", 5,
+        (
+            _City("London", None, None, "EC1A 1BB"),
+            _City("Manchester", None, None, "M1 1AE"),
+            _City("Bristol", None, None, "BS1 4DJ"),
+            _City("Edinburgh", None, None, "EH1 1YZ"),
+        ),
+        ("High Street", "Station Road", "Church Lane", "Victoria Road"),
+        ("Oliver", "Amelia", "Harry", "Isla", "George", "Ava", "Jack", "Freya", "Charlie",
+         "Emily"),
+        ("Smith", "Jones", "Williams", "Taylor", "Davies", "Evans", "Thomas", "Roberts",
+         "Walker", "Wright"),
+    ),
+    "JP": _Country(
+        "JP", "Japan", "ja-JP", Decimal("0.10"), "消費税", "Yamato (JA)", "9012", 6,
+        (
+            _City("Shibuya-ku", "Tokyo", "JP-13", "150-0001"),
+            _City("Osaka-shi Kita-ku", "Osaka", "JP-27", "530-0001"),
+            _City("Fukuoka-shi Chuo-ku", "Fukuoka", "JP-40", "810-0001"),
+            _City("Sapporo-shi Chuo-ku", "Hokkaido", "JP-01", "060-0001"),
+        ),
+        ("Chuo 1-", "Honcho 2-", "Sakae 3-", "Minami 4-"),
+        ("翔", "陽菜", "蓮", "結衣", "大翔", "さくら", "悠真", "美咲"),
+        ("佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村"),
+        romaji={
+            "翔": "sho", "陽菜": "hina", "蓮": "ren", "結衣": "yui", "大翔": "hiroto",
+            "さくら": "sakura", "悠真": "yuma", "美咲": "misaki", "佐藤": "sato",
+            "鈴木": "suzuki", "高橋": "takahashi", "田中": "tanaka", "伊藤": "ito",
+            "渡辺": "watanabe", "山本": "yamamoto", "中村": "nakamura",
+        },
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _StoreSpec:
+    key: str
+    shop_domain: str
+    name: str
+    market: str  # ISO 3166-1 alpha-2: the country the store mainly sells to
+    currency: str
+    timezone: str
+    taxes_included: bool
+    countries: tuple[tuple[str, float], ...]  # where its customers live, with weights
+    share: float  # of customers who call it home
+
+
+STORE_SPECS: tuple[_StoreSpec, ...] = (
+    _StoreSpec("us", "acme-us.myshopify.com", "Acme US", "US", "USD", "America/New_York",
+               False, (("US", 1.0),), 0.45),
+    _StoreSpec("eu", "acme-eu.myshopify.com", "Acme Europe", "DE", "EUR", "Europe/Berlin",
+               True, (("DE", 0.65), ("FR", 0.35)), 0.25),
+    _StoreSpec("uk", "acme-uk.myshopify.com", "Acme UK", "GB", "GBP", "Europe/London",
+               True, (("GB", 1.0),), 0.17),
+    _StoreSpec("jp", "acme-jp.myshopify.com", "Acme Japan", "JP", "JPY", "Asia/Tokyo",
+               True, (("JP", 1.0),), 0.13),
+)  # fmt: skip
+
+# Relative likelihood of a purchase starting in each local hour (evening peak, night trough).
+HOUR_WEIGHTS = (
+    1.0, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 2.5, 3.2, 3.6, 4.0,
+    4.4, 4.2, 3.8, 3.6, 3.6, 3.8, 4.2, 4.8, 5.2, 5.0, 3.8, 2.0,
+)  # fmt: skip
+
+GENRES = ("Jazz", "Rock", "Classical", "Soul", "Blues", "Country", "Hip-Hop", "Electronic")
+LABELS = ("Blue Harbor Records", "Northbound Music", "Cedar Lane Audio", "Lantern Sound")
+TRACKING_URLS = {
+    "UPS": "https://www.ups.com/track?tracknum={}",
+    "DHL Express": "https://www.dhl.com/de-en/home/tracking.html?tracking-id={}",
+    "Colissimo": "https://www.laposte.fr/outils/suivre-vos-envois?code={}",
+    "Royal Mail": "https://www.royalmail.com/track-your-item#/tracking-results/{}",
+    "Yamato (JA)": "https://toi.kuronekoyamato.co.jp/cgi-bin/tneko?number={}",
+}
+CANCEL_REASONS = ("customer", "customer", "inventory", "fraud", "declined", "other")
+
+
+@cache
+def _template(name: str) -> dict[str, Any]:
+    # Callers copy before changing anything: the cached dict is shared.
+    return json.loads((SHOPIFY_FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def _iso(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).isoformat(timespec="seconds")
+
+
+def _ascii(text: str) -> str:
+    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(umlaut, spelled)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if c.isascii() and c.isalnum()).lower()
+
+
+def _half_up(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# ---------------------------------------------------------------- internal records
+
+
+@dataclass(slots=True)
+class _Person:
+    cdnow: CdnowCustomer
+    email: str
+    first_name: str
+    last_name: str
+    country: _Country
+    city: _City
+    address1: str
+    phone: str
+    accepts_marketing: bool
+    home: str
+    second: str | None = None
+
+
+@dataclass(slots=True)
+class _Line:
+    line_id: int
+    product: dict[str, Any]
+    quantity: int
+    unit_minor: int
+    currency: str
+
+    @property
+    def amount(self) -> int:
+        return self.quantity * self.unit_minor
+
+
+@dataclass(slots=True)
+class _Order:
+    person: _Person
+    store: _StoreSpec
+    purchase: CdnowPurchase
+    created: datetime
+    lines: list[_Line]
+    total: int
+    subtotal: int
+    tax: int
+    tax_rate: Decimal
+    order_id: int = 0
+    number: int = 0
+    customer_id: int = 0
+    customer_created: datetime = HISTORY_END
+    customer_orders_before: int = 0
+    customer_spent_before: int = 0
+    first_in_store: bool = False
+    cancelled: bool = False
+    refunded_minor: int = 0
+
+
+@dataclass(slots=True)
+class _Pending:
+    send_at: datetime
+    seq: int
+    delivery: Delivery
+    order_id: int | None = None  # set for orders/* deliveries, for the staleness check
+    state_at: datetime | None = None  # the body's updated_at
+
+
+@dataclass(frozen=True, slots=True)
+class _Checkout:
+    store: str
+    email: str
+
+
+# ---------------------------------------------------------------- the generator
+
+
+class _Builder:
+    """Shared state of one generation run: the seeded RNG, id sequences, emitted deliveries."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.seq = 0
+        self.pending: list[_Pending] = []
+        self.specs = {s.key: s for s in STORE_SPECS}
+        self.tz = {s.key: ZoneInfo(s.timezone) for s in STORE_SPECS}
+        self._last_id: dict[str, int] = {}
+        self.catalog = [_product(i) for i in range(24)]
+
+    # -- identifiers: increasing like Shopify's, never repeating within a kind
+    def new_id(self, kind: str, start: int) -> int:
+        value = self._last_id.get(kind, start) + self.rng.randint(1, 90_000)
+        self._last_id[kind] = value
+        return value
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def token(self) -> str:
+        return f"{self.rng.getrandbits(128):032x}"
+
+    # -- people
+    def person(self, cdnow: CdnowCustomer, home: str, email_domain: str = "example.com") -> _Person:
+        rng = self.rng
+        codes, weights = zip(*self.specs[home].countries, strict=True)
+        country = COUNTRIES[rng.choices(codes, weights)[0]]
+        first, last = rng.choice(country.first_names), rng.choice(country.last_names)
+        ascii_first = country.romaji.get(first) or _ascii(first)
+        ascii_last = country.romaji.get(last) or _ascii(last)
+        street, number = rng.choice(country.streets), rng.randint(1, 180)
+        if country.code == "JP":
+            address1 = f"{street}{rng.randint(1, 20)}-{number}"
+        elif country.code == "DE":
+            address1 = f"{street} {number}"
+        else:
+            address1 = f"{number} {street}"
+        return _Person(
+            cdnow=cdnow,
+            # Unique per CDNOW customer, and on a domain reserved for examples: demo outreach
+            # must never reach a real inbox.
+            email=f"{ascii_first}.{ascii_last}.{cdnow.cdnow_id}@{email_domain}",
+            first_name=first,
+            last_name=last,
+            country=country,
+            city=rng.choice(country.cities),
+            address1=address1,
+            phone=self.phone(country),
+            accepts_marketing=rng.random() < 0.4,
+            home=home,
+        )
+
+    def phone(self, country: _Country) -> str:
+        digits = "".join(str(self.rng.randint(0, 9)) for _ in range(country.phone_random_digits))
+        number = phonenumbers.PhoneNumber(
+            country_code=phonenumbers.country_code_for_region(country.code),
+            national_number=int(country.phone_prefix + digits),
+        )
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+    # -- money
+    def tax_rate(self, store: _StoreSpec, p: _Person) -> Decimal:
+        # Tax is charged where the store sells (sales tax, EU OSS VAT, UK VAT, JCT); a parcel
+        # leaving that market is an export and carries none.
+        if p.country.code not in {code for code, _ in store.countries}:
+            return Decimal(0)
+        return p.city.tax_rate if p.city.tax_rate is not None else p.country.tax_rate
+
+    def lines(self, units: int, subtotal: int, currency: str) -> list[_Line]:
+        rng = self.rng
+        k = rng.randint(1, min(3, units))
+        cuts = sorted(rng.sample(range(1, units), k - 1))
+        quantities = [b - a for a, b in zip([0, *cuts], [*cuts, units], strict=True)]
+        prices = _price_lines(rng, quantities, subtotal)
+        if prices is None:  # no exact split in whole minor units: a single extra copy has one
+            quantities = [units - 1, 1]
+            prices = _price_lines(rng, quantities, subtotal)
+            assert prices is not None
+        products = rng.sample(self.catalog, len(quantities))
+        return [
+            _Line(self.new_id("line", 13_800_000_000_000), product, q, price, currency)
+            for product, q, price in zip(products, quantities, prices, strict=True)
+        ]
+
+    def local_time(self, day: date, store: str) -> datetime:
+        rng = self.rng
+        hour = rng.choices(range(24), HOUR_WEIGHTS)[0]
+        moment = time(hour, rng.randint(0, 59), rng.randint(0, 59))
+        return datetime.combine(day, moment, tzinfo=self.tz[store])
+
+    # -- deliveries
+    def emit(
+        self,
+        store: str,
+        topic: str,
+        at: datetime,
+        body: dict[str, Any],
+        ordering_key: str,
+        order_id: int | None = None,
+    ) -> _Pending:
+        rng = self.rng
+        triggered = at.astimezone(UTC) + timedelta(microseconds=rng.randint(0, 1_500_000))
+        nanos = triggered.microsecond * 1000 + rng.randint(0, 999)
+        delivery = Delivery(
+            store_key=store,
+            topic=topic,
+            event_id=self.uuid(),
+            webhook_id=self.uuid(),
+            triggered_at=f"{triggered:%Y-%m-%dT%H:%M:%S}.{nanos:09d}Z",
+            body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+            ordering_key=ordering_key,
+        )
+        self.seq += 1
+        is_order_state = topic in ORDER_TOPICS
+        pending = _Pending(
+            send_at=triggered + timedelta(milliseconds=rng.randint(80, 3000)),
+            seq=self.seq,
+            delivery=delivery,
+            order_id=order_id if is_order_state else None,
+            state_at=at if is_order_state else None,
+        )
+        self.pending.append(pending)
+        return pending
+
+
+def _product(i: int) -> dict[str, Any]:
+    genre = GENRES[i % len(GENRES)]
+    volume = i // len(GENRES) + 1
+    return {
+        "product_id": 7_400_000_000_000 + 1000 * i,
+        "variant_id": 42_100_000_000_000 + 1000 * i,
+        "sku": f"CD-{genre[:3].upper()}-{volume:03d}",
+        "title": f"{genre} Essentials Vol. {volume}",
+        "variant_title": "Compact Disc",
+        "vendor": LABELS[i % len(LABELS)],
+        "genre": genre,
+    }
+
+
+def _price_lines(rng: random.Random, quantities: list[int], subtotal: int) -> list[int] | None:
+    """Unit prices in minor units with sum(quantity * price) == subtotal exactly, or None.
+
+    The line with the smallest quantity absorbs the rounding; when its quantity doesn't divide
+    the rest, other lines' prices move down one unit at a time until it does."""
+    absorber = min(range(len(quantities)), key=quantities.__getitem__)
+    q_abs = quantities[absorber]
+    weights = [q * rng.uniform(0.75, 1.25) for q in quantities]
+    prices = [
+        int(subtotal * w / sum(weights)) // q for q, w in zip(quantities, weights, strict=True)
+    ]
+    prices[absorber] = 0
+    rest = subtotal - sum(p * q for p, q in zip(prices, quantities, strict=True))
+    for i in range(len(quantities)):
+        while i != absorber and rest % q_abs and prices[i] > 0:
+            prices[i] -= 1
+            rest += quantities[i]
+            if rest % q_abs == 0:
+                break
+    if rest % q_abs:
+        return None
+    prices[absorber] = rest // q_abs
+    return prices
+
+
+def build_history(max_orders: int = 2000, seed: int = 7) -> DemoHistory:
+    """The demo's webhook stream for the first CDNOW customers covering about max_orders
+    purchases; deterministic for a given (max_orders, seed)."""
+    b = _Builder(seed)
+    stores = [
+        DemoStore(
+            s.key, s.shop_domain, s.name, s.market, s.currency, s.timezone, f"shpss_{b.token()}"
+        )
+        for s in STORE_SPECS
+    ]
+    people = _people(b, load_cdnow(max_orders))
+    orders = _orders(b, people)
+    for order in orders:
+        _order_life(b, order)
+    first_day = min(o.created.date() for o in orders)
+    last_day = max(o.created.date() for o in orders)
+    checkouts = _abandoned_checkouts(
+        b, people, round(ABANDONED_PER_ORDER * len(orders)), first_day, last_day
+    )
+    _ignored_topic_deliveries(b, first_day, last_day)
+    _duplicates(b)
+
+    b.pending.sort(key=lambda p: (p.send_at, p.seq))
+    return DemoHistory(
+        stores=stores,
+        deliveries=[p.delivery for p in b.pending],
+        expected=_expected(b.pending, orders, checkouts),
+        customers=[
+            DemoCustomer(
+                p.cdnow.cdnow_id,
+                p.email,
+                (p.home, p.second) if p.second else (p.home,),
+                len(p.cdnow.purchases),
+            )
+            for p in people
+        ],
+        first_day=first_day,
+        last_day=last_day,
+    )
+
+
+def _people(b: _Builder, cdnow: list[CdnowCustomer]) -> list[_Person]:
+    rng = b.rng
+    keys = [s.key for s in STORE_SPECS]
+    shares = [s.share for s in STORE_SPECS]
+    people = [b.person(c, rng.choices(keys, shares)[0]) for c in cdnow]
+    # A cross-store buyer needs a second purchase to place there, so pick among repeaters at
+    # the rate that makes CROSS_STORE_SHARE of all customers.
+    repeaters = [p for p in people if len(p.cdnow.purchases) > 1]
+    p_cross = min(1.0, CROSS_STORE_SHARE * len(people) / max(1, len(repeaters)))
+    for p in repeaters:
+        if rng.random() < p_cross:
+            others = [k for k in keys if k != p.home]
+            p.second = rng.choices(others, [shares[keys.index(k)] for k in others])[0]
+    return people
+
+
+def _orders(b: _Builder, people: list[_Person]) -> list[_Order]:
+    rng = b.rng
+    orders: list[_Order] = []
+    for p in people:
+        picks = [p.home] * len(p.cdnow.purchases)
+        if p.second:
+            later = range(1, len(picks))
+            for i in [i for i in later if rng.random() < 0.5] or [rng.choice(later)]:
+                picks[i] = p.second
+        for purchase, store_key in zip(p.cdnow.purchases, picks, strict=True):
+            orders.append(_order(b, p, b.specs[store_key], purchase))
+    # Shopify numbers orders per shop in creation order, and its ids grow over time.
+    orders.sort(key=lambda o: o.created)
+    numbers: Counter[str] = Counter()
+    customers: dict[tuple[str, str], tuple[int, datetime]] = {}
+    spent: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for o in orders:
+        numbers[o.store.key] += 1
+        o.number = 1000 + numbers[o.store.key]
+        o.order_id = b.new_id("order", 5_912_000_000_000)
+        key = (o.store.key, o.person.email)
+        o.first_in_store = key not in customers
+        if o.first_in_store:
+            # Shopify creates the customer at checkout, a moment before the order.
+            since = o.created - timedelta(seconds=rng.randint(20, 120))
+            customers[key] = (b.new_id("customer", 7_201_000_000_000), since)
+        o.customer_id, o.customer_created = customers[key]
+        o.customer_orders_before = len(spent[key])
+        o.customer_spent_before = sum(spent[key])
+        spent[key].append(o.total)
+    return orders
+
+
+def _order(b: _Builder, p: _Person, store: _StoreSpec, purchase: CdnowPurchase) -> _Order:
+    currency = store.currency
+    total = _half_up(purchase.usd * USD_RATES[currency] * 10 ** MINOR_UNITS[currency])
+    rate = b.tax_rate(store, p)
+    subtotal, tax = _split_tax(total, rate, store.taxes_included)
+    return _Order(
+        person=p,
+        store=store,
+        purchase=purchase,
+        created=b.local_time(purchase.day + timedelta(days=SHIFT_DAYS), store.key),
+        lines=b.lines(purchase.units, subtotal, currency),
+        total=total,
+        subtotal=subtotal,
+        tax=tax,
+        tax_rate=rate,
+    )
+
+
+def _split_tax(total: int, rate: Decimal, taxes_included: bool) -> tuple[int, int]:
+    """(subtotal, tax) for a price the customer pays in full: with tax-inclusive prices the
+    subtotal is the total and the tax a part of it; otherwise tax comes on top of it."""
+    net = _half_up(Decimal(total) / (1 + rate))
+    return (total if taxes_included else net), total - net
+
+
+def _order_life(b: _Builder, o: _Order) -> None:
+    """All deliveries of one order, each body the order's state at that moment."""
+    rng = b.rng
+    key, tz, email = o.store.key, b.tz[o.store.key], o.person.email
+    checkout_id, checkout_token = b.new_id("checkout", 36_100_000_000_000), b.token()
+    if rng.random() < P_CHECKOUT_FIRST:
+        at = o.customer_created - timedelta(seconds=rng.randint(120, 2400))
+        customer_id = None if o.first_in_store else o.customer_id
+        body = _checkout_body(
+            b, o.store, o.person, at, checkout_id, checkout_token, o.lines, customer_id, o.tax
+        )
+        b.emit(key, "checkouts/create", at, body, email)
+    if o.first_in_store:
+        b.emit(key, "customers/create", o.customer_created, _customer_body(o), email)
+
+    base = _order_base(b, o, checkout_id, checkout_token)
+    pending = rng.random() < P_PENDING[key] and o.total > 0
+    delay = rng.randint(3600, 3 * 86400) if pending else rng.randint(2, 20)
+    paid_at = o.created + timedelta(seconds=delay)
+    state: dict[str, Any] = {
+        "financial_status": "pending" if pending else "paid",
+        "gateway": "manual" if pending else "shopify_payments",
+        "fulfillment_status": None,
+        "fulfillments": [],
+        "line_items": [_line_item(ln, None) for ln in o.lines],
+        "cancelled_at": None,
+        "cancel_reason": None,
+        "closed_at": None,
+        "note": None,
+    }
+    emitted: list[_Pending] = []
+
+    def send(topic: str, at: datetime, **changes: Any) -> None:
+        if at >= HISTORY_END:
+            return
+        state.update(changes)
+        body = {**base, **state, "updated_at": _iso(at, tz)}
+        emitted.append(b.emit(key, topic, at, body, email, o.order_id))
+
+    send("orders/create", o.created)
+    cancel = rng.random() < P_CANCEL and o.total > 0
+    if cancel and pending:
+        # Cancelled before the money arrived: the payment is voided and nothing is refunded.
+        _cancel(b, o, send, o.created + (paid_at - o.created) * rng.uniform(0.2, 0.8), "voided")
+    elif paid_at < HISTORY_END:
+        send("orders/paid", paid_at, financial_status="paid")
+        if cancel:
+            at = paid_at + timedelta(seconds=rng.randint(900, 72_000))
+            if _cancel(b, o, send, at, "refunded"):
+                _refund(b, o, at + timedelta(seconds=rng.randint(5, 60)), o.lines)
+        else:
+            _fulfil_and_after(b, o, send, paid_at)
+    _shuffle_some(b, emitted)
+
+
+_Send = Callable[..., None]
+
+
+def _cancel(b: _Builder, o: _Order, send: _Send, at: datetime, financial_status: str) -> bool:
+    if at >= HISTORY_END:
+        return False
+    o.cancelled = True
+    stamp = _iso(at, b.tz[o.store.key])
+    reason = b.rng.choice(CANCEL_REASONS)
+    send(
+        "orders/cancelled",
+        at,
+        cancelled_at=stamp,
+        closed_at=stamp,
+        cancel_reason=reason,
+        financial_status=financial_status,
+    )
+    return True
+
+
+def _fulfil_and_after(b: _Builder, o: _Order, send: _Send, paid_at: datetime) -> None:
+    rng = b.rng
+    fulfilled_at = paid_at + timedelta(seconds=rng.randint(4 * 3600, 4 * 86400))
+    fulfils = rng.random() < P_FULFIL and fulfilled_at < HISTORY_END
+    if rng.random() < P_UPDATE:
+        if fulfils:
+            at = paid_at + (fulfilled_at - paid_at) * rng.uniform(0.1, 0.6)
+        else:
+            at = paid_at + timedelta(seconds=rng.randint(600, 86400))
+        note = rng.choice(("Gift wrap, please", "Leave at the door", "Call before delivery"))
+        send("orders/updated", at, note=note)
+    if not fulfils:
+        return
+    lines = [_line_item(ln, "fulfilled") for ln in o.lines]
+    send(
+        "orders/fulfilled",
+        fulfilled_at,
+        fulfillment_status="fulfilled",
+        fulfillments=[_fulfillment(b, o, fulfilled_at, lines)],
+        line_items=lines,
+    )
+    if o.total == 0 or rng.random() >= P_RETURN_REFUND:
+        return
+    refund_at = fulfilled_at + timedelta(seconds=rng.randint(3 * 86400, 30 * 86400))
+    if refund_at >= HISTORY_END:
+        return
+    partial = len(o.lines) > 1 and rng.random() < 0.6
+    _refund(b, o, refund_at, [rng.choice(o.lines)] if partial else o.lines)
+    status = "partially_refunded" if o.refunded_minor < o.total else "refunded"
+    at = refund_at + timedelta(seconds=rng.randint(3, 30))
+    send("orders/updated", at, financial_status=status)
+
+
+def _shuffle_some(b: _Builder, emitted: list[_Pending]) -> None:
+    """Make about P_OUT_OF_ORDER of orders arrive out of order, as Shopify allows: a later state
+    overtakes orders/create, or an older state turns up after a newer one."""
+    rng = b.rng
+    if len(emitted) < 2 or rng.random() >= P_OUT_OF_ORDER:
+        return
+    # i = 0: e.g. orders/paid before orders/create; later: e.g. orders/paid after fulfilled.
+    i = 0 if len(emitted) == 2 or rng.random() < 0.4 else rng.randint(1, len(emitted) - 2)
+    emitted[i].send_at = emitted[i + 1].send_at + timedelta(seconds=rng.randint(1, 60))
+
+
+def _money_fields(lines: list[_Line], subtotal: int, tax: int, total: int) -> dict[str, Any]:
+    currency = lines[0].currency
+    return {
+        "subtotal_price": format_money(subtotal, currency),
+        "total_line_items_price": format_money(subtotal, currency),
+        "total_price": format_money(total, currency),
+        "total_tax": format_money(tax, currency),
+        "currency": currency,
+    }
+
+
+def _order_base(b: _Builder, o: _Order, checkout_id: int, checkout_token: str) -> dict[str, Any]:
+    """The parts of the order body that don't change over its life."""
+    template = _template("orders_create.json")
+    p, currency, tz = o.person, o.store.currency, b.tz[o.store.key]
+    created = _iso(o.created, tz)
+    address = _address(p)
+    customer = {
+        **template["customer"],
+        "accepts_marketing": p.accepts_marketing,
+        "created_at": _iso(o.customer_created, tz),
+        "email": p.email,
+        "first_name": p.first_name,
+        "id": o.customer_id,
+        "last_name": p.last_name,
+        "phone": p.phone,
+        "last_order_id": o.order_id,
+        "last_order_name": f"#{o.number}",
+        "orders_count": o.customer_orders_before + 1,
+        "total_spent": format_money(o.customer_spent_before + o.total, currency),
+        "updated_at": created,
+        "default_address": _customer_address(p, o.customer_id),
+    }
+    shipping = {**template["shipping_lines"][0], "price": format_money(0, currency)}
+    return {
+        **template,
+        **_money_fields(o.lines, o.subtotal, o.tax, o.total),
+        "buyer_accepts_marketing": p.accepts_marketing,
+        "cart_token": b.token(),
+        "checkout_token": checkout_token,
+        "checkout_id": checkout_id,
+        "confirmed": True,
+        "created_at": created,
+        "processed_at": created,
+        "email": p.email,
+        "id": o.order_id,
+        "name": f"#{o.number}",
+        "number": o.number - 1000,
+        "order_number": o.number,
+        "taxes_included": o.store.taxes_included,
+        "token": b.token(),
+        "total_discounts": format_money(0, currency),
+        # The original CDNOW amount is exactly the USD value Shopify reports here.
+        "total_price_usd": f"{o.purchase.usd:.2f}",
+        "total_weight": sum(110 * ln.quantity for ln in o.lines),
+        "discount_codes": [],
+        "note_attributes": [],
+        "tax_lines": _tax_lines(p.country, o.tax_rate, o.tax, currency),
+        "shipping_lines": [shipping],
+        "billing_address": address,
+        "shipping_address": address,
+        "customer": customer,
+    }
+
+
+def _address(p: _Person) -> dict[str, Any]:
+    return {
+        **_template("orders_create.json")["shipping_address"],
+        "address1": p.address1,
+        "address2": "",
+        "city": p.city.name,
+        "company": None,
+        "country": p.country.name,
+        "first_name": p.first_name,
+        "last_name": p.last_name,
+        "latitude": None,
+        "longitude": None,
+        "phone": p.phone,
+        "province": p.city.province,
+        "zip": p.city.zip,
+        "name": f"{p.first_name} {p.last_name}",
+        "country_code": p.country.code,
+        "province_code": p.city.province_code,
+    }
+
+
+def _customer_address(p: _Person, customer_id: int) -> dict[str, Any]:
+    address = _address(p)
+    del address["latitude"], address["longitude"]
+    return {**address, "id": customer_id + 1, "country_name": p.country.name, "default": True}
+
+
+def _customer_body(o: _Order) -> dict[str, Any]:
+    p, tz = o.person, ZoneInfo(o.store.timezone)
+    address = _customer_address(p, o.customer_id)
+    return {
+        **_template("customers_create.json"),
+        "accepts_marketing": p.accepts_marketing,
+        "created_at": _iso(o.customer_created, tz),
+        "email": p.email,
+        "first_name": p.first_name,
+        "id": o.customer_id,
+        "last_name": p.last_name,
+        "last_order_id": None,
+        "last_order_name": None,
+        "orders_count": 0,
+        "phone": p.phone,
+        "total_spent": format_money(0, o.store.currency),
+        "updated_at": _iso(o.customer_created, tz),
+        "default_address": address,
+        "addresses": [address],
+    }
+
+
+def _line_item(ln: _Line, fulfillment_status: str | None) -> dict[str, Any]:
+    product = ln.product
+    return {
+        **_template("orders_create.json")["line_items"][0],
+        "fulfillment_service": "manual",
+        "fulfillment_status": fulfillment_status,
+        "grams": 110,
+        "id": ln.line_id,
+        "price": format_money(ln.unit_minor, ln.currency),
+        "product_id": product["product_id"],
+        "quantity": ln.quantity,
+        "requires_shipping": True,
+        "sku": product["sku"],
+        "title": product["title"],
+        "variant_id": product["variant_id"],
+        "variant_title": product["variant_title"],
+        "vendor": product["vendor"],
+        "name": f"{product['title']} - {product['variant_title']}",
+        "properties": [],
+        "product_exists": True,
+    }
+
+
+def _tax_lines(
+    country: _Country, rate: Decimal, amount: int, currency: str
+) -> list[dict[str, Any]]:
+    if rate == 0:
+        return []
+    price = format_money(amount, currency)
+    return [{"price": price, "rate": float(rate), "title": country.tax_title}]
+
+
+def _fulfillment(
+    b: _Builder, o: _Order, at: datetime, lines: list[dict[str, Any]]
+) -> dict[str, Any]:
+    tracking = str(b.rng.randint(10**11, 10**12 - 1))
+    carrier = o.person.country.carrier
+    stamp = _iso(at, b.tz[o.store.key])
+    url = TRACKING_URLS[carrier].format(tracking)
+    return {
+        **_template("fulfillments_create.json"),
+        "created_at": stamp,
+        "id": b.new_id("fulfillment", 5_480_000_000_000),
+        "order_id": o.order_id,
+        "status": "success",
+        "tracking_company": carrier,
+        "updated_at": stamp,
+        "tracking_number": tracking,
+        "tracking_numbers": [tracking],
+        "tracking_url": url,
+        "tracking_urls": [url],
+        "receipt": {},
+        "line_items": lines,
+    }
+
+
+def _refund(b: _Builder, o: _Order, at: datetime, lines: list[_Line]) -> None:
+    rng = b.rng
+    tz, currency = b.tz[o.store.key], o.store.currency
+    template = _template("refunds_create.json")
+    template_line = template["refund_line_items"][0]["line_item"]
+    amount = 0
+    refund_lines = []
+    for ln in lines:
+        line_tax = _half_up(Decimal(o.tax * ln.amount) / o.subtotal)
+        amount += ln.amount + (0 if o.store.taxes_included else line_tax)
+        line_item = {
+            **template_line,
+            **_line_item(ln, None if o.cancelled else "fulfilled"),
+            "taxable": o.tax_rate > 0,
+            "fulfillable_quantity": ln.quantity if o.cancelled else 0,
+            "total_discount": format_money(0, currency),
+            "tax_lines": _tax_lines(o.person.country, o.tax_rate, line_tax, currency),
+        }
+        refund_lines.append(
+            {
+                "id": b.new_id("refund_line", 1_050_000_000_000),
+                "quantity": ln.quantity,
+                "line_item_id": ln.line_id,
+                "line_item": line_item,
+            }
+        )
+    if len(lines) == len(o.lines):
+        amount = o.total  # a full refund returns exactly what was paid, rounding included
+    o.refunded_minor += amount
+    transaction = {
+        **template["transactions"][0],
+        "id": b.new_id("transaction", 7_020_000_000_000),
+        "order_id": o.order_id,
+        "amount": format_money(amount, currency),
+        "gateway": "shopify_payments",
+        "created_at": _iso(at, tz),
+        "currency": currency,
+        "authorization": None,
+        "parent_id": b.new_id("transaction", 7_020_000_000_000),
+    }
+    body = {
+        **template,
+        "id": b.new_id("refund", 9_310_000_000_000),
+        "order_id": o.order_id,
+        "created_at": _iso(at, tz),
+        "note": "Order cancelled" if o.cancelled else rng.choice(("Damaged in transit", "Return")),
+        "restock": not o.cancelled,
+        "user_id": None,
+        "refund_line_items": refund_lines,
+        "transactions": [transaction],
+        "order_adjustments": [],
+    }
+    b.emit(o.store.key, "refunds/create", at, body, o.person.email)
+
+
+def _checkout_body(
+    b: _Builder,
+    store: _StoreSpec,
+    p: _Person,
+    at: datetime,
+    checkout_id: int,
+    token: str,
+    lines: list[_Line],
+    customer_id: int | None,
+    tax: int | None = None,
+) -> dict[str, Any]:
+    template = _template("checkouts_create.json")
+    currency, stamp = store.currency, _iso(at, b.tz[store.key])
+    rate = b.tax_rate(store, p)
+    subtotal = sum(ln.amount for ln in lines)
+    if tax is None:  # an abandoned cart: tax as the order would have charged it
+        included = subtotal - _half_up(Decimal(subtotal) / (1 + rate))
+        tax = included if store.taxes_included else _half_up(subtotal * rate)
+    total = subtotal + (0 if store.taxes_included else tax)
+    items = [
+        {
+            **template["line_items"][0],
+            "applied_discounts": [],
+            "compare_at_price": None,
+            "grams": 110,
+            "id": ln.product["variant_id"],
+            "line_price": format_money(ln.amount, currency),
+            "price": format_money(ln.unit_minor, currency),
+            "product_id": ln.product["product_id"],
+            "properties": None,
+            "quantity": ln.quantity,
+            "sku": ln.product["sku"],
+            "taxable": rate > 0,
+            "title": ln.product["title"],
+            "variant_id": ln.product["variant_id"],
+            "variant_title": ln.product["variant_title"],
+            "vendor": ln.product["vendor"],
+        }
+        for ln in lines
+    ]
+    address = _address(p)
+    shipping = {**template["shipping_line"][0], "price": format_money(0, currency)}
+    return {
+        **template,
+        **_money_fields(lines, subtotal, tax, total),
+        "id": checkout_id,
+        "applied_discount": format_money(0, currency),
+        "created_at": stamp,
+        "updated_at": stamp,
+        "presentment_currency": currency,
+        "email": p.email,
+        "shipping_line": [shipping],
+        "shipping_rates": [],
+        "taxes_included": store.taxes_included,
+        "token": token,
+        "line_items": items,
+        "name": f"#{checkout_id}",
+        "note_attributes": [],
+        "discount_code": [],
+        "tax_lines": _tax_lines(p.country, rate, tax, currency),
+        "billing_address": address,
+        "shipping_address": address,
+        "customer_id": customer_id,
+        "customer_locale": p.country.locale,
+        "device_id": None,
+    }
+
+
+def _abandoned_checkouts(
+    b: _Builder, people: list[_Person], count: int, first_day: date, last_day: date
+) -> list[_Checkout]:
+    """Checkouts no order follows: 60% from prospects LinkStar has never seen (the audience of
+    abandoned-cart flows), the rest from existing customers."""
+    rng = b.rng
+    keys = [s.key for s in STORE_SPECS]
+    shares = [s.share for s in STORE_SPECS]
+    span = (last_day - first_day).days
+    checkouts: list[_Checkout] = []
+    for n in range(count):
+        key = rng.choices(keys, shares)[0]
+        store = b.specs[key]
+        locals_ = [p for p in people if p.home == key]
+        if rng.random() < 0.6 or not locals_:
+            # example.net keeps prospects' addresses apart from customers' (example.com).
+            person = b.person(CdnowCustomer(f"p{n:04d}", ()), key, "example.net")
+        else:
+            person = rng.choice(locals_)
+        at = b.local_time(first_day + timedelta(days=rng.randint(0, span)), key)
+        exp = MINOR_UNITS[store.currency]
+        lines = [
+            _Line(
+                b.new_id("line", 13_800_000_000_000),
+                product,
+                1,
+                _half_up(
+                    Decimal(rng.randint(799, 1999)) / 100 * USD_RATES[store.currency] * 10**exp
+                ),
+                store.currency,
+            )
+            for product in rng.sample(b.catalog, rng.randint(1, 2))
+        ]
+        body = _checkout_body(
+            b, store, person, at, b.new_id("checkout", 36_100_000_000_000), b.token(), lines, None
+        )
+        b.emit(key, "checkouts/create", at, body, person.email)
+        checkouts.append(_Checkout(key, person.email))
+    return checkouts
+
+
+def _ignored_topic_deliveries(b: _Builder, first_day: date, last_day: date) -> None:
+    """Two product edits and a stock change: topics a shop may still send but LinkStar ignores.
+    No fixture exists for them; the bodies follow the shapes in Shopify's webhook reference."""
+    rng = b.rng
+    span = (last_day - first_day).days
+    for topic in ("products/update", "products/update", "inventory_levels/update"):
+        key = rng.choice([s.key for s in STORE_SPECS])
+        at = b.local_time(first_day + timedelta(days=rng.randint(0, span)), key)
+        stamp = _iso(at, b.tz[key])
+        product = rng.choice(b.catalog)
+        if topic == "products/update":
+            body: dict[str, Any] = {
+                "id": product["product_id"],
+                "title": product["title"],
+                "body_html": "",
+                "vendor": product["vendor"],
+                "product_type": "Music",
+                "created_at": stamp,
+                "handle": product["sku"].lower(),
+                "updated_at": stamp,
+                "published_at": stamp,
+                "status": "active",
+                "tags": product["genre"],
+                "variants": [
+                    {
+                        "id": product["variant_id"],
+                        "product_id": product["product_id"],
+                        "title": product["variant_title"],
+                        "sku": product["sku"],
+                        "inventory_quantity": rng.randint(0, 400),
+                        "updated_at": stamp,
+                    }
+                ],
+                "options": [],
+                "images": [],
+            }
+            ordering_key = f"product:{product['product_id']}"
+        else:
+            body = {
+                "inventory_item_id": product["variant_id"] + 1,
+                "location_id": 61_000_000_000,
+                "available": rng.randint(0, 400),
+                "updated_at": stamp,
+            }
+            ordering_key = f"inventory:{product['variant_id']}"
+        b.emit(key, topic, at, body, ordering_key)
+
+
+def _duplicates(b: _Builder) -> None:
+    """Redeliver about P_DUPLICATE of deliveries later with the same event id, webhook id and
+    bytes: what Shopify does when an acknowledgement is lost or slow."""
+    rng = b.rng
+    for original in list(b.pending):
+        if original.delivery.topic in IGNORED_TOPICS or rng.random() >= P_DUPLICATE:
+            continue
+        b.seq += 1
+        later = original.send_at + timedelta(seconds=rng.randint(30, 6 * 3600))
+        b.pending.append(replace(original, send_at=later, seq=b.seq))
+
+
+def _expected(sent: list[_Pending], orders: list[_Order], checkouts: list[_Checkout]) -> Expected:
+    """Ground truth from the generator's records and the final send order."""
+    deliveries: Counter[str] = Counter()
+    duplicates: Counter[str] = Counter()
+    stale: Counter[str] = Counter()
+    ignored: Counter[str] = Counter()
+    seen: set[str] = set()
+    newest: dict[int, datetime] = {}
+    for p in sent:
+        store = p.delivery.store_key
+        deliveries[store] += 1
+        if p.delivery.event_id in seen:
+            duplicates[store] += 1
+            continue
+        seen.add(p.delivery.event_id)
+        if p.delivery.topic in IGNORED_TOPICS:
+            ignored[store] += 1
+        elif p.order_id is not None and p.state_at is not None:
+            if p.order_id in newest and p.state_at < newest[p.order_id]:
+                stale[store] += 1
+            else:
+                newest[p.order_id] = p.state_at
+
+    by_store: dict[str, list[_Order]] = defaultdict(list)
+    for o in orders:
+        by_store[o.store.key].append(o)
+    truths: dict[str, StoreTruth] = {}
+    for spec in STORE_SPECS:
+        mine, currency = by_store[spec.key], spec.currency
+        kept = [o for o in mine if not o.cancelled]
+        truths[spec.key] = StoreTruth(
+            orders=len(mine),
+            cancelled=len(mine) - len(kept),
+            refunded_orders=sum(1 for o in mine if o.refunded_minor),
+            refunded={currency: to_decimal(sum(o.refunded_minor for o in mine), currency)},
+            gmv={currency: to_decimal(sum(o.total for o in kept), currency)},
+            units=sum(o.purchase.units for o in mine),
+            customers=len({o.person.email for o in mine}),
+            abandoned_checkouts=sum(1 for c in checkouts if c.store == spec.key),
+            deliveries=deliveries[spec.key],
+            duplicates=duplicates[spec.key],
+            out_of_order=stale[spec.key],
+            ignored_topics=ignored[spec.key],
+        )
+    orders_by_email = Counter(o.person.email for o in orders)
+    stores_by_email: dict[str, set[str]] = defaultdict(set)
+    for o in orders:
+        stores_by_email[o.person.email].add(o.store.key)
+    return Expected(
+        stores=truths,
+        customers=len(orders_by_email),
+        repeat_customers=sum(1 for n in orders_by_email.values() if n >= 2),
+        cross_store_customers=sum(1 for s in stores_by_email.values() if len(s) > 1),
+        prospects=len({c.email for c in checkouts if c.email not in orders_by_email}),
+    )
