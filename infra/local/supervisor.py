@@ -83,6 +83,10 @@ class Supervisor:
     def run(self) -> int:
         from moto.server import ThreadedMotoServer
 
+        from infra.local import moto_fixes
+
+        moto_fixes.install()
+
         self.state.mkdir(parents=True, exist_ok=True)
         (self.state / "supervisor.pid").write_text(str(os.getpid()), encoding="utf-8")
         self._forget_previous_run()

@@ -16,6 +16,7 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
+from infra.local import moto_fixes
 from infra.local.stack import DeployedStack, deploy_in_process
 from tests.support import shopify_headers
 
@@ -39,18 +40,20 @@ class Stack:
 
 
 def _reset_caches() -> None:
-    from linkstar.api import auth, webhooks
+    from linkstar.api import auth
     from linkstar.ingest import processor
     from linkstar.settings import reset_settings
+    from linkstar.store import stores as store_repo
 
     reset_settings()
-    webhooks._store_cache.clear()
+    store_repo._cache.clear()
     auth._admin_cache.clear()
     processor._idempotent.cache_clear()
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
+    moto_fixes.install()
     with mock_aws():
         deployed = deploy_in_process()
         env: dict[str, str] = {}

@@ -9,7 +9,6 @@ from chalice import Blueprint, Response
 from linkstar import ids
 from linkstar.api.auth import principal
 from linkstar.api.http import json_response, parse_body, route
-from linkstar.api.webhooks import forget_store
 from linkstar.errors import NotFound
 from linkstar.orders.models import utcnow
 from linkstar.store import stores as store_repo
@@ -98,5 +97,5 @@ def rotate_webhook_secret(store_id: str) -> StoreView:
     kept = [] if request.retire_previous else list(store.webhook_secrets)
     secrets = [request.webhook_secret, *[s for s in kept if s != request.webhook_secret]]
     store_repo.set_secrets(who.tenant_id, store_id, secrets[:MAX_ACTIVE_SECRETS])
-    forget_store(who.tenant_id, store_id)
+    store_repo.forget_cached(who.tenant_id, store_id)
     return _view(_load(who.tenant_id, store_id))

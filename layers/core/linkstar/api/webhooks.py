@@ -3,14 +3,12 @@
 Order of checks: unknown platform or store → 404; body over 1 MiB → 413; signature (over the raw
 bytes, before any parsing) → 401 with nothing stored; body not JSON → 400; a topic LinkStar
 doesn't ingest → 200, counted and dropped; else enqueued → 200. The store lookup is cached
-in-process for a minute so a warm webhook costs one AWS call (SQS SendMessage).
+in-process for a minute (``stores.get_cached``) so a warm webhook costs one AWS call.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 from chalice import Blueprint, Response
 
@@ -20,31 +18,8 @@ from linkstar.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
 from linkstar.ingest.edge import enqueue
 from linkstar.platforms.edge import MAX_BODY_BYTES, SCHEMES
 from linkstar.store import stores as store_repo
-from linkstar.stores.models import Store
 
 bp = Blueprint(__name__)
-
-STORE_CACHE_SECONDS = 60.0
-_store_cache: dict[tuple[str, str], tuple[Store | None, float]] = {}
-_cache_lock = threading.Lock()
-
-
-def cached_store(tenant_id: str, store_id: str) -> Store | None:
-    key = (tenant_id, store_id)
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _store_cache.get(key)
-        if hit and hit[1] > now:
-            return hit[0]
-    found = store_repo.get(tenant_id, store_id)
-    with _cache_lock:
-        _store_cache[key] = (found, now + STORE_CACHE_SECONDS)
-    return found
-
-
-def forget_store(tenant_id: str, store_id: str) -> None:
-    with _cache_lock:
-        _store_cache.pop((tenant_id, store_id), None)
 
 
 @route(
@@ -58,7 +33,7 @@ def platform_webhook(platform: str, store_id: str) -> Response:
     tenant_id = ids.tenant_of_store(store_id)
     if scheme is None or tenant_id is None:
         raise NotFound("no such webhook endpoint", code="unknown_endpoint")
-    store = cached_store(tenant_id, store_id)
+    store = store_repo.get_cached(tenant_id, store_id)
     if store is None or store.platform.value != platform:
         raise NotFound("no such store", code="store_not_found")
     request = bp.current_request

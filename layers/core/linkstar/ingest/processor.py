@@ -106,7 +106,7 @@ def _apply(meta: DeliveryMeta, body: bytes) -> str:
     normalise = ADAPTERS.get(meta.platform)
     if normalise is None:
         raise PermanentError(f"no adapter for platform {meta.platform!r}", code="unknown_platform")
-    store = store_repo.get(meta.tenant_id, meta.store_id)
+    store = store_repo.get_cached(meta.tenant_id, meta.store_id)
     if store is None:
         raise PermanentError("the store no longer exists", code="store_not_found")
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from linkstar.errors import ConcurrentUpdate, Conflict
@@ -55,6 +57,32 @@ def create(store: Store) -> None:
 def get(tenant_id: str, store_id: str) -> Store | None:
     item = dynamo.get(keys.store(tenant_id, store_id))
     return _store(item) if item else None
+
+
+CACHE_SECONDS = 60.0
+_cache: dict[tuple[str, str], tuple[Store | None, float]] = {}
+_cache_lock = threading.Lock()
+
+
+def get_cached(tenant_id: str, store_id: str) -> Store | None:
+    """``get`` with a one-minute in-process cache: the webhook and ingest paths look a store up
+    on every delivery, and stores change rarely (a rotated secret is seen at once by the process
+    that rotated it, and within a minute elsewhere — older secrets stay valid meanwhile)."""
+    key = (tenant_id, store_id)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit and hit[1] > now:
+            return hit[0]
+    found = get(tenant_id, store_id)
+    with _cache_lock:
+        _cache[key] = (found, now + CACHE_SECONDS)
+    return found
+
+
+def forget_cached(tenant_id: str, store_id: str) -> None:
+    with _cache_lock:
+        _cache.pop((tenant_id, store_id), None)
 
 
 def list_all(tenant_id: str) -> list[Store]:
