@@ -14,6 +14,8 @@ Two more costs that grow with the data and don't exist in AWS:
 - SQS ``ReceiveMessage`` computes every queue attribute (counting all messages) once per message
   just to read the retention period: quadratic in the queue's depth.
 - A DynamoDB ``Query`` on the base table sorts the whole table to find one partition.
+- SQS reads "now" through two datetime conversions, once per message, several times per call
+  (``SendMessage`` counts the queue's visible and delayed messages): plain ``time.time()``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def install() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+    from moto.sqs import models as sqs_models
     from moto.sqs.models import SQSBackend
 
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
@@ -59,9 +62,23 @@ def install() -> None:
         finally:
             _partition.hash_key = None
 
+    sqs_models.unix_time = _unix_time
+    sqs_models.unix_time_millis = _unix_time_millis
     Table.all_items = all_items  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
     _installed = True
+
+
+def _unix_time(dt: Any = None) -> float:
+    import time
+
+    from moto.core.utils import unix_time
+
+    return time.time() if dt is None else unix_time(dt)
+
+
+def _unix_time_millis(dt: Any = None) -> float:
+    return _unix_time(dt) * 1000.0
 
 
 def _within_retention(self: Any, queue_name: str, message: Any) -> bool:
