@@ -34,17 +34,9 @@ from linkstar.orders.models import (
     Refund,
     RefundAdded,
 )
+from linkstar.platforms.edge import SHOPIFY_TOPICS
 
-ORDER_TOPICS = frozenset(
-    {
-        "orders/create",
-        "orders/paid",
-        "orders/updated",
-        "orders/cancelled",
-        "orders/fulfilled",
-        "orders/partially_fulfilled",
-    }
-)
+ORDER_TOPICS = frozenset(t for t in SHOPIFY_TOPICS if t.startswith("orders/"))
 
 
 def normalise(topic: str, payload: Any) -> Change:

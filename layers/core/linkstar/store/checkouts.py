@@ -27,8 +27,4 @@ def put_op(tenant_id: str, store_id: str, checkout: Checkout, expected_version: 
         "version": expected_version + 1,
         "doc": checkout.model_dump_json(),
     }
-    if expected_version == 0:
-        return dynamo.put_op(item, condition="attribute_not_exists(pk)", guard=True)
-    return dynamo.put_op(
-        item, condition="version = :v", values={":v": expected_version}, guard=True
-    )
+    return dynamo.versioned_put_op(item, expected_version)

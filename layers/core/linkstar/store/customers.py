@@ -34,11 +34,7 @@ def _item(customer: Customer) -> dict[str, Any]:
 
 
 def put_op(customer: Customer, expected_version: int) -> dynamo.Op:
-    if expected_version == 0:
-        return dynamo.put_op(_item(customer), condition="attribute_not_exists(pk)", guard=True)
-    return dynamo.put_op(
-        _item(customer), condition="version = :v", values={":v": expected_version}, guard=True
-    )
+    return dynamo.versioned_put_op(_item(customer), expected_version)
 
 
 def list_page(

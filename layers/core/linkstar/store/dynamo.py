@@ -135,6 +135,14 @@ def put_op(
     return Op("Put", body, is_guard=guard)
 
 
+def versioned_put_op(item: Mapping[str, Any], expected_version: int) -> Op:
+    """Optimistic lock: write only if the stored ``version`` is still the one read (or, for
+    version 0, if nothing is stored yet). Losing the race raises ConcurrentUpdate in transact."""
+    if expected_version == 0:
+        return put_op(item, condition="attribute_not_exists(pk)", guard=True)
+    return put_op(item, condition="version = :v", values={":v": expected_version}, guard=True)
+
+
 def update_op(
     key: Mapping[str, str],
     expression: str,

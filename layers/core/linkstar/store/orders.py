@@ -42,11 +42,7 @@ def _item(state: OrderState) -> dict[str, Any]:
 
 
 def put_op(state: OrderState, expected_version: int) -> dynamo.Op:
-    if expected_version == 0:
-        return dynamo.put_op(_item(state), condition="attribute_not_exists(pk)", guard=True)
-    return dynamo.put_op(
-        _item(state), condition="version = :v", values={":v": expected_version}, guard=True
-    )
+    return dynamo.versioned_put_op(_item(state), expected_version)
 
 
 def list_page(
