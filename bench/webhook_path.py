@@ -9,6 +9,7 @@ runs against template.yaml's stack in moto, in-process, with the real Shopify pa
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -55,7 +56,7 @@ class CallRecorder:
             "TransactWriteItems",
             "DeleteItem",
         ):
-            self.writes.append((model.name, json.loads(json.dumps(params, default=str))))
+            self.writes.append((model.name, copy.deepcopy(params)))
 
     def before(self, **_: Any) -> None:
         self._started = time.perf_counter()
@@ -76,7 +77,9 @@ def _item_size(item: dict[str, Any]) -> int:
 
     def value_size(value: dict[str, Any]) -> int:
         ((kind, inner),) = value.items()
-        if kind in ("S", "N", "B"):
+        if kind == "B":
+            return len(inner) if isinstance(inner, bytes) else len(str(inner).encode())
+        if kind in ("S", "N"):
             return len(str(inner).encode())
         if kind == "BOOL" or kind == "NULL":
             return 1
