@@ -48,7 +48,7 @@ status: install
 	$(PY) -m infra.local status
 
 demo: install
-	$(PY) -m scripts.demo
+	$(PY) -m scripts.demo $(DEMO_ARGS)
 
 bench: install
 	$(PY) -m bench.webhook_path

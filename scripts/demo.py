@@ -7,7 +7,7 @@ store and market, repeat customers, the monthly trend, and what the platform ded
 ignored next to the generator's ground truth. It exits non-zero when the stored orders, GMV or
 cancellations differ from what was sent.
 
-    python -m scripts.demo [--orders 2000] [--seed 7] [--workers 8] [--timeout 300]
+    python -m scripts.demo [--orders 1000] [--seed 7] [--workers 8] [--timeout 900]
 """
 
 from __future__ import annotations
@@ -581,11 +581,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m scripts.demo", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--orders", type=int, default=2000, help="about this many orders")
+    parser.add_argument("--orders", type=int, default=1000, help="about this many orders")
     parser.add_argument("--seed", type=int, default=7, help="generator seed")
     parser.add_argument("--workers", type=int, default=8, help="parallel webhook senders")
     parser.add_argument(
-        "--timeout", type=float, default=300, help="seconds to wait for ingestion to drain"
+        "--timeout", type=float, default=900, help="seconds to wait for ingestion to drain"
     )
     args = parser.parse_args(argv)
     if args.orders < 1 or args.workers < 1:
