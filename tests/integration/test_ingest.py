@@ -301,3 +301,34 @@ def test_amounts_are_exact_decimals_in_storage(stack: Stack, seller: Seller) -> 
     drain_ingest(stack)
     (row,) = _report(stack, seller)["rows"]
     assert Decimal(row["gmv"]["USD"]) == Decimal("0.30")
+
+
+def test_replay_for_one_tenant_leaves_the_others_and_ends(stack: Stack) -> None:
+    # Given dead letters from two tenants
+    alpha, bravo = new_seller(stack, "ReplayA"), new_seller(stack, "ReplayB")
+    for who, event in ((alpha, "ra-1"), (bravo, "rb-1"), (bravo, "rb-2")):
+        post_webhook(stack, who, "orders/create", order_body(currency=None), event_id=event)
+    drain_ingest(stack)
+    # When the operator replays only alpha's
+    replay = call(
+        stack, "POST", f"/admin/dlq/replay?tenant_id={alpha.tenant_id}", stack.admin_token
+    )
+    # Then the call ends, alpha's letter moved and bravo's are still in the DLQ, visible
+    assert body_of(replay)["replayed"] == 1
+    listed = body_of(call(stack, "GET", "/admin/dlq", stack.admin_token))["messages"]
+    left = sorted(
+        m["event_id"] for m in listed if m["tenant_id"] in (alpha.tenant_id, bravo.tenant_id)
+    )
+    assert left == ["rb-1", "rb-2"]
+    drain_ingest(stack)
+    # and a replay for bravo moves both
+    again = call(stack, "POST", f"/admin/dlq/replay?tenant_id={bravo.tenant_id}", stack.admin_token)
+    assert body_of(again)["replayed"] == 2
+    drain_ingest(stack)
+
+
+def test_verified_body_that_is_not_utf8_is_400_not_500(stack: Stack, seller: Seller) -> None:
+    body = '{"id": 1, "note": "café"}'.encode("utf-16")
+    response = post_webhook(stack, seller, "orders/create", body)
+    assert response.status_code == 400
+    assert body_of(response)["code"] == "invalid_json"

@@ -69,6 +69,18 @@ def customer_id_for_platform(tenant_id: str, store_id: str, platform_customer_id
     return "c" + digest[:20]
 
 
+def customer_id_for(
+    tenant_id: str, store_id: str, email: str | None, platform_customer_id: str | None
+) -> str | None:
+    """The tenant's customer for a buyer: by email when there is one (merging stores), else by
+    the store's own customer id; None for an anonymous buyer."""
+    if email:
+        return customer_id_for_email(tenant_id, email)
+    if platform_customer_id:
+        return customer_id_for_platform(tenant_id, store_id, platform_customer_id)
+    return None
+
+
 def event_id(*parts: str) -> str:
     """Deterministic domain-event id: a redelivery that re-derives an event gets the same id."""
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]

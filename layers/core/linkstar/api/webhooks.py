@@ -48,11 +48,13 @@ def platform_webhook(platform: str, store_id: str) -> Response:
     if not delivery.topic:
         raise BadRequest("missing topic header", code="missing_topic")
     try:
-        json.loads(body)
-    except ValueError as exc:
-        raise BadRequest("verified body is not JSON", code="invalid_json") from exc
+        # Platforms send UTF-8; the queue carries text, so decode once here and reject the rest.
+        text = body.decode("utf-8")
+        json.loads(text)
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError
+        raise BadRequest("verified body is not UTF-8 JSON", code="invalid_json") from exc
     if delivery.topic not in scheme.handled_topics:
         store_repo.count(tenant_id, store_id, f"ignored#{delivery.topic}")
         return json_response({"status": "ignored", "topic": delivery.topic})
-    meta = enqueue(platform, tenant_id, store_id, delivery, body)
+    meta = enqueue(platform, tenant_id, store_id, delivery, body, text)
     return json_response({"status": "accepted", "delivery_id": meta.delivery_id})

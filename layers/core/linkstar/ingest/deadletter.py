@@ -38,9 +38,8 @@ def dead_letter(
 
 
 def _describe(message: dict[str, Any]) -> dict[str, Any]:
-    try:
-        meta = meta_from_record(message)
-    except ValueError:
+    meta = _meta_or_none(message)
+    if meta is None:
         return {"message_id": message["MessageId"], "reason": "no delivery envelope"}
     return {
         "message_id": message["MessageId"],
@@ -58,19 +57,23 @@ def _describe(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _receive(sqs: Any, visibility: int) -> list[dict[str, Any]]:
+    answer = sqs.receive_message(
+        QueueUrl=get_settings().ingest_dlq_url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=visibility,
+        MessageAttributeNames=["All"],
+        WaitTimeSeconds=0,
+    )
+    return list(answer.get("Messages", []))
+
+
 def peek(limit: int = 50) -> list[dict[str, Any]]:
     """Look at dead letters without consuming them (visibility 0 leaves them in place)."""
     sqs = aws.client("sqs")
     seen: dict[str, dict[str, Any]] = {}
     for _ in range(max(1, limit // 10) + 2):
-        answer = sqs.receive_message(
-            QueueUrl=get_settings().ingest_dlq_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=0,
-            MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
-        )
-        messages = answer.get("Messages", [])
+        messages = _receive(sqs, visibility=0)
         if not messages:
             break
         for message in messages:
@@ -81,35 +84,21 @@ def peek(limit: int = 50) -> list[dict[str, Any]]:
 
 
 def replay(limit: int = 100, tenant_id: str | None = None) -> dict[str, int]:
-    """Move up to ``limit`` dead letters back to the ingest queue (optionally one tenant's)."""
+    """Move up to ``limit`` dead letters back to the ingest queue (optionally one tenant's).
+
+    Every message received stays hidden until the call ends, so the loop sees each at most once
+    and ends when the queue has nothing more to show; the ones left in place (another tenant's,
+    or beyond the limit) are made visible again before returning.
+    """
     settings = get_settings()
     sqs = aws.client("sqs")
-    replayed = skipped = 0
-    while replayed < limit:
-        answer = sqs.receive_message(
-            QueueUrl=settings.ingest_dlq_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=30,
-            MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
-        )
-        messages = answer.get("Messages", [])
-        if not messages:
-            break
+    replayed = 0
+    left: list[str] = []
+    while messages := _receive(sqs, visibility=60):
         for message in messages:
-            try:
-                meta = meta_from_record(message)
-            except ValueError:
-                skipped += 1
-                continue
-            if tenant_id and meta.tenant_id != tenant_id:
-                # Not ours to move: make it visible again at once for whoever asks.
-                sqs.change_message_visibility(
-                    QueueUrl=settings.ingest_dlq_url,
-                    ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=0,
-                )
-                skipped += 1
+            meta = _meta_or_none(message)
+            if meta is None or replayed >= limit or (tenant_id and meta.tenant_id != tenant_id):
+                left.append(message["ReceiptHandle"])
                 continue
             sqs.send_message(
                 QueueUrl=settings.ingest_queue_url,
@@ -120,6 +109,15 @@ def replay(limit: int = 100, tenant_id: str | None = None) -> dict[str, int]:
                 QueueUrl=settings.ingest_dlq_url, ReceiptHandle=message["ReceiptHandle"]
             )
             replayed += 1
-        if skipped and not replayed:
-            break
-    return {"replayed": replayed, "skipped": skipped}
+    for receipt in left:
+        sqs.change_message_visibility(
+            QueueUrl=settings.ingest_dlq_url, ReceiptHandle=receipt, VisibilityTimeout=0
+        )
+    return {"replayed": replayed, "skipped": len(left)}
+
+
+def _meta_or_none(message: dict[str, Any]) -> DeliveryMeta | None:
+    try:
+        return meta_from_record(message)
+    except ValueError:
+        return None

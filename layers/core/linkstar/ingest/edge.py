@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from linkstar import aws, ids
@@ -11,8 +12,14 @@ from linkstar.settings import get_settings
 
 
 def enqueue(
-    platform: str, tenant_id: str, store_id: str, headers: DeliveryHeaders, body: bytes
+    platform: str,
+    tenant_id: str,
+    store_id: str,
+    headers: DeliveryHeaders,
+    body: bytes,
+    text: str,
 ) -> DeliveryMeta:
+    """``text`` is ``body`` decoded as UTF-8 (the caller has already checked it is)."""
     settings = get_settings()
     meta = DeliveryMeta(
         delivery_id=ids.new_delivery_id(),
@@ -28,13 +35,13 @@ def enqueue(
         shop_domain=headers.shop_domain,
         body_sha256=None if headers.event_id else body_digest(body),
     )
-    message_body = body.decode("utf-8")
+    message_body = text
     if len(body) > INLINE_LIMIT:
         key = f"{tenant_id}/{store_id}/{meta.delivery_id}.json"
         aws.client("s3").put_object(
             Bucket=settings.raw_bucket_name, Key=key, Body=body, ContentType="application/json"
         )
-        meta = DeliveryMeta(**{**meta.__dict__, "body_s3_key": key})
+        meta = replace(meta, body_s3_key=key)
         message_body = PARKED_BODY
     aws.client("sqs").send_message(
         QueueUrl=settings.ingest_queue_url,

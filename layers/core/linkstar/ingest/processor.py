@@ -1,8 +1,8 @@
 """Process one delivery: dedupe → normalise (platform adapter) → apply in one transaction.
 
 Exactly-once effects come from two layers:
-1. Powertools idempotency on the platform's event id: a redelivery costs one conditional write
-   and is counted as a duplicate; concurrent copies of one delivery can't both run.
+1. Powertools idempotency on the platform's event id: a redelivery costs one failed conditional
+   write plus the store's duplicate counter; concurrent copies of one delivery can't both run.
 2. Merge rules plus optimistic locking (``linkstar.orders.state``): even a delivery the first
    layer no longer remembers, or the same state under a new event id, changes nothing, and an
    older snapshot never overwrites a newer one.
@@ -263,13 +263,10 @@ def _apply_checkout(store: Store, change: CheckoutSnapshot, meta: DeliveryMeta) 
 
 def _apply_profile(store: Store, change: CustomerSnapshot, meta: DeliveryMeta) -> str:
     person = change.profile.person
-    if person.email:
-        customer_id = ids.customer_id_for_email(store.tenant_id, person.email)
-    elif person.platform_customer_id:
-        customer_id = ids.customer_id_for_platform(
-            store.tenant_id, store.store_id, person.platform_customer_id
-        )
-    else:
+    customer_id = ids.customer_id_for(
+        store.tenant_id, store.store_id, person.email, person.platform_customer_id
+    )
+    if customer_id is None:
         raise PermanentError("customer has neither email nor id", code="invalid_payload")
     existing = customer_repo.load(store.tenant_id, customer_id)
     before = existing or _new_customer(store.tenant_id, customer_id)

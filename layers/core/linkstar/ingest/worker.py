@@ -14,11 +14,9 @@ from linkstar.settings import get_settings
 
 def handle_record(record: dict[str, Any]) -> str:
     """Process one SQS record. Returns the outcome; raises to have the record retried."""
-    try:
-        meta = meta_from_record(record)
-    except ValueError as exc:
-        # Not something our edge wrote: nothing to key a dead letter on; let redrive take it.
-        raise PermanentError(str(exc), code="no_envelope") from exc
+    # A message our edge didn't write has no envelope to dead-letter with a reason: the
+    # ValueError fails the record and the queue's redrive moves it to the DLQ as it is.
+    meta = meta_from_record(record)
     attempts = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
     try:
         return process_delivery(meta, read_body(meta, record["body"]))

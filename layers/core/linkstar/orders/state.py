@@ -12,7 +12,6 @@ repository applies ``contribution(new) - contribution(old)``: re-applying a chan
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -71,14 +70,12 @@ class OrderState(BaseModel):
             return OrderStatus.REFUNDED
         if snap.status is OrderStatus.PARTIALLY_REFUNDED or refunded > 0:
             return OrderStatus.PARTIALLY_REFUNDED
-        if any(f.shipment_status == "delivered" for f in self.shipped):
+        if self.delivered:
             return OrderStatus.DELIVERED
         if snap.status in (OrderStatus.PENDING, OrderStatus.PAID) and self.shipped:
-            return (
-                OrderStatus.FULFILLED
-                if self._all_lines_fulfilled()
-                else (OrderStatus.PARTIALLY_FULFILLED)
-            )
+            if self._all_lines_fulfilled():
+                return OrderStatus.FULFILLED
+            return OrderStatus.PARTIALLY_FULFILLED
         return snap.status
 
     def _all_lines_fulfilled(self) -> bool:
@@ -87,11 +84,16 @@ class OrderState(BaseModel):
             return False
         covered = {line for f in self.shipped for line in f.line_ids}
         wanted = {item.line_id for item in snap.line_items}
+        # A fulfillment that names no lines (some platforms send none) ships the whole order.
         return not wanted or not covered or wanted <= covered
 
     @property
     def shipped(self) -> tuple[Fulfillment, ...]:
         return tuple(f for f in self.fulfillments if f.status not in VOID_FULFILLMENT_STATES)
+
+    @property
+    def delivered(self) -> bool:
+        return any(f.shipment_status == "delivered" for f in self.shipped)
 
     @property
     def market(self) -> str:
@@ -105,34 +107,28 @@ class OrderState(BaseModel):
         snap = self.snapshot
         if snap is None or snap.customer is None:
             return None
-        if snap.customer.email:
-            return ids.customer_id_for_email(self.tenant_id, snap.customer.email)
-        if snap.customer.platform_customer_id:
-            return ids.customer_id_for_platform(
-                self.tenant_id, self.store_id, snap.customer.platform_customer_id
-            )
-        return None
+        person = snap.customer
+        return ids.customer_id_for(
+            self.tenant_id, self.store_id, person.email, person.platform_customer_id
+        )
 
     def current_milestones(self) -> frozenset[str]:
-        status = self.status
-        found: set[str] = set()
-        if self.snapshot is None:
+        snap = self.snapshot
+        if snap is None:
             return frozenset()
-        found.add("placed")
-        if self.snapshot.paid:
-            found.add("paid")
         # From the facts, not the headline status: a refund must not hide that it shipped.
-        if (
-            self.snapshot.fully_fulfilled
-            or status in (OrderStatus.FULFILLED, OrderStatus.DELIVERED)
-            or (self.shipped and self._all_lines_fulfilled())
-        ):
-            found.add("fulfilled")
-        if any(f.shipment_status == "delivered" for f in self.shipped):
-            found.add("delivered")
-        if status is OrderStatus.CANCELLED:
-            found.add("cancelled")
-        return frozenset(found)
+        shipped_all = bool(self.shipped) and self._all_lines_fulfilled()
+        facts = {
+            "placed": True,
+            "paid": snap.paid,
+            "fulfilled": snap.fully_fulfilled
+            or snap.status in (OrderStatus.FULFILLED, OrderStatus.DELIVERED)
+            or self.delivered
+            or shipped_all,
+            "delivered": self.delivered,
+            "cancelled": self.status is OrderStatus.CANCELLED,
+        }
+        return frozenset(name for name, holds in facts.items() if holds)
 
 
 @dataclass(frozen=True)
@@ -348,7 +344,3 @@ def diff(
         if delta:
             out[key] = delta
     return out
-
-
-def first_seen_at(state: OrderState) -> datetime | None:
-    return state.snapshot.created_at if state.snapshot else None

@@ -14,7 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from linkstar import aws
-from linkstar.errors import BadRequest, ConcurrentUpdate
+from linkstar.errors import BadRequest, ConcurrentUpdate, Conflict
 from linkstar.settings import get_settings, require
 
 if TYPE_CHECKING:
@@ -43,10 +43,6 @@ def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     deserializer = _codec()[1]
     return {k: deserializer.deserialize(v) for k, v in item.items()}
-
-
-class ConditionFailed(Exception):
-    """A conditional write's condition did not hold."""
 
 
 @dataclass
@@ -85,7 +81,9 @@ def put(item: Mapping[str, Any], *, condition: str | None = None, **expr: Any) -
         aws.client("dynamodb").put_item(**kwargs)
     except _client_error() as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise ConditionFailed() from exc
+            raise Conflict(
+                "the item was changed or already exists", code="condition_failed"
+            ) from exc
         raise
 
 
@@ -112,7 +110,9 @@ def update(
         answer = aws.client("dynamodb").update_item(**kwargs)
     except _client_error() as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise ConditionFailed() from exc
+            raise Conflict(
+                "the item was changed or already exists", code="condition_failed"
+            ) from exc
         raise
     attributes = answer.get("Attributes")
     return deserialize(attributes) if attributes else None
@@ -234,10 +234,13 @@ def query(
     )
 
 
-def query_all(pk_name: str, pk_value: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+def query_all(
+    pk_name: str, pk_value: str, *, limit: int = 500, **kwargs: Any
+) -> Iterator[dict[str, Any]]:
+    """Every item, page by page (``limit`` is the page size)."""
     token: str | None = None
     while True:
-        page = query(pk_name, pk_value, next_token=token, limit=kwargs.pop("limit", 500), **kwargs)
+        page = query(pk_name, pk_value, next_token=token, limit=limit, **kwargs)
         yield from page.items
         if not page.next_token:
             return

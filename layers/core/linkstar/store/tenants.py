@@ -49,11 +49,6 @@ def create_tenant(tenant: Tenant, owner_key: ApiKey, digest: str) -> None:
         raise Conflict("tenant id collision, retry", code="tenant_exists") from exc
 
 
-def get_tenant(tenant_id: str) -> Tenant | None:
-    item = dynamo.get(keys.tenant(tenant_id))
-    return Tenant.model_validate(item) if item else None
-
-
 def put_key(key: ApiKey, digest: str) -> None:
     dynamo.put(_key_item(key, digest), condition="attribute_not_exists(pk)")
 
