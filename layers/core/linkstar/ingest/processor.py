@@ -113,7 +113,7 @@ def _apply(meta: DeliveryMeta, body: bytes) -> str:
         payload = json.loads(body)
     except ValueError as exc:
         raise PermanentError(f"body is not JSON: {exc}", code="invalid_json") from exc
-    change = normalise(meta.topic, payload)
+    change = normalise(meta.topic, payload, store)
     for _attempt in range(MAX_ATTEMPTS):
         try:
             outcome = _apply_change(store, change, meta)

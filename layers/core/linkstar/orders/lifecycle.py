@@ -1,25 +1,137 @@
 """Each platform's status vocabulary mapped onto the canonical lifecycle.
 
-| canonical             | Shopify (financial_status / fulfillment_status / cancelled_at)         |
-|-----------------------|------------------------------------------------------------------------|
-| pending               | financial pending, authorized, partially_paid, unpaid; not fulfilled   |
-| paid                  | financial paid; not fulfilled                                          |
-| partially_fulfilled   | fulfillment partial                                                    |
-| fulfilled             | fulfillment fulfilled (shipped)                                        |
-| delivered             | a fulfillment whose shipment_status is delivered                      |
-| partially_refunded    | financial partially_refunded, or refunds short of the total           |
-| refunded              | financial refunded, or refunds covering the total                     |
-| cancelled             | cancelled_at set (any financial status, incl. voided)                 |
+| canonical           | Shopify (financial / fulfillment / cancelled_at)   | Amazon SP-API OrderStatus                 | TikTok Shop order_status                         | Shopee order_status                                  | Lazada order / line status                                        |
+|---------------------|----------------------------------------------------|-------------------------------------------|--------------------------------------------------|------------------------------------------------------|-------------------------------------------------------------------|
+| pending             | pending, authorized, partially_paid, unpaid        | PendingAvailability, Pending              | UNPAID, ON_HOLD                                  | UNPAID, INVOICE_PENDING                              | unpaid, pending                                                   |
+| paid                | paid, not fulfilled                                | Unshipped                                 | AWAITING_SHIPMENT                                | READY_TO_SHIP, PROCESSED, RETRY_SHIP                 | packed, repacked, topack, toship, ready_to_ship, ready_to_ship_pending, confirmed |
+| partially_fulfilled | fulfillment partial                                | PartiallyShipped                          | PARTIALLY_SHIPPING                               | —                                                    | —                                                                 |
+| fulfilled (shipped) | fulfillment fulfilled                              | Shipped, InvoiceUnconfirmed               | AWAITING_COLLECTION, IN_TRANSIT                  | SHIPPED, TO_CONFIRM_RECEIVE                          | shipped, failed_delivery                                          |
+| delivered           | a fulfillment whose shipment_status is delivered   | —  (a fulfilment's delivery, if reported) | DELIVERED, COMPLETED                             | COMPLETED                                            | delivered                                                         |
+| partially_refunded  | partially_refunded, or refunds short of the total  | — (refunds come from settlement data)     | —                                                | —                                                    | —                                                                 |
+| refunded            | refunded, or refunds covering the total            | —                                         | (return/refund completed: reverse events)        | TO_RETURN (return requested) stays shipped; refund in reverse push | returned, shipped_back_success, package_returned, refund_success |
+| cancelled           | cancelled_at set (any financial status, voided)    | Canceled, Unfulfillable                   | CANCELLED                                        | IN_CANCEL is not yet cancelled; CANCELLED            | canceled, lost_by_3pl, damaged_by_3pl, shipped_back               |
 
 The platform's own words are always kept beside the canonical status (``platform_status``).
-Later platforms add their columns here.
+A status missing from these tables is not guessed: :func:`canonical_status` raises, the delivery
+goes to the DLQ with reason ``unknown_status``, and it can be replayed once the table is extended.
 """
 
 from __future__ import annotations
 
-from linkstar.orders.models import OrderStatus
+from linkstar.errors import PermanentError
+from linkstar.orders.models import OrderStatus, Platform
 
 SHOPIFY_PAID_STATES = frozenset({"paid", "partially_refunded", "refunded"})
+
+_S = OrderStatus
+STATUS_TABLES: dict[Platform, dict[str, OrderStatus]] = {
+    Platform.AMAZON: {
+        "pendingavailability": _S.PENDING,
+        "pending": _S.PENDING,
+        "unshipped": _S.PAID,
+        "partiallyshipped": _S.PARTIALLY_FULFILLED,
+        "shipped": _S.FULFILLED,
+        "invoiceunconfirmed": _S.FULFILLED,
+        "canceled": _S.CANCELLED,
+        "unfulfillable": _S.CANCELLED,
+    },
+    Platform.TIKTOK_SHOP: {
+        "unpaid": _S.PENDING,
+        "on_hold": _S.PENDING,
+        "awaiting_shipment": _S.PAID,
+        "partially_shipping": _S.PARTIALLY_FULFILLED,
+        "awaiting_collection": _S.FULFILLED,
+        "in_transit": _S.FULFILLED,
+        "delivered": _S.DELIVERED,
+        "completed": _S.DELIVERED,
+        "cancelled": _S.CANCELLED,
+    },
+    Platform.SHOPEE: {
+        "unpaid": _S.PENDING,
+        "invoice_pending": _S.PENDING,
+        "ready_to_ship": _S.PAID,
+        "processed": _S.PAID,
+        "retry_ship": _S.PAID,
+        "shipped": _S.FULFILLED,
+        "to_confirm_receive": _S.FULFILLED,
+        # A return request doesn't undo the shipment; the refund, if any, arrives separately.
+        "to_return": _S.FULFILLED,
+        # A buyer's cancellation request the seller may still reject: not cancelled yet.
+        "in_cancel": _S.PAID,
+        "cancelled": _S.CANCELLED,
+        "completed": _S.DELIVERED,
+    },
+    Platform.LAZADA: {
+        "unpaid": _S.PENDING,
+        "pending": _S.PENDING,
+        "confirmed": _S.PAID,
+        "topack": _S.PAID,
+        "packed": _S.PAID,
+        "repacked": _S.PAID,
+        "toship": _S.PAID,
+        "ready_to_ship": _S.PAID,
+        "ready_to_ship_pending": _S.PAID,
+        "shipped": _S.FULFILLED,
+        "failed_delivery": _S.FULFILLED,
+        "delivered": _S.DELIVERED,
+        "returned": _S.REFUNDED,
+        "shipped_back_success": _S.REFUNDED,
+        "package_returned": _S.REFUNDED,
+        "refund_success": _S.REFUNDED,
+        "canceled": _S.CANCELLED,
+        "cancelled": _S.CANCELLED,
+        "lost_by_3pl": _S.CANCELLED,
+        "damaged_by_3pl": _S.CANCELLED,
+        "shipped_back": _S.CANCELLED,
+        "shipped_back_failed": _S.CANCELLED,
+    },
+}
+
+# Where each canonical status sits in the lifecycle: used only to break ties between two
+# reports carrying the same platform timestamp (the later stage wins; nothing moves backwards).
+RANK = {
+    _S.PENDING: 0,
+    _S.PAID: 1,
+    _S.PARTIALLY_FULFILLED: 2,
+    _S.FULFILLED: 3,
+    _S.DELIVERED: 4,
+    _S.PARTIALLY_REFUNDED: 5,
+    _S.REFUNDED: 6,
+    _S.CANCELLED: 7,
+}
+
+# A paid order has been paid at some point, even if it is now refunded or shipped.
+_UNPAID = frozenset({_S.PENDING})
+
+
+def _key(raw: str) -> str:
+    return raw.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def canonical_status(platform: Platform, raw: str | None) -> OrderStatus:
+    """Map a marketplace's own status word; raise (→ DLQ, replayable) when it is unknown."""
+    if not raw:
+        raise PermanentError(f"{platform.value}: order has no status", code="unknown_status")
+    table = STATUS_TABLES.get(platform)
+    if table is None:
+        raise PermanentError(f"no status table for {platform.value}", code="unknown_status")
+    status = table.get(_key(raw))
+    if status is None:
+        raise PermanentError(
+            f"{platform.value}: unknown order status {raw!r}", code="unknown_status"
+        )
+    return status
+
+
+def is_known_status(platform: Platform, raw: str | None) -> bool:
+    table = STATUS_TABLES.get(platform, {})
+    return bool(raw) and _key(raw or "") in table
+
+
+def implies_paid(status: OrderStatus) -> bool:
+    """Marketplaces don't report payment separately: any stage past pending was paid, except
+    a cancellation, whose payment (if any) the platform reverses itself."""
+    return status not in _UNPAID and status is not _S.CANCELLED
 
 
 def shopify_status(

@@ -130,6 +130,11 @@ class Order(_Model):
     fulfillments: tuple[Fulfillment, ...] = ()
     source_name: str | None = None
     checkout_token: str | None = None
+    # The marketplace's country (Amazon MarketplaceId, Lazada site): used when no address is known.
+    market: str | None = None
+    # True while only a notification has been seen (marketplaces push ids and statuses, not
+    # amounts): totals are zero placeholders until enrichment fetches the order.
+    amounts_pending: bool = False
 
     _utc_times = field_validator("created_at", "updated_at", "cancelled_at")(_utc)
 
@@ -142,7 +147,19 @@ class Order(_Model):
         for address in (self.shipping_address, self.billing_address):
             if address and address.country_code:
                 return address.country_code.upper()
-        return None
+        return self.market.upper() if self.market else None
+
+
+# What a status-only notification may change on an order whose details are already known.
+STATUS_FIELDS = (
+    "status",
+    "platform_status",
+    "updated_at",
+    "paid",
+    "fully_fulfilled",
+    "cancelled_at",
+    "cancel_reason",
+)
 
 
 class Checkout(_Model):
@@ -204,7 +221,38 @@ class CustomerSnapshot(_Model):
     profile: CustomerProfile
 
 
-Change = OrderSnapshot | RefundAdded | FulfillmentAdded | CheckoutSnapshot | CustomerSnapshot
+class InventoryLevel(_Model):
+    """Stock of one SKU in one market (Amazon FBA_INVENTORY_AVAILABILITY_CHANGES)."""
+
+    sku: str
+    market: str  # ISO country of the marketplace
+    marketplace_id: str | None = None
+    product_id: str | None = None  # ASIN
+    fnsku: str | None = None
+    title: str | None = None
+    fulfillable: int = 0
+    unfulfillable: int = 0
+    inbound: int = 0
+    reserved: int = 0
+    researching: int = 0
+    updated_at: datetime
+
+    _utc_updated = field_validator("updated_at")(_utc)
+
+
+class InventorySnapshot(_Model):
+    kind: Literal["inventory"] = "inventory"
+    levels: tuple[InventoryLevel, ...]
+
+
+Change = (
+    OrderSnapshot
+    | RefundAdded
+    | FulfillmentAdded
+    | CheckoutSnapshot
+    | CustomerSnapshot
+    | InventorySnapshot
+)
 
 
 def utcnow() -> datetime:

@@ -18,7 +18,9 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from linkstar import ids
+from linkstar.orders.lifecycle import RANK
 from linkstar.orders.models import (
+    STATUS_FIELDS,
     Fulfillment,
     FulfillmentAdded,
     Order,
@@ -167,6 +169,44 @@ def empty_state(
     )
 
 
+def _newer(incoming: Order, current: Order) -> bool:
+    if incoming.updated_at != current.updated_at:
+        return incoming.updated_at > current.updated_at
+    # Two reports stamped the same second: the later lifecycle stage wins, never the earlier.
+    return RANK[incoming.status] > RANK[current.status]
+
+
+def combine(current: Order | None, incoming: Order) -> tuple[Order, bool]:
+    """The snapshot to keep, and whether ``incoming`` was older than what is known.
+
+    A marketplace notification (``amounts_pending``) knows the status, not the amounts; the
+    order API's answer knows both but may lag the newest notification. So a newer status-only
+    report moves the status of a known order without erasing its details, and an older full
+    report still fills in the details of an order known only from notifications.
+    """
+    if current is None:
+        return incoming, False
+    if _newer(incoming, current):
+        if not incoming.amounts_pending:
+            return incoming, False
+        if not current.amounts_pending:
+            return current.model_copy(
+                update={name: getattr(incoming, name) for name in STATUS_FIELDS}
+            ), False
+        return incoming.model_copy(
+            update={
+                "created_at": min(incoming.created_at, current.created_at),
+                "line_items": incoming.line_items or current.line_items,
+                "market": incoming.market or current.market,
+            }
+        ), False
+    if current.amounts_pending and not incoming.amounts_pending:
+        return incoming.model_copy(
+            update={name: getattr(current, name) for name in STATUS_FIELDS}
+        ), False
+    return current, incoming.updated_at < current.updated_at
+
+
 def merge(state: OrderState, change: OrderSnapshot | RefundAdded | FulfillmentAdded) -> MergeResult:
     snapshot = state.snapshot
     refunds = state.refunds
@@ -174,10 +214,7 @@ def merge(state: OrderState, change: OrderSnapshot | RefundAdded | FulfillmentAd
     stale = False
     if isinstance(change, OrderSnapshot):
         incoming = change.order
-        if snapshot is None or incoming.updated_at > snapshot.updated_at:
-            snapshot = incoming
-        else:
-            stale = incoming.updated_at < snapshot.updated_at
+        snapshot, stale = combine(snapshot, incoming)
         # Refunds and fulfillments inside any snapshot (even an old one) are facts: keep them.
         refunds = _union(refunds, incoming.refunds, "refund_id")
         fulfillments = _union(fulfillments, incoming.fulfillments, "fulfillment_id")
@@ -230,6 +267,7 @@ def order_summary(state: OrderState) -> dict[str, Any]:
             status=state.status.value if state.status else None,
             currency=snap.currency,
             total=str(snap.total),
+            amounts_pending=snap.amounts_pending,
             customer_id=state.customer_key,
             email=snap.customer.email if snap.customer else None,
             created_at=snap.created_at.isoformat(),
@@ -302,6 +340,8 @@ def contribution(state: OrderState) -> dict[AggregateKey, dict[str, Decimal]]:
         "units": Decimal(snap.units),
         "cancelled": Decimal(1 if cancelled else 0),
         "refunds": Decimal(len(state.refunds)),
+        # Counted, but not as zero revenue: reports show how many orders await their amounts.
+        "amounts_pending": Decimal(1 if snap.amounts_pending else 0),
         f"gmv#{snap.currency}": Decimal(0) if cancelled else snap.total,
     }
     for refund in state.refunds:

@@ -35,11 +35,13 @@ from linkstar.orders.models import (
     RefundAdded,
 )
 from linkstar.platforms.edge import SHOPIFY_TOPICS
+from linkstar.stores.models import Store
 
 ORDER_TOPICS = frozenset(t for t in SHOPIFY_TOPICS if t.startswith("orders/"))
 
 
-def normalise(topic: str, payload: Any) -> Change:
+def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
+    """``store`` is unused here: Shopify bodies are self-describing (currency, country)."""
     if not isinstance(payload, dict):
         raise PermanentError("payload is not a JSON object", code="not_an_object")
     try:
