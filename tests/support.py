@@ -53,3 +53,12 @@ def order_body(**changes: Any) -> bytes:
     order = fixture_json("shopify/orders_create.json")
     order.update(changes)
     return json.dumps(order).encode()
+
+
+def hex_signature(secret: str, message: bytes) -> str:
+    """TikTok Shop, Shopee and Lazada pushes: hex(HMAC-SHA256(secret, message))."""
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def marketplace_headers(secret: str, signed: bytes) -> dict[str, str]:
+    return {"Content-Type": "application/json", "Authorization": hex_signature(secret, signed)}

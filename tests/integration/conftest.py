@@ -179,8 +179,14 @@ def drain_ingest(stack: Stack, *, max_rounds: int = 50) -> list[dict[str, Any]]:
     delete what succeeded, leave reported failures. Returns the handler's answers."""
     from functions.ingest.app import handler
 
+    return drain(stack, "IngestQueue", handler, max_rounds=max_rounds)
+
+
+def drain(stack: Stack, queue: str, handler: Any, *, max_rounds: int = 50) -> list[dict[str, Any]]:
+    """Deliver everything in ``queue`` (a template logical id) to ``handler`` like Lambda's
+    SQS event source: delete what succeeded, leave reported failures visible again."""
     sqs = boto3.client("sqs")
-    url = stack.resource("IngestQueue")
+    url = stack.resource(queue)
     answers = []
     for _ in range(max_rounds):
         got = sqs.receive_message(

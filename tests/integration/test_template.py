@@ -96,10 +96,13 @@ def test_template_transforms_offline_into_functions_and_event_sources(
     assert ingest.code_dir == "functions/ingest"
     assert ingest.handler == "app.handler"
     assert ingest.layer_dirs == ("layers/core",)
-    (deliveries,) = [e for e in ingest.events if isinstance(e, SqsSource)]
-    assert deliveries.queue == "IngestQueue"
-    assert deliveries.batch_size == 10
-    assert deliveries.report_batch_item_failures
+    queues = {e.queue: e for e in ingest.events if isinstance(e, SqsSource)}
+    assert set(queues) == {"IngestQueue", "AmazonNotificationsQueue"}
+    assert all(q.batch_size == 10 and q.report_batch_item_failures for q in queues.values())
+
+    enrich = template.functions["EnrichFunction"]
+    (requests,) = [e for e in enrich.events if isinstance(e, SqsSource)]
+    assert requests.queue == "EnrichQueue" and requests.report_batch_item_failures
 
     publisher = template.functions["PublisherFunction"]
     (outbox,) = [e for e in publisher.events if isinstance(e, StreamSource)]
@@ -273,6 +276,11 @@ def _stack_arns(deployed: DeployedStack) -> set[str]:
             arns.add(f"arn:aws:s3:::{bucket['Name']}")
     bus = deployed.resources["EventBus"]
     arns.add(f"arn:aws:events:{deployed.region}:{deployed.account_id}:event-bus/{bus}")
+    # Per-store credentials are created at run time, under a prefix named after the stack.
+    arns.add(
+        f"arn:aws:secretsmanager:{deployed.region}:{deployed.account_id}"
+        f":secret:linkstar/{deployed.stack_name}"
+    )
     return arns
 
 

@@ -28,11 +28,11 @@ def test_hmac_vectors_verify_including_the_rotation_case() -> None:
 
 def test_documented_headers_are_read() -> None:
     headers = fixture_json("shopify/webhook_headers_example.json")
-    delivery = SCHEMES["shopify"].read_headers(headers)
+    delivery = SCHEMES["shopify"].describe(headers, {}).headers
     assert delivery.topic == "orders/create"
     assert delivery.event_id == "98880550-7158-44d4-b7cd-2c97c8a091b5"
     assert delivery.webhook_id == "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"
-    lowered = SCHEMES["shopify"].read_headers({k.lower(): v for k, v in headers.items()})
+    lowered = SCHEMES["shopify"].describe({k.lower(): v for k, v in headers.items()}, {}).headers
     assert lowered == delivery
 
 

@@ -55,6 +55,13 @@ class PermanentError(LinkStarError):
     code = "unprocessable_delivery"
 
 
+class IgnoredEvent(PermanentError):
+    """A verified event that changes nothing LinkStar tracks (e.g. a return request that is
+    still open): counted on the store as ignored, neither applied nor dead-lettered."""
+
+    code = "ignored_status"
+
+
 class ConcurrentUpdate(LinkStarError):
     """An optimistic-lock write lost a race; the caller re-reads and tries again."""
 

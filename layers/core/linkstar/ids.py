@@ -84,3 +84,10 @@ def customer_id_for(
 def event_id(*parts: str) -> str:
     """Deterministic domain-event id: a redelivery that re-derives an event gets the same id."""
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def new_job_id() -> str:
+    """Sortable by creation time (newest-first listings), unique by its random tail."""
+    import time
+
+    return f"j{int(time.time() * 1000):013d}{_token(6)}"

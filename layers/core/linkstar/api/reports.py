@@ -14,7 +14,15 @@ from linkstar.errors import BadRequest
 from linkstar.store import aggregates
 
 bp = Blueprint(__name__)
-COUNTERS = ("orders", "units", "cancelled", "refunds", "new_customers", "returning_customers")
+COUNTERS = (
+    "orders",
+    "units",
+    "cancelled",
+    "refunds",
+    "amounts_pending",
+    "new_customers",
+    "returning_customers",
+)
 MONEY = ("gmv", "refunded")
 MAX_DAYS = 732
 

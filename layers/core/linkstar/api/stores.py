@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from chalice import Blueprint, Response
@@ -9,8 +10,11 @@ from chalice import Blueprint, Response
 from linkstar import ids
 from linkstar.api.auth import principal
 from linkstar.api.http import json_response, parse_body, route
-from linkstar.errors import NotFound
-from linkstar.orders.models import utcnow
+from linkstar.errors import BadRequest, NotFound, PayloadTooLarge
+from linkstar.history import jobs as history_jobs
+from linkstar.orders.models import Platform, utcnow
+from linkstar.settings import get_settings
+from linkstar.store import imports as job_repo
 from linkstar.store import stores as store_repo
 from linkstar.stores.models import SecretRotation, Store, StoreCreate, StoreView
 from linkstar.tenants.models import Role
@@ -33,7 +37,14 @@ def _base_url() -> str:
     return f"{proto}://{host}{prefix}"
 
 
+def _webhook_url(platform: Platform, store_id: str) -> str | None:
+    if platform is Platform.AMAZON:
+        return None
+    return f"{_base_url()}/webhooks/{platform.value}/{store_id}"
+
+
 def _view(store: Store, with_stats: bool = False) -> StoreView:
+    amazon = store.platform is Platform.AMAZON
     return StoreView(
         store_id=store.store_id,
         platform=store.platform,
@@ -41,7 +52,9 @@ def _view(store: Store, with_stats: bool = False) -> StoreView:
         market=store.market,
         currency=store.currency,
         name=store.name,
-        webhook_url=f"{_base_url()}/webhooks/{store.platform.value}/{store.store_id}",
+        webhook_url=store.webhook_url or _webhook_url(store.platform, store.store_id),
+        amazon_notifications_queue_arn=get_settings().amazon_queue_arn if amazon else None,
+        app_key=store.app_key,
         webhook_secrets_active=len(store.webhook_secrets),
         created_at=store.created_at,
         ingest=store_repo.stats(store.tenant_id, store.store_id) if with_stats else None,
@@ -59,16 +72,19 @@ def _load(tenant_id: str, store_id: str) -> Store:
 def create_store() -> Response:
     who = principal(bp, Role.ADMIN)
     request = parse_body(bp, StoreCreate)
+    store_id = ids.new_store_id(who.tenant_id)
     store = Store(
         tenant_id=who.tenant_id,
-        store_id=ids.new_store_id(who.tenant_id),
+        store_id=store_id,
         platform=request.platform,
         external_id=request.external_id,
         market=request.market,
         currency=request.currency,
         name=request.name,
-        webhook_secrets=(request.webhook_secret,),
+        webhook_secrets=(request.webhook_secret,) if request.webhook_secret else (),
         created_at=utcnow(),
+        app_key=request.app_key,
+        webhook_url=request.callback_url or _webhook_url(request.platform, store_id),
     )
     store_repo.create(store)
     return json_response(_view(store), 201)
@@ -99,3 +115,85 @@ def rotate_webhook_secret(store_id: str) -> StoreView:
     store_repo.set_secrets(who.tenant_id, store_id, secrets[:MAX_ACTIVE_SECRETS])
     store_repo.forget_cached(who.tenant_id, store_id)
     return _view(_load(who.tenant_id, store_id))
+
+
+# ------------------------------------------------------------------ marketplace credentials
+
+
+@route(bp, "/stores/{store_id}/credentials", methods=["PUT"])
+def put_credentials(store_id: str) -> dict:
+    """Order-API credentials for enrichment, kept in Secrets Manager (never returned)."""
+    from linkstar.platforms.clients import credentials
+
+    who = principal(bp, Role.ADMIN)
+    store = _load(who.tenant_id, store_id)
+    raw = bp.current_request.raw_body or b"{}"
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest("the request body is not JSON", code="invalid_json") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("credentials must be a JSON object", code="invalid_json")
+    credentials.save(store.tenant_id, store.store_id, store.platform, data)
+    return credentials.describe(store.tenant_id, store.store_id)
+
+
+# ------------------------------------------------------------------ history imports
+
+MAX_IMPORT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
+_IMPORT_PLATFORMS = {"shopify_orders_csv": Platform.SHOPIFY, "amazon_all_orders": Platform.AMAZON}
+
+
+@route(
+    bp,
+    "/stores/{store_id}/import",
+    methods=["POST"],
+    content_types=[
+        "text/csv",
+        "text/tab-separated-values",
+        "text/plain",
+        "application/octet-stream",
+    ],
+)
+def import_history(store_id: str) -> Response:
+    """Queue an order-history file (Shopify orders export CSV, Amazon All Orders report)."""
+    from linkstar.platforms import imports as parsers
+
+    who = principal(bp, Role.ADMIN)
+    store = _load(who.tenant_id, store_id)
+    raw = bp.current_request.raw_body or b""
+    body = raw if isinstance(raw, bytes) else raw.encode()
+    if not body.strip():
+        raise BadRequest("the file is empty", code="empty_file")
+    if len(body) > MAX_IMPORT_BYTES:
+        raise PayloadTooLarge(
+            "import files are limited to 6 MiB per upload: split larger exports by date",
+            code="payload_too_large",
+        )
+    header = body.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    kind = parsers.detect(header)
+    if _IMPORT_PLATFORMS[kind] is not store.platform:
+        raise BadRequest(
+            f"a {kind} file can't be imported into a {store.platform.value} store",
+            code="format_platform_mismatch",
+        )
+    job = history_jobs.queue(store, kind, body)
+    return json_response(job.model_dump(mode="json", exclude={"s3_key"}), 202)
+
+
+@route(bp, "/stores/{store_id}/imports", methods=["GET"])
+def list_imports(store_id: str) -> dict:
+    who = principal(bp)
+    store = _load(who.tenant_id, store_id)
+    jobs = job_repo.list_for_store(store.tenant_id, store.store_id)
+    return {"imports": [j.model_dump(mode="json", exclude={"s3_key"}) for j in jobs]}
+
+
+@route(bp, "/stores/{store_id}/imports/{job_id}", methods=["GET"])
+def get_import(store_id: str, job_id: str) -> dict:
+    who = principal(bp)
+    store = _load(who.tenant_id, store_id)
+    job = job_repo.get(store.tenant_id, store.store_id, job_id)
+    if job is None:
+        raise NotFound("no such import", code="import_not_found")
+    return job.model_dump(mode="json", exclude={"s3_key"})

@@ -24,6 +24,8 @@ def order_view(state: OrderState, detail: bool = False) -> dict[str, Any]:
         view.update(
             name=snap.name,
             platform_status=snap.platform_status,
+            # Marketplace orders known only from a notification: totals are not known yet.
+            amounts_pending=snap.amounts_pending,
             currency=snap.currency,
             total=str(snap.total),
             subtotal=str(snap.subtotal),

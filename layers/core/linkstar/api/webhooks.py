@@ -1,7 +1,8 @@
 """``POST /webhooks/{platform}/{store_id}``: verify, then enqueue — nothing more.
 
 Order of checks: unknown platform or store → 404; body over 1 MiB → 413; signature (over the raw
-bytes, before any parsing) → 401 with nothing stored; body not JSON → 400; a topic LinkStar
+bytes, before any parsing) → 401 with nothing stored; body not JSON → 400; no topic → 400; a
+marketplace body naming another shop than the store's → 400 ``shop_mismatch``; a topic LinkStar
 doesn't ingest → 200, counted and dropped; else enqueued → 200. The store lookup is cached
 in-process for a minute (``stores.get_cached``) so a warm webhook costs one AWS call.
 """
@@ -42,17 +43,23 @@ def platform_webhook(platform: str, store_id: str) -> Response:
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge("webhook bodies are limited to 1 MiB", code="payload_too_large")
     headers = request.headers
-    if not scheme.verify(store.webhook_secrets, body, headers):
+    if not scheme.verify(store.webhook_secrets, store, body, headers):
         raise Unauthorized("signature does not match", code="invalid_signature")
-    delivery = scheme.read_headers(headers)
-    if not delivery.topic:
-        raise BadRequest("missing topic header", code="missing_topic")
     try:
         # Platforms send UTF-8; the queue carries text, so decode once here and reject the rest.
         text = body.decode("utf-8")
-        json.loads(text)
+        payload = json.loads(text)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError
         raise BadRequest("verified body is not UTF-8 JSON", code="invalid_json") from exc
+    described = scheme.describe(headers, payload)
+    delivery = described.headers
+    if not delivery.topic:
+        raise BadRequest("the delivery names no topic", code="missing_topic")
+    if scheme.check_shop and described.shop_id != store.external_id:
+        raise BadRequest(
+            f"delivery is for shop {described.shop_id!r}, not this store's shop",
+            code="shop_mismatch",
+        )
     if delivery.topic not in scheme.handled_topics:
         store_repo.count(tenant_id, store_id, f"ignored#{delivery.topic}")
         return json_response({"status": "ignored", "topic": delivery.topic})

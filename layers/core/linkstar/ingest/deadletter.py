@@ -34,7 +34,8 @@ def dead_letter(
         MessageBody=message_body,
         MessageAttributes=parked.to_attribute(),
     )
-    store_repo.count(meta.tenant_id, meta.store_id, "dead_lettered")
+    if meta.store_id:  # an Amazon notification for an unknown SellerId has no store yet
+        store_repo.count(meta.tenant_id, meta.store_id, "dead_lettered")
 
 
 def _describe(message: dict[str, Any]) -> dict[str, Any]:

@@ -11,13 +11,16 @@ Exactly-once effects come from two layers:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from pydantic import ValidationError
+
 from linkstar import aws, ids
 from linkstar.customers import models as customers
-from linkstar.errors import ConcurrentUpdate, PermanentError
+from linkstar.errors import ConcurrentUpdate, IgnoredEvent, PermanentError
 from linkstar.ingest.envelope import DeliveryMeta
 from linkstar.observability import logger
 from linkstar.orders import state as order_state
@@ -26,21 +29,39 @@ from linkstar.orders.models import (
     CheckoutSnapshot,
     CustomerSnapshot,
     FulfillmentAdded,
+    InventorySnapshot,
+    Order,
     OrderSnapshot,
+    OrderStatus,
+    Platform,
     RefundAdded,
     utcnow,
 )
 from linkstar.orders.state import AggregateKey, DomainEvent
-from linkstar.platforms import shopify
+from linkstar.platforms import amazon, lazada, shopee, shopify, tiktok_shop
 from linkstar.settings import get_settings
-from linkstar.store import aggregates, checkouts, dynamo, outbox
+from linkstar.store import aggregates, checkouts, dynamo, inventory, outbox
 from linkstar.store import customers as customer_repo
 from linkstar.store import orders as order_repo
 from linkstar.store import stores as store_repo
 from linkstar.stores.models import Store
 
 MAX_ATTEMPTS = 8
-ADAPTERS = {"shopify": shopify.normalise}
+# A delivery whose body is already a canonical Order (JSON): what enrichment and history
+# imports feed through this same path, so they dedupe and merge exactly like webhooks.
+CANONICAL_ORDER_TOPIC = "linkstar/order"
+MARKETPLACES = frozenset({Platform.AMAZON, Platform.TIKTOK_SHOP, Platform.SHOPEE, Platform.LAZADA})
+# Statuses whose amounts may differ from what enrichment last fetched (refunds, cancellations).
+_REFETCH_ON = frozenset(
+    {OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED}
+)
+ADAPTERS: dict[str, Callable[[str, Any, Store | None], Change]] = {
+    "shopify": shopify.normalise,
+    "tiktok_shop": tiktok_shop.normalise,
+    "shopee": shopee.normalise,
+    "lazada": lazada.normalise,
+    "amazon": amazon.normalise,
+}
 IDEMPOTENCY_SECONDS = 7 * 24 * 3600  # platforms retry for up to two days; keep a margin
 
 
@@ -110,10 +131,11 @@ def _apply(meta: DeliveryMeta, body: bytes) -> str:
     if store is None:
         raise PermanentError("the store no longer exists", code="store_not_found")
     try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise PermanentError(f"body is not JSON: {exc}", code="invalid_json") from exc
-    change = normalise(meta.topic, payload, store)
+        change = _change(meta, body, store, normalise)
+    except IgnoredEvent as exc:
+        store_repo.count(store.tenant_id, store.store_id, f"ignored#{meta.topic}")
+        logger.info("event ignored", extra={"reason": exc.message, "topic": meta.topic})
+        return "ignored"
     for _attempt in range(MAX_ATTEMPTS):
         try:
             outcome = _apply_change(store, change, meta)
@@ -130,6 +152,27 @@ def _apply(meta: DeliveryMeta, body: bytes) -> str:
     raise ConcurrentUpdate(f"gave up after {MAX_ATTEMPTS} optimistic-lock races")
 
 
+def _change(
+    meta: DeliveryMeta,
+    body: bytes,
+    store: Store,
+    normalise: Callable[[str, Any, Store | None], Change],
+) -> Change:
+    if meta.topic == CANONICAL_ORDER_TOPIC:
+        try:
+            order = Order.model_validate_json(body)
+        except ValidationError as exc:
+            raise PermanentError(f"not a canonical order: {exc}", code="invalid_payload") from exc
+        if order.platform is not store.platform:
+            raise PermanentError("order is for another platform", code="platform_mismatch")
+        return OrderSnapshot(order=order)
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise PermanentError(f"body is not JSON: {exc}", code="invalid_json") from exc
+    return normalise(meta.topic, payload, store)
+
+
 def _apply_change(store: Store, change: Change, meta: DeliveryMeta) -> str:
     if isinstance(change, OrderSnapshot | RefundAdded | FulfillmentAdded):
         return _apply_order(store, change, meta)
@@ -137,6 +180,8 @@ def _apply_change(store: Store, change: Change, meta: DeliveryMeta) -> str:
         return _apply_checkout(store, change, meta)
     if isinstance(change, CustomerSnapshot):
         return _apply_profile(store, change, meta)
+    if isinstance(change, InventorySnapshot):
+        return _apply_inventory(store, change, meta)
     raise PermanentError(f"unhandled change {type(change).__name__}", code="unsupported_change")
 
 
@@ -207,6 +252,8 @@ def _apply_order(
         affected.add(new.customer_key)
     ops = [order_repo.put_op(new, expected_version=current.version)]
     events = list(result.events)
+    if _needs_enrichment(store, change, current, new):
+        events.append(_enrichment_request(new))
     for customer_id in sorted(affected):
         existing = customer_repo.load(store.tenant_id, str(customer_id))
         before = existing or _new_customer(store.tenant_id, str(customer_id))
@@ -222,6 +269,70 @@ def _apply_order(
         if existing is None:
             events.insert(0, _customer_event(after, "customer.created"))
     _commit(store, meta, ops, events, agg)
+    return "applied"
+
+
+def _needs_enrichment(
+    store: Store,
+    change: OrderSnapshot | RefundAdded | FulfillmentAdded,
+    before: order_state.OrderState,
+    after: order_state.OrderState,
+) -> bool:
+    """Fetch a marketplace order when a notification told us something its stored details may
+    not reflect: it is new (amounts pending) or it was cancelled or refunded since."""
+    if store.platform not in MARKETPLACES or not get_settings().enrichment_enabled:
+        return False
+    if not isinstance(change, OrderSnapshot) or not change.order.amounts_pending:
+        return False
+    snap = after.snapshot
+    if snap is None:
+        return False
+    if snap.amounts_pending:
+        return True
+    return after.status in _REFETCH_ON and after.status != before.status
+
+
+def _enrichment_request(state: order_state.OrderState) -> DomainEvent:
+    snap = state.snapshot
+    assert snap is not None
+    detail = {
+        "tenant_id": state.tenant_id,
+        "store_id": state.store_id,
+        "order_id": state.order_id,
+        "platform": state.platform.value,
+        "external_id": state.external_id,
+        "hints": {"market": state.market, "platform_status": snap.platform_status},
+    }
+    key = ("enrich", snap.platform_status, snap.updated_at.isoformat())
+    return DomainEvent(
+        ids.event_id(state.tenant_id, state.order_id, *key), "order.enrichment_requested", detail
+    )
+
+
+def _apply_inventory(store: Store, change: InventorySnapshot, meta: DeliveryMeta) -> str:
+    ops: list[dynamo.Op] = []
+    events: list[DomainEvent] = []
+    stale = 0
+    for level in change.levels:
+        known = inventory.load(store.tenant_id, store.store_id, level.sku, level.market)
+        if known is not None and level.updated_at <= known.updated_at:
+            stale += level.updated_at < known.updated_at
+            continue
+        ops.append(inventory.put_op(store.tenant_id, store.store_id, level, known))
+        detail = {
+            "tenant_id": store.tenant_id,
+            "store_id": store.store_id,
+            **level.model_dump(mode="json"),
+        }
+        key = (store.tenant_id, store.store_id, level.sku, level.market)
+        events.append(
+            DomainEvent(
+                ids.event_id(*key, level.updated_at.isoformat()), "inventory.changed", detail
+            )
+        )
+    if not ops:
+        return "stale" if stale else "unchanged"
+    _commit(store, meta, ops, events)
     return "applied"
 
 

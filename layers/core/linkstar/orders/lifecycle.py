@@ -1,15 +1,33 @@
 """Each platform's status vocabulary mapped onto the canonical lifecycle.
 
-| canonical           | Shopify (financial / fulfillment / cancelled_at)   | Amazon SP-API OrderStatus                 | TikTok Shop order_status                         | Shopee order_status                                  | Lazada order / line status                                        |
-|---------------------|----------------------------------------------------|-------------------------------------------|--------------------------------------------------|------------------------------------------------------|-------------------------------------------------------------------|
-| pending             | pending, authorized, partially_paid, unpaid        | PendingAvailability, Pending              | UNPAID, ON_HOLD                                  | UNPAID, INVOICE_PENDING                              | unpaid, pending                                                   |
-| paid                | paid, not fulfilled                                | Unshipped                                 | AWAITING_SHIPMENT                                | READY_TO_SHIP, PROCESSED, RETRY_SHIP                 | packed, repacked, topack, toship, ready_to_ship, ready_to_ship_pending, confirmed |
-| partially_fulfilled | fulfillment partial                                | PartiallyShipped                          | PARTIALLY_SHIPPING                               | —                                                    | —                                                                 |
-| fulfilled (shipped) | fulfillment fulfilled                              | Shipped, InvoiceUnconfirmed               | AWAITING_COLLECTION, IN_TRANSIT                  | SHIPPED, TO_CONFIRM_RECEIVE                          | shipped, failed_delivery                                          |
-| delivered           | a fulfillment whose shipment_status is delivered   | —  (a fulfilment's delivery, if reported) | DELIVERED, COMPLETED                             | COMPLETED                                            | delivered                                                         |
-| partially_refunded  | partially_refunded, or refunds short of the total  | — (refunds come from settlement data)     | —                                                | —                                                    | —                                                                 |
-| refunded            | refunded, or refunds covering the total            | —                                         | (return/refund completed: reverse events)        | TO_RETURN (return requested) stays shipped; refund in reverse push | returned, shipped_back_success, package_returned, refund_success |
-| cancelled           | cancelled_at set (any financial status, voided)    | Canceled, Unfulfillable                   | CANCELLED                                        | IN_CANCEL is not yet cancelled; CANCELLED            | canceled, lost_by_3pl, damaged_by_3pl, shipped_back               |
+Canonical status ← each platform's words (Shopify: financial / fulfillment status):
+
+pending
+    Shopify pending, authorized, partially_paid, unpaid · Amazon PendingAvailability, Pending ·
+    TikTok UNPAID, ON_HOLD · Shopee UNPAID, INVOICE_PENDING, PENDING · Lazada unpaid, pending
+    (Amazon also UpComing)
+paid
+    Shopify paid (not fulfilled) · Amazon Unshipped · TikTok AWAITING_SHIPMENT ·
+    Shopee READY_TO_SHIP, PROCESSED, RETRY_SHIP, IN_CANCEL (a request the seller may reject) ·
+    Lazada confirmed, topack, packed, repacked, toship, ready_to_ship, ready_to_ship_pending
+partially_fulfilled
+    Shopify fulfillment partial · Amazon PartiallyShipped · TikTok PARTIALLY_SHIPPING
+fulfilled (shipped)
+    Shopify fulfillment fulfilled · Amazon Shipped, InvoiceUnconfirmed ·
+    TikTok AWAITING_COLLECTION, IN_TRANSIT · Shopee SHIPPED, TO_CONFIRM_RECEIVE, TO_RETURN ·
+    Lazada shipped, failed_delivery
+delivered
+    Shopify: a fulfillment whose shipment_status is delivered · TikTok DELIVERED, COMPLETED ·
+    Shopee COMPLETED · Lazada delivered
+partially_refunded
+    Shopify partially_refunded, or refunds short of the total
+refunded
+    Shopify refunded, or refunds covering the total · Lazada returned, shipped_back_success,
+    package_returned, refund_success (marketplace reverse events map here too)
+cancelled
+    Shopify cancelled_at set · Amazon Canceled, Unfulfillable · TikTok CANCEL, CANCELLED ·
+    Shopee CANCELLED · Lazada canceled, lost_by_3pl, damaged_by_3pl, shipped_back,
+    shipped_back_failed
 
 The platform's own words are always kept beside the canonical status (``platform_status``).
 A status missing from these tables is not guessed: :func:`canonical_status` raises, the delivery
@@ -28,6 +46,7 @@ STATUS_TABLES: dict[Platform, dict[str, OrderStatus]] = {
     Platform.AMAZON: {
         "pendingavailability": _S.PENDING,
         "pending": _S.PENDING,
+        "upcoming": _S.PENDING,  # ORDER_STATUS_CHANGE's schema lists UpComing
         "unshipped": _S.PAID,
         "partiallyshipped": _S.PARTIALLY_FULFILLED,
         "shipped": _S.FULFILLED,
@@ -44,10 +63,12 @@ STATUS_TABLES: dict[Platform, dict[str, OrderStatus]] = {
         "in_transit": _S.FULFILLED,
         "delivered": _S.DELIVERED,
         "completed": _S.DELIVERED,
-        "cancelled": _S.CANCELLED,
+        "cancelled": _S.CANCELLED,  # the 202309 order API's word
+        "cancel": _S.CANCELLED,  # the type 1 push's documented word
     },
     Platform.SHOPEE: {
         "unpaid": _S.PENDING,
+        "pending": _S.PENDING,  # get_order_detail: SYSTEM_PENDING / KYC_PENDING
         "invoice_pending": _S.PENDING,
         "ready_to_ship": _S.PAID,
         "processed": _S.PAID,

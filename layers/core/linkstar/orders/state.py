@@ -204,6 +204,18 @@ def combine(current: Order | None, incoming: Order) -> tuple[Order, bool]:
         return incoming.model_copy(
             update={name: getattr(current, name) for name in STATUS_FIELDS}
         ), False
+    if current.amounts_pending and incoming.amounts_pending:
+        # An older notification still knows something the newer one may not: how early the
+        # order existed (placeholder creation time), and its lines and market if missing.
+        filled = current.model_copy(
+            update={
+                "created_at": min(incoming.created_at, current.created_at),
+                "line_items": current.line_items or incoming.line_items,
+                "market": current.market or incoming.market,
+            }
+        )
+        if filled != current:
+            return filled, False
     return current, incoming.updated_at < current.updated_at
 
 

@@ -57,3 +57,24 @@ def aggregate_month(tid: str, month: str) -> str:
 
 def outbox(tid: str, event_id: str) -> dict[str, str]:
     return {"pk": f"T#{tid}#EVT#{event_id}", "sk": f"EVT#{event_id}"}
+
+
+def amazon_seller(seller_id: str) -> dict[str, str]:
+    """Global (not tenant-scoped) routing item: which store an SP-API SellerId belongs to."""
+    return {"pk": f"AMZSELLER#{seller_id}", "sk": "ROUTE"}
+
+
+def inventory_partition(tid: str, store_id: str) -> str:
+    return f"T#{tid}#INV#{store_id}"
+
+
+def inventory(tid: str, store_id: str, sku: str, market: str) -> dict[str, str]:
+    return {"pk": inventory_partition(tid, store_id), "sk": f"{sku}#{market}"}
+
+
+def import_job(tid: str, store_id: str, job_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#STORE#{store_id}", "sk": f"IMPORT#{job_id}"}
+
+
+def import_errors(tid: str, job_id: str) -> str:
+    return f"T#{tid}#IMPORTERR#{job_id}"

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from linkstar.errors import ConcurrentUpdate, Conflict
+from linkstar.orders.models import Platform
 from linkstar.store import dynamo, keys
 from linkstar.stores.models import IngestStats, Store
 
@@ -26,6 +27,8 @@ def _item(store: Store) -> dict[str, Any]:
         "name": store.name,
         "webhook_secrets": list(store.webhook_secrets),
         "created_at": store.created_at.isoformat(),
+        "app_key": store.app_key,
+        "webhook_url": store.webhook_url,
     }
 
 
@@ -40,18 +43,33 @@ def create(store: Store) -> None:
         "sk": "STOREEXT",
         "store_id": store.store_id,
     }
+    ops = [
+        dynamo.put_op(guard, condition="attribute_not_exists(pk)", guard=True),
+        dynamo.put_op(_item(store), condition="attribute_not_exists(pk)", guard=True),
+    ]
+    if store.platform is Platform.AMAZON:
+        # Amazon's queue carries no store id: the SellerId routes it, so it is claimed once.
+        route = {
+            **keys.amazon_seller(store.external_id),
+            "tenant_id": store.tenant_id,
+            "store_id": store.store_id,
+        }
+        ops.append(dynamo.put_op(route, condition="attribute_not_exists(pk)", guard=True))
     try:
-        dynamo.transact(
-            [
-                dynamo.put_op(guard, condition="attribute_not_exists(pk)", guard=True),
-                dynamo.put_op(_item(store), condition="attribute_not_exists(pk)", guard=True),
-            ]
-        )
+        dynamo.transact(ops)
     except ConcurrentUpdate as exc:
         raise Conflict(
             f"{store.platform.value} store {store.external_id} is already connected",
             code="store_exists",
         ) from exc
+
+
+def find_amazon_seller(seller_id: str) -> Store | None:
+    """The store an SP-API notification is for (cached like ``get_cached``)."""
+    item = dynamo.get(keys.amazon_seller(seller_id))
+    if not item:
+        return None
+    return get_cached(item["tenant_id"], item["store_id"])
 
 
 def get(tenant_id: str, store_id: str) -> Store | None:

@@ -1,0 +1,171 @@
+"""Shopee adapter: a verified Push Mechanism body → a canonical change.
+
+Shopee pushes ``{"shop_id", "code", "timestamp": <epoch s>, "data": {…}}`` (Shopee Open Platform,
+"Push Mechanism"); the topic is ``str(code)``. A push says *that* something changed, with ids and
+a status but no amounts, so an order status push becomes a *status-only* snapshot
+(``amounts_pending=True``, totals zero in the store's currency) that
+``linkstar.orders.state.combine`` applies to a known order without erasing its details, and the
+processor asks enrichment to fetch the order.
+
+| topic | Shopee push       | data read                                       | change           |
+|-------|-------------------|-------------------------------------------------|------------------|
+| 3     | Order Status Push | ordersn, status, update_time                    | OrderSnapshot    |
+| 4     | Order TrackingNo  | ordersn, tracking_no, package_number, forder_id | FulfillmentAdded |
+
+Code 3: ``status`` goes through the lifecycle's Shopee table (``platform_status`` keeps the word;
+IN_CANCEL, a request the seller may reject, stays paid; TO_RETURN stays shipped). ``updated_at``
+is ``data.update_time``, else the push ``timestamp``; ``created_at`` is the same placeholder,
+which enrichment replaces. ``market`` and ``currency`` come from the store: a push names neither.
+
+Code 4: one fulfillment per package. ``fulfillment_id`` is ``package_number``, else ``forder_id``,
+else the tracking number itself; ``status`` is ``success``; ``created_at`` is the push
+``timestamp`` (else ``data.update_time``). A later push for the same package (a new tracking
+number) replaces the earlier one, as fulfillments are a union keyed by id. Shopee issues the
+number when shipment is arranged, so the order counts as shipped from then, possibly a little
+before the carrier collects it; code 3's SHIPPED follows.
+
+Any other code (shop authorisation, chat, promotions…) raises ``unsupported_topic``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from linkstar import money
+from linkstar.errors import PermanentError
+from linkstar.orders.lifecycle import canonical_status, implies_paid
+from linkstar.orders.models import (
+    Change,
+    Fulfillment,
+    FulfillmentAdded,
+    Order,
+    OrderSnapshot,
+    OrderStatus,
+    Platform,
+)
+from linkstar.platforms.marketplaces import default_currency
+from linkstar.stores.models import Store
+
+TOPICS = frozenset({"3", "4"})
+
+
+def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
+    """``store`` gives the market and currency (Shopee pushes carry neither)."""
+    if topic not in TOPICS:
+        raise PermanentError(f"topic {topic!r} is not ingested", code="unsupported_topic")
+    where = f"shopee code {topic}"
+    try:
+        body = _object(payload, "body")
+        if "code" in body and str(body["code"]) != topic:
+            raise ValueError(f"body code {body['code']!r} does not match topic {topic!r}")
+        data = _object(body.get("data"), "data")
+        order_sn = _id(data, "ordersn")
+        if topic == "3":
+            return OrderSnapshot(order=_status_push(body, data, order_sn, store))
+        return FulfillmentAdded(order_external_id=order_sn, fulfillment=_tracking_push(body, data))
+    except PermanentError:
+        raise
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise PermanentError(
+            f"{where}: {loc}: {first['msg']}", code="invalid_payload", topic=topic
+        ) from exc
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise PermanentError(f"{where}: {exc}", code="invalid_payload", topic=topic) from exc
+
+
+def _status_push(
+    body: dict[str, Any], data: dict[str, Any], order_sn: str, store: Store | None
+) -> Order:
+    raw = data.get("status")
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError(f"data.status is missing or not a string: {raw!r}")
+    status = canonical_status(Platform.SHOPEE, raw)
+    if "update_time" in data:
+        at = _epoch(data["update_time"], "data.update_time")
+    else:
+        at = _epoch(body.get("timestamp"), "timestamp")
+    market = store.market if store else None
+    currency = (store.currency if store else None) or default_currency(market)
+    zero = money.quantize(Decimal(0), currency)
+    return Order(
+        platform=Platform.SHOPEE,
+        external_id=order_sn,
+        status=status,
+        platform_status=raw,
+        currency=currency,
+        subtotal=zero,
+        total=zero,
+        created_at=at,
+        updated_at=at,
+        paid=implies_paid(status),
+        fully_fulfilled=status in (OrderStatus.FULFILLED, OrderStatus.DELIVERED),
+        cancelled_at=at if status is OrderStatus.CANCELLED else None,
+        market=market,
+        amounts_pending=True,
+    )
+
+
+def _tracking_push(body: dict[str, Any], data: dict[str, Any]) -> Fulfillment:
+    tracking = data.get("tracking_no")
+    if isinstance(tracking, bool) or not isinstance(tracking, str | int) or tracking == "":
+        raise ValueError(f"data.tracking_no is missing or not a tracking number: {tracking!r}")
+    tracking = str(tracking)
+    fulfillment_id = tracking
+    for key in ("package_number", "forder_id"):
+        value = data.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
+            fulfillment_id = str(value)
+            break
+    if "timestamp" in body:
+        created_at = _epoch(body["timestamp"], "timestamp")
+    else:
+        created_at = _epoch(data.get("update_time"), "data.update_time")
+    return Fulfillment(
+        fulfillment_id=fulfillment_id,
+        status="success",
+        created_at=created_at,
+        tracking_numbers=(tracking,),
+    )
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _object(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} is not a JSON object")
+    return value
+
+
+def _id(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise ValueError(f"data.{key} is missing or not an id: {value!r}")
+    return str(value)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
+
+
+def _epoch(value: Any, name: str) -> datetime:
+    """Unix time in seconds (Shopee's unit); a millisecond value is recognised by its size."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{name} is missing or not a Unix time: {value!r}")
+    if isinstance(value, str):
+        if not value.strip().isdigit():
+            raise ValueError(f"{name} is not a Unix time: {value!r}")
+        value = int(value)
+    if not value > 0:
+        raise ValueError(f"{name} is not a Unix time: {value!r}")
+    if value > 1e11:  # milliseconds: 1e11 s would be the year 5138
+        if value > _MAX_SECONDS * 1000:
+            raise ValueError(f"{name} is out of range: {value!r}")
+        return _EPOCH + timedelta(milliseconds=value)
+    return _EPOCH + timedelta(seconds=value)
