@@ -53,6 +53,8 @@ STATUS_TABLES: dict[Platform, dict[str, OrderStatus]] = {
         "invoiceunconfirmed": _S.FULFILLED,
         "canceled": _S.CANCELLED,
         "unfulfillable": _S.CANCELLED,
+        # The All Orders report's own word for a carrier-confirmed delivery.
+        "shipped___delivered_to_buyer": _S.DELIVERED,
     },
     Platform.TIKTOK_SHOP: {
         "unpaid": _S.PENDING,

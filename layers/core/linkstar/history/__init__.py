@@ -1,0 +1,1 @@
+"""Order-history imports: an uploaded export file becomes canonical orders, with progress."""
