@@ -32,6 +32,7 @@ from typing import Any
 import boto3
 from botocore.client import BaseClient
 
+from infra.local.marketplaces import FakeMarketplaces
 from infra.local.runtime import LOCAL_AWS_ENV, configure_logging, lambda_environment
 from infra.local.stack import DeployedStack, deploy
 from infra.local.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, REPO_ROOT, load_template
@@ -39,6 +40,16 @@ from infra.local.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, REPO_ROOT
 log = logging.getLogger("infra.local.supervisor")
 
 READY_TIMEOUT_SECONDS = 90.0
+# Client environment variable (FakeMarketplaces.env) → the template parameter that sets it.
+TEMPLATE_PARAMETERS = {
+    "SPAPI_ENDPOINT": "SpApiEndpoint",
+    "LWA_TOKEN_URL": "LwaTokenUrl",
+    "TIKTOK_API_BASE": "TikTokApiBase",
+    "TIKTOK_AUTH_BASE": "TikTokAuthBase",
+    "SHOPEE_API_BASE": "ShopeeApiBase",
+    "LAZADA_API_BASE": "LazadaApiBase",
+    "LAZADA_AUTH_BASE": "LazadaAuthBase",
+}
 STOP_GRACE_SECONDS = 8.0
 # Credentials a developer's shell may hold must never reach the local stack's processes.
 _SCRUBBED_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL")
@@ -75,6 +86,7 @@ class Supervisor:
     stack_name: str = DEFAULT_STACK_NAME
     stop: threading.Event = field(default_factory=threading.Event)
     children: list[Child] = field(default_factory=list)
+    marketplaces: FakeMarketplaces | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -109,7 +121,13 @@ class Supervisor:
             log.info("local stack stopped")
 
     def _run_stack(self, endpoint: str) -> None:
-        template = load_template(self.template_path, region=self.region)
+        # The marketplaces' order APIs, answered locally: enrichment is pointed at them through
+        # the template's own parameters, as a deployment would point it at the real hosts.
+        self.marketplaces = FakeMarketplaces().start()
+        parameters = {
+            TEMPLATE_PARAMETERS[name]: value for name, value in self.marketplaces.env().items()
+        }
+        template = load_template(self.template_path, parameters, region=self.region)
         deployed = deploy(
             self._client(endpoint, "cloudformation"),
             self._client(endpoint, "s3"),
@@ -198,6 +216,8 @@ class Supervisor:
         return {
             "api_url": api_url,
             "aws_endpoint_url": endpoint,
+            "amazon_notifications_queue_url": deployed.resources.get("AmazonNotificationsQueue"),
+            "marketplaces_url": self.marketplaces.url if self.marketplaces else None,
             "admin_token": self._admin_token(deployed, endpoint),
             "region": deployed.region,
             "account_id": deployed.account_id,
@@ -239,6 +259,9 @@ class Supervisor:
                 _write_json(self.state / "stack.json", info)
 
     def _stop_children(self) -> None:
+        if self.marketplaces is not None:
+            self.marketplaces.stop()
+            self.marketplaces = None
         running = [c for c in self.children if c.process and c.process.poll() is None]
         for child in running:
             assert child.process is not None

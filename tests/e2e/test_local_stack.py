@@ -16,10 +16,29 @@ pytestmark = pytest.mark.e2e
 
 
 def test_stack_is_up_with_everything_a_client_needs(stack: dict[str, Any]) -> None:
-    for key in ("api_url", "aws_endpoint_url", "admin_token", "region", "resources", "functions"):
+    for key in (
+        "api_url",
+        "aws_endpoint_url",
+        "admin_token",
+        "region",
+        "resources",
+        "functions",
+        "amazon_notifications_queue_url",
+        "marketplaces_url",
+    ):
         assert stack[key], key
     assert stack["api_url"].startswith("http://127.0.0.1:")
-    assert set(stack["pids"]) >= {"ApiFunction", "IngestFunction", "PublisherFunction"}
+    assert set(stack["pids"]) >= {
+        "ApiFunction",
+        "IngestFunction",
+        "PublisherFunction",
+        "EnrichFunction",
+        "ImportFunction",
+    }
+    # Enrichment is pointed at the local marketplace APIs through the template's parameters.
+    assert stack["functions"]["EnrichFunction"]["TIKTOK_API_BASE"].startswith(
+        stack["marketplaces_url"]
+    )
 
 
 def test_health_answers_200(stack: dict[str, Any]) -> None:

@@ -270,7 +270,7 @@ def test_amazon_sample_orders_totals_and_statuses() -> None:
         "114-7730215-9981024": OrderStatus.PENDING,
         "112-5560931-4472266": OrderStatus.CANCELLED,
         "028-1139472-8265943": OrderStatus.FULFILLED,
-        "250-3340983-1127456": OrderStatus.FULFILLED,  # "Shipped - Delivered to Buyer"
+        "250-3340983-1127456": OrderStatus.DELIVERED,  # "Shipped - Delivered to Buyer"
         "205-6617283-4401934": OrderStatus.PAID,  # "Shipping": being packed
     }
 
@@ -420,7 +420,7 @@ def test_amazon_columns_are_found_by_name_in_other_header_layouts() -> None:
         ("Pending - Waiting for Pick Up", OrderStatus.PAID),
         ("PartiallyShipped", OrderStatus.PARTIALLY_FULFILLED),
         ("Shipped", OrderStatus.FULFILLED),
-        ("Shipped - Delivered to Buyer", OrderStatus.FULFILLED),
+        ("Shipped - Delivered to Buyer", OrderStatus.DELIVERED),
         ("Shipped - Returned to Seller", OrderStatus.FULFILLED),
         ("Shipped  -  Lost in Transit", OrderStatus.FULFILLED),
         ("Cancelled", OrderStatus.CANCELLED),
