@@ -297,3 +297,91 @@ def test_one_amazon_seller_id_belongs_to_one_tenant(stack: Stack) -> None:
     )
 
     assert response.status_code == 409
+
+
+# ------------------------------------------------------------------ enrichment, end to end
+
+
+@pytest.fixture
+def marketplaces(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from linkstar.platforms.clients import config, credentials
+
+    from infra.local.marketplaces import FakeMarketplaces
+
+    with FakeMarketplaces() as fake:
+        for name, value in fake.env().items():
+            monkeypatch.setenv(name, value)
+        config.reset()
+        credentials.clear_cache()
+        yield fake
+    config.reset()
+
+
+def publish_outbox(stack: Stack, tenant_id: str) -> None:
+    from functions.publisher.app import handler
+    from tests.integration.conftest import FakeContext
+
+    mine = [
+        r
+        for r in stream_records(stack)
+        if r["eventName"] == "INSERT"
+        and r["dynamodb"]["Keys"]["sk"]["S"].startswith("EVT#")
+        and r["dynamodb"]["Keys"]["pk"]["S"].startswith(f"T#{tenant_id}#")
+    ]
+    assert handler({"Records": mine}, FakeContext()) == {"batchItemFailures": []}
+
+
+def run_enrichment(stack: Stack) -> list[dict]:
+    from functions.enrich.app import handler
+    from tests.integration.conftest import drain
+
+    return drain(stack, "EnrichQueue", handler)
+
+
+def test_tiktok_order_gets_its_amounts_from_the_order_api(stack: Stack, marketplaces: Any) -> None:
+    from infra.local.marketplaces import tiktok_order
+
+    # Given: a TikTok shop whose app is authorised, and the order as TikTok's API knows it
+    store = connect(stack, "tiktok_shop", "7494049642642441621", "GB", app_key=APP_KEY)
+    marketplaces.register_app("tiktok_shop", APP_KEY, APP_SECRET)
+    marketplaces.authorize("tiktok_shop", APP_KEY, "cipher-gb-1")
+    creds = marketplaces.credentials("tiktok_shop", APP_KEY, "cipher-gb-1")
+    put = stack.api.put(
+        f"/stores/{store['store_id']}/credentials",
+        headers={"Authorization": f"Bearer {store['api_key']}", "Content-Type": "application/json"},
+        body=json.dumps(creds).encode(),
+    )
+    assert put.status_code == 200, put.body
+    assert body_of(put)["configured"] is True
+    marketplaces.add_order(
+        "tiktok_shop",
+        "cipher-gb-1",
+        **tiktok_order(
+            "576486316948490001",
+            [("MUG-1", "Mug", 2, "12.50")],
+            status="UNPAID",
+            currency="GBP",
+            shipping="3.99",
+            region_code="GB",
+        ),
+    )
+    body = fixture_bytes("tiktok_shop/order_status_change.json")
+
+    # When: the push arrives, ingest runs, the outbox reaches the bus, enrichment runs
+    response = stack.api.post(
+        path_of(store), headers=marketplace_headers(APP_SECRET, APP_KEY.encode() + body), body=body
+    )
+    assert response.status_code == 200
+    drain_ingest(stack)
+    publish_outbox(stack, store["tenant_id"])
+    answers = run_enrichment(stack)
+
+    # Then: the order has TikTok's amounts, and still the status the push reported
+    assert answers and all(not a["batchItemFailures"] for a in answers)
+    order = body_of(get_order(stack, store, "576486316948490001"))
+    assert order["amounts_pending"] is False
+    assert order["currency"] == "GBP"
+    assert order["total"] == "28.99"
+    assert order["units"] == 2
+    assert order["platform_status"] == "UNPAID"
+    assert marketplaces.count("tiktok_shop") >= 1

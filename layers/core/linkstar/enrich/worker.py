@@ -57,9 +57,15 @@ def enrich(detail: dict[str, Any]) -> str:
 
 
 def handle_record(record: dict[str, Any]) -> str:
+    from linkstar.platforms.clients import AmountsNotYetAvailable
+
     attempts = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
     try:
         return enrich(request_of(record))
+    except AmountsNotYetAvailable:
+        # SP-API prices nothing while an order is Pending (Shopee: before payment). The order
+        # stays "amounts pending"; its next status notification asks again.
+        return "amounts_not_yet_available"
     except PermanentError as exc:
         _dead_letter(record, exc.code, exc.message, attempts)
         return "dead_lettered"
