@@ -52,6 +52,7 @@ demo: install
 
 bench: install
 	$(PY) -m bench.webhook_path
+	$(PY) -m bench.marketplaces
 
 replay-dlq: install
 	$(PY) -m infra.local replay-dlq
