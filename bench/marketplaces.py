@@ -346,7 +346,7 @@ def main() -> None:
     )
     print(" | ".join(header))
     for row in rows:
-        print(f"{row[0]} | {row[1]:.1f} | {row[2]:.1f} | {row[3]:.1f} | {row[4]:.1f} | {row[5]}")
+        print(" | ".join([row[0], *(f"{v:.1f}" for v in row[1:5]), str(row[5]), str(row[6])]))
 
 
 if __name__ == "__main__":
