@@ -1,7 +1,8 @@
 """DynamoDB access: the only package that knows the table's key schema.
 
 Single table (``TABLE_NAME``), string keys ``pk``/``sk`` and one GSI (``gsi1pk``/``gsi1sk``).
-Every partition key begins with ``T#<tenant_id>#`` (the tenant item itself is ``T#<tenant_id>``),
+Every partition key begins with ``T#<tenant_id>#`` (the tenant item itself is ``T#<tenant_id>``;
+the one exception is the Amazon SellerId routing item, which exists to *find* the tenant),
 so a query built for one tenant can never reach another, and an IAM session policy can pin
 ``dynamodb:LeadingKeys`` to ``T#<tenant_id>*``. Partition keys are per entity, not per tenant, so
 one busy tenant spreads over many partitions.
@@ -17,6 +18,9 @@ one busy tenant spreads over many partitions.
 | checkout          | ``T#<tid>#CHECKOUT#<store>#<token>`` | ``CHECKOUT``           |                      |                              |
 | daily aggregate   | ``T#<tid>#AGG#<yyyy-mm>``            | ``<day>#<store>#<mkt>``|                      |                              |
 | outbox event      | ``T#<tid>#EVT#<event_id>``           | ``EVT#<event_id>``     |                      |                              |
+| import job        | ``T#<tid>#STORE#<store_id>``         | ``IMPORT#<job_id>``    |                      |                              |
+| inventory level   | ``T#<tid>#INV#<store_id>``           | ``<sku>#<market>``     |                      |                              |
+| Amazon seller     | ``AMZSELLER#<seller_id>``            | ``ROUTE``              |                      |                              |
 
 Outbox items carry ``expires_at`` (TTL); the table's stream feeds the publisher function, which
 filters on ``INSERT`` of ``sk`` beginning ``EVT#`` (see template.yaml).
