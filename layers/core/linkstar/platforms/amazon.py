@@ -39,7 +39,7 @@ Other notification types raise ``unsupported_topic``. ``seller_id``, ``notificat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +58,7 @@ from linkstar.orders.models import (
     OrderStatus,
     Platform,
 )
+from linkstar.platforms import _payload
 from linkstar.platforms.marketplaces import AmazonMarketplace, amazon_marketplace
 from linkstar.stores.models import Store
 
@@ -111,11 +112,11 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
         raise PermanentError(f"topic {topic!r} is not ingested", code="unsupported_topic")
     where = f"amazon {topic}"
     try:
-        body = _object(payload, "body")
+        body = _payload.obj(payload, "body")
         kind = body.get("NotificationType")
         if kind is not None and kind != topic:
             raise ValueError(f"NotificationType {kind!r} does not match topic {topic!r}")
-        inner = _object(body.get("Payload"), "Payload")
+        inner = _payload.obj(body.get("Payload"), "Payload")
         if topic == FBA_INVENTORY:
             return _inventory(body, inner)
         if topic == ORDER_CHANGE:
@@ -134,8 +135,8 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
 
 
 def _order_change(body: dict[str, Any], inner: dict[str, Any]) -> Order:
-    note = _object(inner.get("OrderChangeNotification"), "Payload.OrderChangeNotification")
-    summary = _object(note.get("Summary"), "OrderChangeNotification.Summary")
+    note = _payload.obj(inner.get("OrderChangeNotification"), "Payload.OrderChangeNotification")
+    summary = _payload.obj(note.get("Summary"), "OrderChangeNotification.Summary")
     trigger = note.get("OrderChangeTrigger")
     trigger = trigger if isinstance(trigger, dict) else {}
     changed = trigger.get("TimeOfOrderChange")
@@ -153,7 +154,7 @@ def _order_change(body: dict[str, Any], inner: dict[str, Any]) -> Order:
         marketplace_id=_text(summary, "MarketplaceId", "Summary"),
         purchased=summary.get("PurchaseDate"),
         at=at,
-        items=[_object(item, "Summary.OrderItems[]") for item in items or ()],
+        items=[_payload.obj(item, "Summary.OrderItems[]") for item in items or ()],
         channel=summary.get("FulfillmentType"),
         reason=trigger.get("ChangeReason"),
     )
@@ -161,7 +162,7 @@ def _order_change(body: dict[str, Any], inner: dict[str, Any]) -> Order:
 
 def _order_status_change(body: dict[str, Any], inner: dict[str, Any]) -> Order:
     where = "OrderStatusChangeNotification"
-    note = _object(inner.get(where), f"Payload.{where}")
+    note = _payload.obj(inner.get(where), f"Payload.{where}")
     item: dict[str, Any] = {
         k: note[k] for k in ("OrderItemId", "SellerSKU", "Quantity") if k in note
     }
@@ -238,9 +239,9 @@ def _inventory(body: dict[str, Any], inner: dict[str, Any]) -> InventorySnapshot
     asin, fnsku = inner.get("ASIN"), inner.get("FNSKU")
     levels = []
     for raw in entries:
-        entry = _object(raw, "FulfillmentInventoryByMarketplace[]")
+        entry = _payload.obj(raw, "FulfillmentInventoryByMarketplace[]")
         marketplace = _marketplace(_text(entry, "MarketplaceId", "inventory entry"))
-        stock = _object(entry.get("FulfillmentInventory"), "FulfillmentInventory")
+        stock = _payload.obj(entry.get("FulfillmentInventory"), "FulfillmentInventory")
         title = entry.get("ItemName")
         levels.append(
             InventoryLevel(
@@ -262,12 +263,6 @@ def _inventory(body: dict[str, Any], inner: dict[str, Any]) -> InventorySnapshot
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _object(value: Any, name: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} is not a JSON object")
-    return value
 
 
 def _text(obj: dict[str, Any], key: str, where: str) -> str:
@@ -325,7 +320,6 @@ def _iso(value: Any, name: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_MILLISECONDS = 253402300799 * 1000  # 9999-12-31T23:59:59Z
 
 
@@ -337,4 +331,4 @@ def _purchase_date(value: Any) -> datetime | None:
         return _iso(value, "PurchaseDate")
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_MILLISECONDS:
         raise ValueError(f"PurchaseDate is neither ISO 8601 nor epoch milliseconds: {value!r}")
-    return _EPOCH + timedelta(milliseconds=value)
+    return _payload.epoch(value, "PurchaseDate")

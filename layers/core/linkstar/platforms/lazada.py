@@ -40,7 +40,6 @@ ignored, not dead-letter it. A word in neither list raises ``unknown_status``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +49,7 @@ from linkstar import money
 from linkstar.errors import IgnoredEvent, PermanentError
 from linkstar.orders.lifecycle import canonical_status, implies_paid
 from linkstar.orders.models import Change, Order, OrderSnapshot, OrderStatus, Platform
+from linkstar.platforms import _payload
 from linkstar.platforms.marketplaces import LAZADA_SITES, default_currency
 from linkstar.stores.models import Store
 
@@ -85,22 +85,22 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
         raise PermanentError(f"topic {topic!r} is not ingested", code="unsupported_topic")
     where = f"lazada message_type {topic}"
     try:
-        body = _object(payload, "body")
+        body = _payload.obj(payload, "body")
         if "message_type" in body and str(body["message_type"]) != topic:
             raise ValueError(
                 f"body message_type {body['message_type']!r} does not match topic {topic!r}"
             )
-        data = _object(body.get("data"), "data")
-        order_id = _id(data, "trade_order_id")
+        data = _payload.obj(body.get("data"), "data")
+        order_id = _payload.ident(data, "trade_order_id")
         if "status_update_time" in data:
-            at = _epoch(data["status_update_time"], "data.status_update_time")
+            at = _payload.epoch(data["status_update_time"], "data.status_update_time")
         else:
-            at = _epoch(body.get("timestamp"), "timestamp")
+            at = _payload.epoch(body.get("timestamp"), "timestamp")
         if topic == "0":
-            raw = _word(data, "order_status")
+            raw = _payload.word(data, "order_status")
             status, platform_status = canonical_status(Platform.LAZADA, raw), raw
         else:
-            status, platform_status = _reverse(_word(data, "reverse_status"))
+            status, platform_status = _reverse(_payload.word(data, "reverse_status"))
         market, currency = _market(body, store)
         zero = money.quantize(Decimal(0), currency)
         order = Order(
@@ -156,44 +156,3 @@ def _market(body: dict[str, Any], store: Store | None) -> tuple[str | None, str]
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _object(value: Any, name: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} is not a JSON object")
-    return value
-
-
-def _id(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise ValueError(f"data.{key} is missing or not an id: {value!r}")
-    return str(value)
-
-
-def _word(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"data.{key} is missing or not a string: {value!r}")
-    return value
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
-
-
-def _epoch(value: Any, name: str) -> datetime:
-    """Unix time in seconds or milliseconds (Lazada uses both), told apart by size."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"{name} is missing or not a Unix time: {value!r}")
-    if isinstance(value, str):
-        if not value.strip().isdigit():
-            raise ValueError(f"{name} is not a Unix time: {value!r}")
-        value = int(value)
-    if not value > 0:
-        raise ValueError(f"{name} is not a Unix time: {value!r}")
-    if value > 1e11:  # milliseconds: 1e11 s would be the year 5138
-        if value > _MAX_SECONDS * 1000:
-            raise ValueError(f"{name} is out of range: {value!r}")
-        return _EPOCH + timedelta(milliseconds=value)
-    return _EPOCH + timedelta(seconds=value)

@@ -29,7 +29,6 @@ Any other code (shop authorisation, chat, promotions…) raises ``unsupported_to
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -47,6 +46,7 @@ from linkstar.orders.models import (
     OrderStatus,
     Platform,
 )
+from linkstar.platforms import _payload
 from linkstar.platforms.marketplaces import default_currency
 from linkstar.stores.models import Store
 
@@ -59,11 +59,11 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
         raise PermanentError(f"topic {topic!r} is not ingested", code="unsupported_topic")
     where = f"shopee code {topic}"
     try:
-        body = _object(payload, "body")
+        body = _payload.obj(payload, "body")
         if "code" in body and str(body["code"]) != topic:
             raise ValueError(f"body code {body['code']!r} does not match topic {topic!r}")
-        data = _object(body.get("data"), "data")
-        order_sn = _id(data, "ordersn")
+        data = _payload.obj(body.get("data"), "data")
+        order_sn = _payload.ident(data, "ordersn")
         if topic == "3":
             return OrderSnapshot(order=_status_push(body, data, order_sn, store))
         return FulfillmentAdded(order_external_id=order_sn, fulfillment=_tracking_push(body, data))
@@ -87,9 +87,9 @@ def _status_push(
         raise ValueError(f"data.status is missing or not a string: {raw!r}")
     status = canonical_status(Platform.SHOPEE, raw)
     if "update_time" in data:
-        at = _epoch(data["update_time"], "data.update_time")
+        at = _payload.epoch(data["update_time"], "data.update_time")
     else:
-        at = _epoch(body.get("timestamp"), "timestamp")
+        at = _payload.epoch(body.get("timestamp"), "timestamp")
     market = store.market if store else None
     currency = (store.currency if store else None) or default_currency(market)
     zero = money.quantize(Decimal(0), currency)
@@ -123,9 +123,9 @@ def _tracking_push(body: dict[str, Any], data: dict[str, Any]) -> Fulfillment:
             fulfillment_id = str(value)
             break
     if "timestamp" in body:
-        created_at = _epoch(body["timestamp"], "timestamp")
+        created_at = _payload.epoch(body["timestamp"], "timestamp")
     else:
-        created_at = _epoch(data.get("update_time"), "data.update_time")
+        created_at = _payload.epoch(data.get("update_time"), "data.update_time")
     return Fulfillment(
         fulfillment_id=fulfillment_id,
         status="success",
@@ -135,37 +135,3 @@ def _tracking_push(body: dict[str, Any], data: dict[str, Any]) -> Fulfillment:
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _object(value: Any, name: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} is not a JSON object")
-    return value
-
-
-def _id(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise ValueError(f"data.{key} is missing or not an id: {value!r}")
-    return str(value)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
-
-
-def _epoch(value: Any, name: str) -> datetime:
-    """Unix time in seconds (Shopee's unit); a millisecond value is recognised by its size."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"{name} is missing or not a Unix time: {value!r}")
-    if isinstance(value, str):
-        if not value.strip().isdigit():
-            raise ValueError(f"{name} is not a Unix time: {value!r}")
-        value = int(value)
-    if not value > 0:
-        raise ValueError(f"{name} is not a Unix time: {value!r}")
-    if value > 1e11:  # milliseconds: 1e11 s would be the year 5138
-        if value > _MAX_SECONDS * 1000:
-            raise ValueError(f"{name} is out of range: {value!r}")
-        return _EPOCH + timedelta(milliseconds=value)
-    return _EPOCH + timedelta(seconds=value)

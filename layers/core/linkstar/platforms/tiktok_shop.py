@@ -53,7 +53,7 @@ Center now documents 11 and 12 instead.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -63,6 +63,7 @@ from linkstar import money
 from linkstar.errors import IgnoredEvent, PermanentError
 from linkstar.orders.lifecycle import canonical_status, implies_paid
 from linkstar.orders.models import Change, Order, OrderSnapshot, OrderStatus, Platform
+from linkstar.platforms import _payload
 from linkstar.platforms.marketplaces import default_currency
 from linkstar.stores.models import Store
 
@@ -118,16 +119,16 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
         raise PermanentError(f"topic {topic!r} is not ingested", code="unsupported_topic")
     where = f"tiktok_shop type {topic}"
     try:
-        body = _object(payload, "body")
+        body = _payload.obj(payload, "body")
         _same_type(body, topic)
-        data = _object(body.get("data"), "data")
-        order_id = _id(data, "order_id")
+        data = _payload.obj(body.get("data"), "data")
+        order_id = _payload.ident(data, "order_id")
         if "update_time" in data:
-            at = _epoch(data["update_time"], "data.update_time")
+            at = _payload.epoch(data["update_time"], "data.update_time")
         else:
-            at = _epoch(body.get("timestamp"), "timestamp")
+            at = _payload.epoch(body.get("timestamp"), "timestamp")
         if topic == "1":
-            raw = _word(data, "order_status")
+            raw = _payload.word(data, "order_status")
             status, platform_status = canonical_status(Platform.TIKTOK_SHOP, raw), raw
         elif topic == "11":
             status, platform_status = _reverse(data, "cancel_status", CANCEL_STATUSES, "cancel")
@@ -156,7 +157,7 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
 def _reverse(
     data: dict[str, Any], key: str, table: dict[str, OrderStatus | None], prefix: str
 ) -> tuple[OrderStatus, str]:
-    raw = _word(data, key)
+    raw = _payload.word(data, key)
     word = raw.strip().upper()
     if word not in table:
         raise PermanentError(f"tiktok_shop: unknown {key} {raw!r}", code="unknown_status")
@@ -228,29 +229,9 @@ def _status_only(
     )
 
 
-def _object(value: Any, name: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} is not a JSON object")
-    return value
-
-
 def _same_type(body: dict[str, Any], topic: str) -> None:
     if "type" in body and str(body["type"]) != topic:
         raise ValueError(f"body type {body['type']!r} does not match topic {topic!r}")
-
-
-def _id(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise ValueError(f"data.{key} is missing or not an id: {value!r}")
-    return str(value)
-
-
-def _word(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"data.{key} is missing or not a string: {value!r}")
-    return value
 
 
 def _small_int(value: Any, name: str) -> int:
@@ -259,24 +240,3 @@ def _small_int(value: Any, name: str) -> int:
     if isinstance(value, str) and not value.strip().isdigit():
         raise ValueError(f"{name} is not an integer: {value!r}")
     return int(value)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
-
-
-def _epoch(value: Any, name: str) -> datetime:
-    """Unix time in seconds (TikTok's unit); a millisecond value is recognised by its size."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"{name} is missing or not a Unix time: {value!r}")
-    if isinstance(value, str):
-        if not value.strip().isdigit():
-            raise ValueError(f"{name} is not a Unix time: {value!r}")
-        value = int(value)
-    if not value > 0:
-        raise ValueError(f"{name} is not a Unix time: {value!r}")
-    if value > 1e11:  # milliseconds: 1e11 s would be the year 5138
-        if value > _MAX_SECONDS * 1000:
-            raise ValueError(f"{name} is out of range: {value!r}")
-        return _EPOCH + timedelta(milliseconds=value)
-    return _EPOCH + timedelta(seconds=value)
