@@ -1,11 +1,17 @@
-"""`make demo`: replay 18 months of real purchases as Shopify webhooks into a local LinkStar.
+"""`make demo`: replay 18 months of real purchases from five platforms into a local LinkStar.
 
-It starts the embedded local stack, creates a tenant with four Shopify stores (US, EU, UK,
-Japan), sends every delivery of `scripts.demo_data.build_history()` over HTTP with real
-signatures, waits until ingestion has drained, then prints what a seller would look at: sales by
-store and market, repeat customers, the monthly trend, and what the platform deduplicated and
-ignored next to the generator's ground truth. It exits non-zero when the stored orders, GMV or
-cancellations differ from what was sent.
+It starts the embedded local stack, creates a tenant with eight stores: four on Shopify (US, EU,
+UK, Japan) and one each on TikTok Shop (UK), Shopee (Singapore), Lazada (Malaysia) and Amazon
+(one seller on amazon.de, .fr and .co.uk). It connects each marketplace store to the stack's
+fake of that platform's order API (an app, the seller's grant, the credentials LinkStar keeps)
+and seeds the orders that API will answer. Then it sends every delivery of
+`scripts.demo_data.build_history()` as the platform would: signed webhooks over HTTP (Shopify,
+TikTok Shop, Shopee, Lazada) and SP-API notifications into the Amazon SQS queue. It waits until
+ingestion has drained and enrichment has fetched every marketplace order's amounts, then prints
+what a seller would look at: the platforms side by side, sales by store and market, repeat
+customers, the monthly trend, and what LinkStar deduplicated and ignored next to the
+generator's ground truth. It exits non-zero when stored orders, GMV, cancellations, statuses or
+pending amounts differ from what was sent.
 
     python -m scripts.demo [--orders 1000] [--seed 7] [--workers 8] [--timeout 900]
 """
@@ -39,8 +45,9 @@ from scripts.demo_data import (
     DemoHistory,
     DemoStore,
     build_history,
-    shopify_headers,
+    delivery_headers,
 )
+from scripts.demo_marketplaces import AMAZON, MARKETPLACES, PLATFORM_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = REPO_ROOT / ".local" / "demo"
@@ -48,7 +55,13 @@ TENANT = {"name": "Acme Global", "reporting_currency": "USD"}
 HTTP_TIMEOUT = 30
 RETRYABLE = {429, 500, 502, 503, 504}
 POLL_SECONDS = 2.0
+REPORT_SECONDS = 15.0
 STALL_SECONDS = 90
+PLATFORMS = ("shopify", *MARKETPLACES)
+# The fake's token endpoints, told apart from the order API calls enrichment makes.
+TOKEN_OPERATIONS = frozenset(
+    {"lwaToken", "refreshToken", "refreshAccessToken", "RefreshAccessToken"}
+)
 TTY = sys.stdout.isatty()
 CR = "\r" if TTY else ""
 TREND_MONTHS = 6
@@ -128,7 +141,29 @@ class Target:
 
     store: DemoStore
     store_id: str
-    webhook_url: str
+    webhook_url: str | None  # None for Amazon: notifications go to the SQS queue
+    queue_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sqs:
+    """Where Amazon writes SP-API notifications: the stack's queue, in its moto."""
+
+    endpoint_url: str
+    region: str
+
+    def client(self) -> Any:
+        import boto3  # only the Amazon sender needs it
+
+        from infra.local.runtime import LOCAL_AWS_ENV
+
+        return boto3.client(
+            "sqs",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+        )
 
 
 @dataclass
@@ -148,9 +183,10 @@ class SendStats:
                 self.failures.append(failure)
 
 
-def send_all(history: DemoHistory, targets: dict[str, Target], workers: int) -> SendStats:
-    """POST every delivery. Deliveries sharing an ordering key (one customer) go through one
-    worker in list order, so the only out-of-order arrivals are the ones the history injected."""
+def send_all(history: DemoHistory, targets: dict[str, Target], workers: int, sqs: Sqs) -> SendStats:
+    """Send every delivery. Deliveries sharing an ordering key (a customer, a marketplace order)
+    go through one worker in list order, so the only out-of-order arrivals are the ones the
+    history injected."""
     lanes: list[list[Delivery]] = [[] for _ in range(workers)]
     for d in history.deliveries:
         lanes[zlib.crc32(d.ordering_key.encode()) % workers].append(d)
@@ -158,7 +194,7 @@ def send_all(history: DemoHistory, targets: dict[str, Target], workers: int) -> 
     started = time.monotonic()
     progress = Progress(stats.total)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="demo-send") as pool:
-        futures = [pool.submit(_send_lane, lane, targets, stats) for lane in lanes if lane]
+        futures = [pool.submit(_send_lane, lane, targets, stats, sqs) for lane in lanes if lane]
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
@@ -169,15 +205,32 @@ def send_all(history: DemoHistory, targets: dict[str, Target], workers: int) -> 
     return stats
 
 
-def _send_lane(lane: list[Delivery], targets: dict[str, Target], stats: SendStats) -> None:
-    # One session per worker: requests.Session isn't documented as thread-safe.
+def _send_lane(
+    lane: list[Delivery], targets: dict[str, Target], stats: SendStats, sqs: Sqs
+) -> None:
+    # One session (and one SQS client) per worker: requests.Session isn't documented as
+    # thread-safe, and boto3 clients are cheap to share only within a thread.
+    client: Any = None
     with requests.Session() as session:
         for delivery in lane:
             target = targets[delivery.store_key]
-            headers = shopify_headers(
-                delivery, target.store.shop_domain, target.store.webhook_secret
-            )
+            if target.webhook_url is None:
+                client = client or sqs.client()
+                _enqueue(client, str(target.queue_url), delivery, stats)
+                continue
+            headers = delivery_headers(delivery, target.store, target.webhook_url)
             _post(session, target.webhook_url, delivery, headers, stats)
+
+
+def _enqueue(client: Any, queue_url: str, delivery: Delivery, stats: SendStats) -> None:
+    """What Amazon does with a notification: SendMessage to the destination queue, the
+    notification JSON as the body and nothing else (botocore retries throttling itself)."""
+    try:
+        client.send_message(QueueUrl=queue_url, MessageBody=delivery.body.decode())
+    except Exception as exc:  # botocore's errors have no common base worth naming here
+        stats.record("failed", f"{delivery.topic} {delivery.event_id}: {exc}")
+        return
+    stats.record("queued")
 
 
 def _post(
@@ -252,6 +305,7 @@ class StoreFigures:
     units: int = 0
     cancelled: int = 0
     refunds: int = 0
+    pending: int = 0  # marketplace orders whose amounts enrichment hasn't fetched yet
     gmv: dict[str, Decimal] = field(default_factory=dict)
     refunded: dict[str, Decimal] = field(default_factory=dict)
 
@@ -260,6 +314,7 @@ class StoreFigures:
         self.units += int(row.get("units", 0))
         self.cancelled += int(row.get("cancelled", 0))
         self.refunds += int(row.get("refunds", 0))
+        self.pending += int(row.get("amounts_pending", 0))
         for name in ("gmv", "refunded"):
             money: dict[str, Decimal] = getattr(self, name)
             for currency, amount in (row.get(name) or {}).items():
@@ -273,6 +328,9 @@ class Snapshot:
     by_store_market: dict[tuple[str, str], StoreFigures]
     ingest: dict[str, dict[str, Any]]
 
+    def pending(self) -> int:
+        return sum(f.pending for f in self.by_store.values())
+
     def handled(self) -> int:
         """Deliveries the ingest function has finished with, as its counters tell."""
         names = ("deliveries_processed", "duplicates", "stale_ignored", "dead_lettered")
@@ -285,8 +343,21 @@ class Snapshot:
         return (repr(stores), repr(ingest))
 
 
+def read_ingest(api: Api, api_key: str, targets: dict[str, Target]) -> dict[str, dict[str, Any]]:
+    """Each store's ingest counters: two item reads per store, cheap enough to poll often."""
+    return {
+        t.store_id: api.call("GET", f"/stores/{t.store_id}", api_key).get("ingest") or {}
+        for t in targets.values()
+    }
+
+
 def read_back(
-    api: Api, api_key: str, targets: dict[str, Target], day_from: date, day_to: date
+    api: Api,
+    api_key: str,
+    targets: dict[str, Target],
+    day_from: date,
+    day_to: date,
+    ingest: dict[str, dict[str, Any]] | None = None,
 ) -> Snapshot:
     report = api.call(
         "GET",
@@ -301,10 +372,8 @@ def read_back(
     for row in rows:
         by_store[row["store_id"]].add(row)
         by_store_market[(row["store_id"], row.get("market") or "?")].add(row)
-    ingest = {
-        t.store_id: api.call("GET", f"/stores/{t.store_id}", api_key).get("ingest") or {}
-        for t in targets.values()
-    }
+    if ingest is None:
+        ingest = read_ingest(api, api_key, targets)
     return Snapshot(rows, dict(by_store), dict(by_store_market), ingest)
 
 
@@ -315,32 +384,47 @@ def wait_for_drain(
     targets: dict[str, Target],
     timeout: float,
 ) -> tuple[Snapshot, str | None]:
-    """Poll until every store's order count matches and nothing changes between two polls
-    (duplicate and stale counters trail the orders). Returns the last snapshot and, when it
-    gave up (timeout, or nothing moved for STALL_SECONDS), why."""
+    """Poll until every store's order count matches, no order waits for its amounts, and
+    nothing changes between two polls (duplicate and stale counters trail the orders). Returns
+    the last snapshot and, when it gave up (timeout, or nothing moved for STALL_SECONDS), why.
+
+    The ingest counters are polled every POLL_SECONDS; the daily report (a query per month of
+    history, competing with ingestion for the same emulated DynamoDB) only when the counters
+    stood still since the last poll, or every REPORT_SECONDS to show progress."""
     day_from, day_to = report_range(history)
     started = time.monotonic()
+    counters: str | None = None
     previous: tuple[Any, ...] | None = None
-    last_change = started
+    snap: Snapshot | None = None
+    last_change = reported_at = started
     printed_at = 0.0
     while True:
-        snap = read_back(api, api_key, targets, day_from, day_to)
+        ingest = read_ingest(api, api_key, targets)
         now = time.monotonic()
-        matched = all(
+        quiet = repr(sorted((k, sorted(v.items())) for k, v in ingest.items())) == counters
+        counters = repr(sorted((k, sorted(v.items())) for k, v in ingest.items()))
+        if not quiet:
+            last_change = now
+        stable = False
+        if snap is None or quiet or now - reported_at >= REPORT_SECONDS:
+            snap = read_back(api, api_key, targets, day_from, day_to, ingest)
+            reported_at = now
+            stable = quiet and snap.key() == previous
+            previous = snap.key() if quiet else None
+        else:
+            snap.ingest = ingest
+        matched = snap.pending() == 0 and all(
             snap.by_store.get(t.store_id, StoreFigures()).orders
             == history.expected.stores[key].orders
             for key, t in targets.items()
         )
-        stable = snap.key() == previous
-        if not stable:
-            last_change = now
         # On a terminal one line updates in place; in a log, a line every 15 s is enough.
         if TTY or now - printed_at >= 15 or (matched and stable):
             printed_at = now
             print(
                 f"{CR}  {snap.handled():>6,} deliveries ingested, "
                 f"{sum(f.orders for f in snap.by_store.values()):>6,}/{history.expected.orders:,}"
-                f" orders stored  ({now - started:4.0f} s)",
+                f" orders stored, {snap.pending():>4,} awaiting amounts  ({now - started:4.0f} s)",
                 end="" if TTY else "\n",
                 flush=True,
             )
@@ -349,11 +433,21 @@ def wait_for_drain(
             gave_up = f"ingestion had not drained after {timeout:.0f} s (--timeout)"
         elif now - last_change > STALL_SECONDS and not matched:
             gave_up = f"ingestion stalled: nothing changed for {STALL_SECONDS} s"
+        if gave_up and snap.pending():
+            waiting = ", ".join(
+                f"{t.store.name} {snap.by_store[t.store_id].pending}"
+                for t in targets.values()
+                if snap.by_store.get(t.store_id, StoreFigures()).pending
+            )
+            gave_up += (
+                f"; {snap.pending()} marketplace orders still have amounts_pending ({waiting}):"
+                " enrichment did not fetch them (see the EnrichFunction log and the enrich DLQ"
+                " in the state directory)"
+            )
         if (matched and stable) or gave_up:
             if TTY:
                 print()
             return snap, gave_up
-        previous = snap.key()
         time.sleep(POLL_SECONDS)
 
 
@@ -424,6 +518,15 @@ def print_sales(snap: Snapshot, targets: dict[str, Target]) -> None:
     print(table(headers, rows, "llrrrrrr"))
 
 
+def currencies_of(history: DemoHistory) -> list[str]:
+    """Every currency the stores sell in, in store order."""
+    found: dict[str, None] = {}
+    for store in history.stores:
+        for currency in (store.currency, *history.expected.stores[store.key].gmv):
+            found.setdefault(currency)
+    return list(found)
+
+
 def print_trend(snap: Snapshot, history: DemoHistory) -> None:
     last = history.last_day.replace(day=1)
     months = []
@@ -439,7 +542,7 @@ def print_trend(snap: Snapshot, history: DemoHistory) -> None:
         for currency, amount in (row.get("gmv") or {}).items():
             gmv[month][currency] += Decimal(str(amount))
     seen = {c for m in months for c in gmv[m]}
-    currencies = [s.currency for s in history.stores if s.currency in seen]
+    currencies = [c for c in currencies_of(history) if c in seen]
     heading(f"Monthly trend, last {TREND_MONTHS} months (all stores, GMV per currency)")
     rows = [
         [
@@ -460,8 +563,12 @@ def print_repeat_customers(api: Api, api_key: str, history: DemoHistory) -> None
     print(
         f"  {len(customers):,} repeat customers "
         f"(generator: {history.expected.repeat_customers:,} of "
-        f"{history.expected.customers:,} customers; "
+        f"{history.expected.customers:,} buyers LinkStar can tell apart; "
         f"{history.expected.cross_store_customers} bought in two stores)"
+    )
+    print(
+        "  (TikTok Shop and Amazon give a relay address per buyer, Shopee a buyer id; Lazada"
+        " names no buyer)"
     )
     top = sorted(
         customers,
@@ -470,7 +577,7 @@ def print_repeat_customers(api: Api, api_key: str, history: DemoHistory) -> None
     rows = [
         [
             i,
-            c.get("email", "?"),
+            c.get("email") or "(no email: a platform buyer id)",
             c.get("orders_count", "?"),
             money({k: Decimal(str(v)) for k, v in (c.get("total_spent") or {}).items()}),
             str(c.get("first_order_at") or "-")[:10],
@@ -482,48 +589,213 @@ def print_repeat_customers(api: Api, api_key: str, history: DemoHistory) -> None
     print(table(headers, rows, "rlrrll"))
 
 
+def _ignored_count(ingest: Mapping[str, Any]) -> int:
+    ignored = ingest.get("ignored_topics") or {}
+    return sum(ignored.values()) if isinstance(ignored, Mapping) else int(ignored)
+
+
 def print_ingest(snap: Snapshot, history: DemoHistory, targets: dict[str, Target]) -> None:
     heading("What LinkStar deduplicated and ignored, next to what the generator injected")
     rows = []
     for key, t in targets.items():
         truth, ingest = history.expected.stores[key], snap.ingest.get(t.store_id, {})
-        ignored = ingest.get("ignored_topics") or {}
-        ignored_count = sum(ignored.values()) if isinstance(ignored, Mapping) else int(ignored)
         rows.append(
             [
                 t.store.name,
                 f"{truth.deliveries:,}",
                 f"{truth.duplicates} / {ingest.get('duplicates', '?')}",
                 f"{truth.out_of_order} / {ingest.get('stale_ignored', '?')}",
-                f"{truth.ignored_topics} / {ignored_count}",
+                f"{truth.ignored_topics} / {_ignored_count(ingest)}",
                 ingest.get("dead_lettered", "?"),
             ]
         )
-    headers = ["Store", "Sent", "Duplicates", "Out of order", "Ignored topics", "Dead-lettered"]
+    headers = ["Store", "Sent", "Duplicates", "Out of order", "Ignored", "Dead-lettered"]
     print(table(headers, rows, "lrrrrr"))
-    print("  (sent by the generator / caught by LinkStar. Duplicates: same event id again;")
-    print("  out of order: older than a state already stored; ignored: topics it doesn't ingest)")
+    print(
+        textwrap.fill(
+            "(sent by the generator / caught by LinkStar. Duplicates: same event id again; out"
+            " of order: older than a state already stored; ignored: topics it doesn't ingest,"
+            " and marketplace events it acknowledges without applying, such as a cancellation"
+            " still being requested. Marketplace stores count more: an order fetched twice"
+            " while its notifications kept coming gives the same answer twice (a duplicate),"
+            " and the fetched order, which already knows the latest status, makes"
+            " notifications still on their way stale.)",
+            width=96,
+            initial_indent="  ",
+            subsequent_indent="  ",
+        )
+    )
 
 
-def check(snap: Snapshot, history: DemoHistory, targets: dict[str, Target]) -> list[str]:
+def enrichment_calls(stats: Mapping[str, Any]) -> dict[str, Counter[str]]:
+    """The fake marketplaces' request counters: platform → operation → requests."""
+    calls: dict[str, Counter[str]] = defaultdict(Counter)
+    for entry in stats.get("requests", []):
+        calls[str(entry["platform"])][str(entry["operation"])] += int(entry["count"])
+    return calls
+
+
+@dataclass
+class Column:
+    """One platform's stores added up: what LinkStar shows, next to what was sent."""
+
+    stores: int = 0
+    markets: set[str] = field(default_factory=set)
+    figures: StoreFigures = field(default_factory=StoreFigures)
+    sent: int = 0
+    duplicates: tuple[int, int] = (0, 0)  # (sent, caught)
+    out_of_order: tuple[int, int] = (0, 0)  # (sent, stale)
+    ignored: tuple[int, int] = (0, 0)  # (sent, counted)
+
+    def add(self, truth: Any, figures: StoreFigures, ingest: Mapping[str, Any]) -> None:
+        self.stores += 1
+        self.figures.add(
+            {
+                "orders": figures.orders,
+                "cancelled": figures.cancelled,
+                "amounts_pending": figures.pending,
+                "gmv": figures.gmv,
+            }
+        )
+        self.sent += truth.deliveries
+
+        def plus(pair: tuple[int, int], sent: int, caught: Any) -> tuple[int, int]:
+            return pair[0] + sent, pair[1] + int(caught or 0)
+
+        self.duplicates = plus(self.duplicates, truth.duplicates, ingest.get("duplicates"))
+        self.out_of_order = plus(self.out_of_order, truth.out_of_order, ingest.get("stale_ignored"))
+        self.ignored = plus(self.ignored, truth.ignored_topics, _ignored_count(ingest))
+
+
+def print_platforms(
+    snap: Snapshot,
+    history: DemoHistory,
+    targets: dict[str, Target],
+    calls: Mapping[str, Counter[str]],
+) -> None:
+    """One column per platform: what it sold, in which currencies, and what ingesting it took."""
+    heading("The five platforms side by side")
+    columns: dict[str, Column] = {}
+    for t in targets.values():
+        column = columns.setdefault(t.store.platform, Column())
+        column.add(
+            history.expected.stores[t.store.key],
+            snap.by_store.get(t.store_id, StoreFigures()),
+            snap.ingest.get(t.store_id, {}),
+        )
+        column.markets |= {m for (sid, m) in snap.by_store_market if sid == t.store_id}
+    platforms = [p for p in PLATFORMS if p in columns]
+
+    def pair(sent_and_caught: tuple[int, int]) -> str:
+        return f"{sent_and_caught[0]:,} / {sent_and_caught[1]:,}"
+
+    def api_calls(platform: str, tokens: bool) -> str:
+        if platform == "shopify":
+            return "-"
+        ops = calls.get(platform, Counter())
+        return f"{sum(n for op, n in ops.items() if (op in TOKEN_OPERATIONS) == tokens):,}"
+
+    rows: list[list[str]] = [
+        ["Stores", *[str(columns[p].stores) for p in platforms]],
+        ["Markets (shipped to)", *[" ".join(sorted(columns[p].markets)) for p in platforms]],
+        ["Orders", *[f"{columns[p].figures.orders:,}" for p in platforms]],
+        ["Cancelled", *[f"{columns[p].figures.cancelled:,}" for p in platforms]],
+    ]
+    for currency in currencies_of(history):
+        places = MINOR_UNITS.get(currency, 2)
+        amounts = [columns[p].figures.gmv.get(currency, Decimal(0)) for p in platforms]
+        rows.append([f"GMV {currency}", *[f"{a:,.{places}f}" if a else "-" for a in amounts]])
+    rows += [
+        ["Amounts still pending", *[f"{columns[p].figures.pending:,}" for p in platforms]],
+        [
+            "Deliveries sent",
+            *[f"{columns[p].sent:,}" + (" (SQS)" if p == AMAZON else "") for p in platforms],
+        ],
+        ["Duplicates sent / caught", *[pair(columns[p].duplicates) for p in platforms]],
+        ["Out of order sent / stale", *[pair(columns[p].out_of_order) for p in platforms]],
+        ["Ignored sent / counted", *[pair(columns[p].ignored) for p in platforms]],
+        ["Order API calls", *[api_calls(p, tokens=False) for p in platforms]],
+        ["Token requests", *[api_calls(p, tokens=True) for p in platforms]],
+    ]
+    headers = ["", *[PLATFORM_NAMES[p] for p in platforms]]
+    print(table(headers, rows, "l" + "r" * len(platforms)))
+    detail = "; ".join(
+        f"{PLATFORM_NAMES[p]} " + ", ".join(f"{op} {n:,}" for op, n in sorted(calls[p].items()))
+        for p in platforms
+        if calls.get(p)
+    )
+    print(
+        textwrap.fill(
+            "(Shopify webhooks carry the whole order. A marketplace notification carries an id"
+            " and a status, so LinkStar fetches the order from the platform's API, here the"
+            f" stack's fake of it, to learn its amounts: {detail}.)",
+            width=96,
+            initial_indent="  ",
+            subsequent_indent="  ",
+        )
+    )
+
+
+def read_orders(api: Api, api_key: str, targets: dict[str, Target]) -> dict[str, list[dict]]:
+    """Every order of each marketplace store, as GET /orders lists them."""
+    return {
+        key: list(api.pages("/orders", api_key, {"store_id": t.store_id, "limit": 200}, "orders"))
+        for key, t in targets.items()
+        if t.store.platform != "shopify"
+    }
+
+
+def _order_problem(view: Mapping[str, Any], truth: Any) -> str | None:
+    if truth is None:
+        return "not sent"
+    if view.get("amounts_pending"):
+        return "amounts still pending"
+    got = (view.get("status"), Decimal(str(view.get("total") or 0)), view.get("currency"))
+    want = (truth.status, truth.total, truth.currency)
+    return None if got == want else f"stored {got}, sent {want}"
+
+
+def check(
+    snap: Snapshot,
+    history: DemoHistory,
+    targets: dict[str, Target],
+    orders: Mapping[str, list[dict[str, Any]]],
+) -> list[str]:
     """Print the per-store checks; return what failed. Orders, GMV and cancellations are what a
-    seller reads, so they must match exactly; the ingest counters are shown above."""
+    seller reads, so they must match exactly; marketplace orders must also all have their
+    amounts, and each its status and total as generated. The ingest counters are shown above."""
     heading("Checks")
     failed = []
     for key, t in targets.items():
         truth = history.expected.stores[key]
         got = snap.by_store.get(t.store_id, StoreFigures())
-        checks = [
+        checks: list[tuple[str, Any, Any]] = [
             ("orders stored == unique orders sent", got.orders, truth.orders),
             ("cancelled", got.cancelled, truth.cancelled),
             ("GMV of non-cancelled orders", money(got.gmv), money(truth.gmv)),
         ]
-        for label, actual, expected in checks:
-            ok = actual == expected
+        if t.store.platform != "shopify":
+            expected = history.expected.orders_by_store.get(key, {})
+            listed = orders.get(key, [])
+            problems = {
+                str(view.get("external_id")): _order_problem(
+                    view, expected.get(str(view.get("external_id")))
+                )
+                for view in listed
+            }
+            matching = sum(1 for problem in problems.values() if problem is None)
+            checks += [
+                ("amounts pending after enrichment", got.pending, 0),
+                ("orders with the status and total sent", matching, len(expected)),
+            ]
+            for external_id, problem in list((k, v) for k, v in problems.items() if v)[:3]:
+                print(f"  {t.store.name:<15} order {external_id}: {problem}")
+        for label, actual, wanted in checks:
+            ok = actual == wanted
             verdict = "OK" if ok else "MISMATCH"
-            print(f"  {t.store.name:<12} {label}: {verdict} ({actual} vs {expected})")
+            print(f"  {t.store.name:<15} {label}: {verdict} ({actual} vs {wanted})")
             if not ok:
-                failed.append(f"{t.store.name}: {label}: stored {actual}, sent {expected}")
+                failed.append(f"{t.store.name}: {label}: stored {actual}, sent {wanted}")
     return failed
 
 
@@ -542,36 +814,103 @@ def local_stack(state_dir: Path) -> Iterator[Mapping[str, Any]]:
         yield stack.info
 
 
+class Fake:
+    """The stack's fake of the marketplaces' order APIs (infra.local.marketplaces)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+
+    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        try:
+            response = self.session.request(
+                method, f"{self.base_url}/_fake/{path}", json=body, timeout=HTTP_TIMEOUT
+            )
+        except requests.RequestException as exc:
+            raise DemoError(f"fake marketplaces: {method} {path}: {exc}") from exc
+        if response.status_code >= 300:
+            raise DemoError(
+                f"fake marketplaces: {method} {path} answered {response.status_code}: "
+                f"{response.text[:300]}"
+            )
+        return response.json()
+
+    def connect(self, store: DemoStore) -> dict[str, Any]:
+        """Register the store's app and have the seller authorise it: the credentials."""
+        self.call(
+            "POST",
+            "apps",
+            {"platform": store.platform, "app_id": store.app_id, "app_secret": store.app_secret},
+        )
+        grant = self.call(
+            "POST",
+            "grants",
+            {"platform": store.platform, "app_id": store.app_id, "shop": store.api_shop},
+        )
+        return dict(grant["credentials"])
+
+
 def create_tenant_and_stores(
-    api: Api, admin_token: str, history: DemoHistory
+    api: Api, admin_token: str, history: DemoHistory, fake: Fake, queue_url: str
 ) -> tuple[str, dict[str, Target]]:
     tenant = api.call("POST", "/tenants", admin_token, json=TENANT, expect=201)
     api_key = tenant["api_key"]
     targets: dict[str, Target] = {}
     for store in history.stores:
-        created = api.call(
-            "POST",
-            "/stores",
-            api_key,
-            json={
-                "platform": "shopify",
-                "external_id": store.shop_domain,
-                "market": store.market,
-                "currency": store.currency,
-                "name": store.name,
-                "webhook_secret": store.webhook_secret,
-            },
-            expect=201,
+        request: dict[str, Any] = {
+            "platform": store.platform,
+            "external_id": store.external_id,
+            "market": store.market,
+            "currency": store.currency,
+            "name": store.name,
+        }
+        if store.webhook_secret:
+            request["webhook_secret"] = store.webhook_secret
+        if store.app_key:
+            request["app_key"] = store.app_key
+        created = api.call("POST", "/stores", api_key, json=request, expect=201)
+        store_id = str(created["store_id"])
+        url: str | None = None
+        if store.platform != AMAZON:
+            # webhook_url may be absolute or a path under the API's base URL.
+            url = str(created["webhook_url"])
+            if not url.startswith(("http://", "https://")):
+                url = urljoin(api.base_url, url.lstrip("/"))
+        if store.platform != "shopify":
+            credentials = fake.connect(store)
+            api.call("PUT", f"/stores/{store_id}/credentials", api_key, json=credentials)
+        targets[store.key] = Target(
+            store, store_id, url, queue_url if store.platform == AMAZON else None
         )
-        # webhook_url may be absolute or a path under the API's base URL.
-        url = str(created["webhook_url"])
-        if not url.startswith(("http://", "https://")):
-            url = urljoin(api.base_url, url.lstrip("/"))
-        targets[store.key] = Target(store, str(created["store_id"]), url)
     print(f"  tenant {tenant.get('tenant_id', '?')} ({TENANT['name']})")
     for t in targets.values():
-        print(f"  {t.store.name:<12} {t.store.shop_domain:<24} {t.store.currency}  {t.store_id}")
+        where = "SQS" if t.store.platform == AMAZON else "webhooks"
+        print(
+            f"  {t.store.name:<15} {PLATFORM_NAMES[t.store.platform]:<12} "
+            f"{t.store.external_id:<24} {t.store.currency}  {t.store_id}  ({where})"
+        )
     return api_key, targets
+
+
+def seed_marketplaces(fake: Fake, history: DemoHistory) -> None:
+    """The orders the marketplaces' APIs will answer, there before any notification."""
+    for seed in history.seeds:
+        fake.call(
+            "POST",
+            "orders",
+            {
+                "platform": seed.platform,
+                "shop": seed.shop,
+                "order": seed.order,
+                "items": seed.items,
+            },
+        )
+    counts = Counter(PLATFORM_NAMES[s.platform] for s in history.seeds)
+    print(
+        f"  {len(history.seeds):,} orders seeded into the marketplaces' order APIs ("
+        + ", ".join(f"{name} {n}" for name, n in counts.items())
+        + ")"
+    )
 
 
 # ---------------------------------------------------------------- main
@@ -583,7 +922,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--orders", type=int, default=1000, help="about this many orders")
     parser.add_argument("--seed", type=int, default=7, help="generator seed")
-    parser.add_argument("--workers", type=int, default=8, help="parallel webhook senders")
+    parser.add_argument("--workers", type=int, default=8, help="parallel senders")
     parser.add_argument(
         "--timeout", type=float, default=900, help="seconds to wait for ingestion to drain"
     )
@@ -593,24 +932,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    began = time.monotonic()
-    history = build_history(max_orders=args.orders, seed=args.seed)
+def print_intro(history: DemoHistory) -> None:
     truth = history.expected
-    heading("LinkStar demo: Acme Global sells CDs through four Shopify stores")
+    heading("LinkStar demo: Acme Global sells CDs on Shopify, TikTok Shop, Shopee, Lazada, Amazon")
+    sent = Counter(d.platform for d in history.deliveries)
     print(
-        f"  {truth.orders:,} orders by {truth.customers:,} customers "
-        f"({len(history.customers):,} real CDNOW customers), "
-        f"{len(history.deliveries):,} webhook deliveries, "
-        f"{history.first_day.isoformat()} to {history.last_day.isoformat()}"
+        f"  {truth.orders:,} orders by {len(history.customers):,} real CDNOW customers in "
+        f"{len(history.stores)} stores, {history.first_day.isoformat()} to "
+        f"{history.last_day.isoformat()}; {len(history.deliveries):,} deliveries: "
+        + ", ".join(f"{PLATFORM_NAMES[p]} {sent[p]:,}" for p in PLATFORMS if sent[p])
     )
     print(
         f"  injected faults: {truth.duplicates} duplicate deliveries, "
         f"{truth.out_of_order} out-of-order deliveries, "
-        f"{truth.ignored_topics} deliveries of topics LinkStar doesn't use"
+        f"{truth.ignored_topics} deliveries LinkStar acknowledges and doesn't apply"
     )
     print(textwrap.fill(DATE_SHIFT_NOTE, width=98, initial_indent="  ", subsequent_indent="  "))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    began = time.monotonic()
+    history = build_history(max_orders=args.orders, seed=args.seed)
+    print_intro(history)
 
     shutil.rmtree(STATE_DIR, ignore_errors=True)  # a fresh stack: old state would blur the checks
     STATE_DIR.mkdir(parents=True)
@@ -619,12 +963,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         heading("Starting the local stack")
         with local_stack(STATE_DIR) as info:
             api = Api(str(info["api_url"]))
+            fake = Fake(str(info["marketplaces_url"]))
+            sqs = Sqs(str(info["aws_endpoint_url"]), str(info["region"]))
             print(f"  API {info['api_url']}  (state in {STATE_DIR.relative_to(REPO_ROOT)})")
-            api_key, targets = create_tenant_and_stores(api, str(info["admin_token"]), history)
+            api_key, targets = create_tenant_and_stores(
+                api,
+                str(info["admin_token"]),
+                history,
+                fake,
+                str(info["amazon_notifications_queue_url"]),
+            )
+            seed_marketplaces(fake, history)
 
-            heading(f"Sending {len(history.deliveries):,} signed webhooks ({args.workers} workers)")
+            heading(
+                f"Sending {len(history.deliveries):,} signed deliveries ({args.workers} workers)"
+            )
             sent_at = time.monotonic()
-            stats = send_all(history, targets, args.workers)
+            stats = send_all(history, targets, args.workers, sqs)
             seconds = time.monotonic() - sent_at
             outcomes = ", ".join(f"{n:,} {k}" for k, n in stats.outcomes.most_common())
             rate = stats.sent / max(seconds, 1e-9)
@@ -634,18 +989,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             for failure in stats.failures:
                 print(f"  rejected: {failure}")
 
-            heading("Waiting for ingestion to drain")
+            heading("Waiting for ingestion to drain and enrichment to fetch every amount")
             snap, gave_up = wait_for_drain(api, api_key, history, targets, args.timeout)
             if gave_up:
                 failed.append(gave_up)
+            calls = enrichment_calls(fake.call("GET", "stats"))
+            orders = read_orders(api, api_key, targets)
 
+            print_platforms(snap, history, targets, calls)
             print_sales(snap, targets)
             print_repeat_customers(api, api_key, history)
             print_trend(snap, history)
             print_ingest(snap, history, targets)
             dlq = api.call("GET", "/admin/dlq", str(info["admin_token"]), params={"limit": 500})
             print(f"\n  Dead-letter queue: {len(dlq.get('messages', [])):,} messages")
-            failed += check(snap, history, targets)
+            failed += check(snap, history, targets, orders)
             print("\n  Stopping the local stack ...")
     except DemoError as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
@@ -660,7 +1018,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for reason in failed:
             print(f"  - {reason}", file=sys.stderr)
         return 1
-    print("Everything LinkStar stored matches what the shops sent.")
+    print("Everything LinkStar stored matches what the platforms sent.")
     return 0
 
 

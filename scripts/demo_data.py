@@ -1,15 +1,22 @@
-"""A realistic Shopify webhook history for the demo, built from real purchases.
+"""A realistic order history for the demo across five platforms, built from real purchases.
 
 Who buys, when, how many CDs and for how much comes from the CDNOW data set (real repeat-purchase
-behaviour of 23,570 customers, 1997-98); every webhook body starts from a real Shopify payload in
-`shared/fixtures/shopify/`, so LinkStar sees the keys and shapes Shopify sends. The rest is
-seeded and deterministic: names, addresses, phones, stores, prices in four currencies, order
-life cycles (create → paid → fulfilled, cancellations, refunds), abandoned checkouts, and the
-delivery faults Shopify really produces (redeliveries, out-of-order arrival, topics nobody
-subscribed to on purpose).
+behaviour of 23,570 customers, 1997-98). Each customer buys in one home store: one of four
+Shopify stores (US, EU, UK, Japan) or one of four marketplace stores (TikTok Shop UK, Shopee
+Singapore, Lazada Malaysia, Amazon EU selling on amazon.de, .fr and .co.uk), so about a third
+of the purchases become marketplace orders; six currencies in all.
 
-`build_history()` returns the deliveries in send order plus ground truth computed from the
-generated data alone, never from LinkStar, so the demo can check what the platform stored.
+Shopify orders arrive as signed webhooks whose bodies start from real Shopify payloads in
+`shared/fixtures/shopify/`; marketplace orders as the notifications each platform sends and the
+order its API answers when LinkStar fetches it (`scripts.demo_marketplaces`). The rest is seeded
+and deterministic: names, addresses, phones, stores and their credentials, prices, order life
+cycles (create → paid → fulfilled or delivered, cancellations, refunds and returns), abandoned
+checkouts, and the delivery faults platforms really produce (redeliveries, out-of-order arrival,
+topics LinkStar doesn't use).
+
+`build_history()` returns the deliveries in send order, the orders to seed into the local fake of
+the marketplaces' APIs, and ground truth computed from the generated data alone, never from
+LinkStar, so the demo can check what the platform stored.
 """
 
 from __future__ import annotations
@@ -32,6 +39,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+
+from scripts.demo_marketplaces import (
+    AMAZON,
+    AMAZON_SITES,
+    LAZADA,
+    MARKETPLACE_SPECS,
+    OFFER_CHANGES_PER_ORDER,
+    SHOPEE,
+    TIKTOK,
+    MarketLife,
+    MarketOrder,
+    MarketplaceSpec,
+    Notice,
+    Shop,
+    amazon_offer_changed,
+    life,
+    new_uuid,
+    push_headers,
+    shopee_authorization,
+)
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 CDNOW_PATH = SHARED_DIR / "datasets" / "cdnow" / "CDNOW_master_from251.txt"
@@ -60,9 +87,11 @@ USD_RATES: dict[str, Decimal] = {
     "EUR": Decimal("0.92"),
     "GBP": Decimal("0.79"),
     "JPY": Decimal("150"),
+    "SGD": Decimal("1.35"),
+    "MYR": Decimal("4.70"),
 }
 # ISO 4217 minor units: JPY has none, and Shopify formats it without decimals.
-MINOR_UNITS: dict[str, int] = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
+MINOR_UNITS: dict[str, int] = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "SGD": 2, "MYR": 2}
 
 ORDER_TOPICS = frozenset(
     {"orders/create", "orders/paid", "orders/fulfilled", "orders/updated", "orders/cancelled"}
@@ -88,29 +117,75 @@ ABANDONED_PER_ORDER = 0.075  # about 150 abandoned checkouts for 2,000 orders
 
 @dataclass(frozen=True, slots=True)
 class DemoStore:
+    """One store as the seller connects it (`POST /stores`) and as its platform knows it."""
+
     key: str
-    shop_domain: str
+    platform: str  # shopify, tiktok_shop, shopee, lazada, amazon
+    # The platform's id for the shop: Shopify domain, TikTok shop_id, Shopee shop_id, Lazada
+    # seller_id, Amazon SellerId. Pushes name it; LinkStar checks them against it.
+    external_id: str
     name: str
     market: str
     currency: str
     timezone: str
-    webhook_secret: str
+    # What signs the pushes: Shopify app secret, TikTok / Lazada app secret, Shopee partner
+    # key; None for Amazon (notifications come through SQS).
+    webhook_secret: str | None
+    # The app at the platform (marketplaces): TikTok / Lazada app key, Shopee partner id, Amazon
+    # LWA client id, and its secret; what the seller's grant is for.
+    app_id: str | None = None
+    app_secret: str | None = None
+    # How the order API names the shop: TikTok's shop_cipher; the external id elsewhere.
+    api_shop: str | None = None
+
+    @property
+    def shop_domain(self) -> str:
+        return self.external_id
+
+    @property
+    def app_key(self) -> str | None:
+        """What `POST /stores` needs besides the secret: the signed app key."""
+        return self.app_id if self.platform in (TIKTOK, LAZADA) else None
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One webhook POST. `body` is serialised once: the signature covers exactly these bytes."""
+    """One webhook POST, or one SQS message for Amazon. `body` is serialised once: the signature
+    covers exactly these bytes."""
 
     store_key: str
-    topic: str
-    event_id: str
+    topic: str  # Shopify topic, TikTok type, Shopee code, Lazada message_type, Amazon type
+    event_id: str  # the platform's id for the event; Shopee and Lazada: the body's SHA-256
     webhook_id: str
     triggered_at: str
     body: bytes
     # Deliveries sharing a key must be sent one after another in list order (the customer's
-    # email), so the injected out-of-order cases are the only ones, even with parallel senders.
+    # email, a marketplace order), so the injected out-of-order cases are the only ones, even
+    # with parallel senders.
     ordering_key: str
     api_version: str = API_VERSION
+    platform: str = "shopify"
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """A marketplace order as its platform's API answers it: `POST /_fake/orders`."""
+
+    store_key: str
+    platform: str
+    shop: str  # the fake's name for the shop (DemoStore.api_shop)
+    order: dict[str, Any]
+    items: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTruth:
+    """One marketplace order as LinkStar must end up showing it (GET /orders)."""
+
+    status: str  # canonical
+    total: Decimal
+    currency: str
+    market: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +217,14 @@ class StoreTruth:
 @dataclass(frozen=True, slots=True)
 class Expected:
     stores: dict[str, StoreTruth]
-    customers: int  # distinct emails with an order, across stores (LinkStar merges by email)
-    repeat_customers: int  # emails with 2+ orders across stores, cancelled orders included
+    # Buyers as LinkStar can tell them apart: by email (Shopify, and the relay addresses TikTok
+    # Shop and Amazon give), else by the platform's buyer id (Shopee); Lazada names nobody.
+    customers: int  # distinct buyers with an order, across stores (LinkStar merges by email)
+    repeat_customers: int  # buyers with 2+ orders across stores, cancelled orders included
     cross_store_customers: int
     prospects: int  # emails seen only in abandoned checkouts
+    # Marketplace stores: every order by its platform id, as LinkStar must show it.
+    orders_by_store: dict[str, dict[str, OrderTruth]] = field(default_factory=dict)
 
     @property
     def orders(self) -> int:
@@ -176,6 +255,7 @@ class DemoHistory:
     customers: list[DemoCustomer]
     first_day: date
     last_day: date
+    seeds: list[Seed] = field(default_factory=list)
 
 
 def shopify_hmac(secret: str, body: bytes) -> str:
@@ -197,6 +277,22 @@ def shopify_headers(delivery: Delivery, shop_domain: str, secret: str) -> dict[s
         "X-Shopify-Triggered-At": delivery.triggered_at,
         "X-Shopify-Event-Id": delivery.event_id,
     }
+
+
+def delivery_headers(delivery: Delivery, store: DemoStore, webhook_url: str) -> dict[str, str]:
+    """The headers of one webhook POST as its platform sends them, signed with the store's
+    secret. `webhook_url` is what Shopee signs: the URL as LinkStar handed it out."""
+    if store.platform == "shopify":
+        return shopify_headers(delivery, store.shop_domain, store.webhook_secret or "")
+    if store.platform == AMAZON:
+        raise ValueError("Amazon notifications go through SQS, not HTTP")
+    return push_headers(
+        store.platform,
+        store.webhook_secret or "",
+        delivery.body,
+        app_key=store.app_id or "",
+        callback_url=webhook_url,
+    )
 
 
 def format_money(minor: int, currency: str) -> str:
@@ -352,6 +448,33 @@ COUNTRIES: dict[str, _Country] = {
             "渡辺": "watanabe", "山本": "yamamoto", "中村": "nakamura",
         },
     ),
+    # Marketplace buyers: platforms pass on little of this (a city, a postcode), but every
+    # buyer is a whole person all the same.
+    "SG": _Country(
+        "SG", "Singapore", "en-SG", Decimal("0.09"), "GST", "SPX Express", "9123", 4,
+        (
+            _City("Singapore", None, None, "238801"),
+            _City("Singapore", None, None, "560123"),
+            _City("Singapore", None, None, "520201"),
+            _City("Singapore", None, None, "640512"),
+        ),
+        ("Orchard Road", "Ang Mo Kio Avenue 3", "Tampines Street 81", "Jurong West Street 52"),
+        ("Wei Ling", "Jun Jie", "Hui Min", "Zhi Hao", "Siti", "Arjun", "Mei Ling", "Darren"),
+        ("Tan", "Lim", "Lee", "Ng", "Wong", "Goh", "Chua", "Rahman"),
+    ),
+    "MY": _Country(
+        "MY", "Malaysia", "ms-MY", Decimal("0.10"), "SST", "J&T Express", "12", 7,
+        (
+            _City("Kuala Lumpur", None, None, "50450"),
+            _City("Petaling Jaya", None, None, "47300"),
+            _City("George Town", None, None, "10200"),
+            _City("Johor Bahru", None, None, "80000"),
+        ),
+        ("Jalan Ampang", "Jalan SS 2/24", "Lebuh Chulia", "Jalan Wong Ah Fook"),
+        ("Nur Aisyah", "Muhammad Hafiz", "Wei Jie", "Siti Aminah", "Kavitha", "Ahmad Faiz",
+         "Mei Xin", "Arif"),
+        ("Abdullah", "Tan", "Lim", "Rahman", "Ismail", "Wong", "Raj", "Hassan"),
+    ),
 }  # fmt: skip
 
 
@@ -368,16 +491,20 @@ class _StoreSpec:
     share: float  # of customers who call it home
 
 
+# The Shopify stores' shares and the marketplaces' (scripts.demo_marketplaces) add up to 1:
+# about 62% of customers buy on Shopify, 38% on a marketplace.
 STORE_SPECS: tuple[_StoreSpec, ...] = (
     _StoreSpec("us", "acme-us.myshopify.com", "Acme US", "US", "USD", "America/New_York",
-               False, (("US", 1.0),), 0.45),
+               False, (("US", 1.0),), 0.28),
     _StoreSpec("eu", "acme-eu.myshopify.com", "Acme Europe", "DE", "EUR", "Europe/Berlin",
-               True, (("DE", 0.65), ("FR", 0.35)), 0.25),
+               True, (("DE", 0.65), ("FR", 0.35)), 0.15),
     _StoreSpec("uk", "acme-uk.myshopify.com", "Acme UK", "GB", "GBP", "Europe/London",
-               True, (("GB", 1.0),), 0.17),
+               True, (("GB", 1.0),), 0.11),
     _StoreSpec("jp", "acme-jp.myshopify.com", "Acme Japan", "JP", "JPY", "Asia/Tokyo",
-               True, (("JP", 1.0),), 0.13),
+               True, (("JP", 1.0),), 0.08),
 )  # fmt: skip
+_Spec = _StoreSpec | MarketplaceSpec
+ALL_SPECS: tuple[_Spec, ...] = (*STORE_SPECS, *MARKETPLACE_SPECS)
 
 # Relative likelihood of a purchase starting in each local hour (evening peak, night trough).
 HOUR_WEIGHTS = (
@@ -434,6 +561,10 @@ class _Person:
     accepts_marketing: bool
     home: str
     second: str | None = None
+    # Marketplace buyers: the relay address (TikTok Shop, Amazon) and the platform's buyer id
+    # (TikTok user_id, Shopee buyer_user_id), given at the first order.
+    buyer_email: str | None = None
+    buyer_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -472,12 +603,28 @@ class _Order:
 
 
 @dataclass(slots=True)
+class _MarketOrder:
+    person: _Person
+    spec: MarketplaceSpec
+    purchase: CdnowPurchase
+    created: datetime
+    lines: list[_Line]
+    total: int  # minor units
+    currency: str
+    order: MarketOrder | None = None  # set once ids are given, in creation order
+    life: MarketLife | None = None
+
+
+@dataclass(slots=True)
 class _Pending:
     send_at: datetime
     seq: int
     delivery: Delivery
-    order_id: int | None = None  # set for orders/* deliveries, for the staleness check
-    state_at: datetime | None = None  # the body's updated_at
+    # Set for deliveries carrying an order's state (orders/*, marketplace status pushes), for
+    # the staleness check: the order (store:id) and the state's time.
+    order_key: str | None = None
+    state_at: datetime | None = None
+    ignored: bool = False  # a topic or status LinkStar acknowledges and doesn't apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,8 +643,9 @@ class _Builder:
         self.rng = random.Random(seed)
         self.seq = 0
         self.pending: list[_Pending] = []
-        self.specs = {s.key: s for s in STORE_SPECS}
-        self.tz = {s.key: ZoneInfo(s.timezone) for s in STORE_SPECS}
+        self.specs: dict[str, _Spec] = {s.key: s for s in ALL_SPECS}
+        self.shopify = {s.key: s for s in STORE_SPECS}
+        self.tz = {s.key: ZoneInfo(s.timezone) for s in ALL_SPECS}
         self._last_id: dict[str, int] = {}
         self.catalog = [_product(i) for i in range(24)]
 
@@ -512,6 +660,9 @@ class _Builder:
 
     def token(self) -> str:
         return f"{self.rng.getrandbits(128):032x}"
+
+    def chars(self, alphabet: str, count: int) -> str:
+        return "".join(self.rng.choices(alphabet, k=count))
 
     # -- people
     def person(self, cdnow: CdnowCustomer, home: str, email_domain: str = "example.com") -> _Person:
@@ -600,20 +751,67 @@ class _Builder:
             event_id=self.uuid(),
             webhook_id=self.uuid(),
             triggered_at=f"{triggered:%Y-%m-%dT%H:%M:%S}.{nanos:09d}Z",
-            body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+            body=_serialise(body),
             ordering_key=ordering_key,
         )
+        is_order_state = topic in ORDER_TOPICS and order_id is not None
+        return self._queue(
+            triggered,
+            delivery,
+            f"{store}:{order_id}" if is_order_state else None,
+            at if is_order_state else None,
+            topic in IGNORED_TOPICS,
+        )
+
+    def emit_notice(
+        self, store: DemoStore, notice: Notice, ordering_key: str, order_id: str | None = None
+    ) -> _Pending:
+        """One marketplace notification: a webhook POST, or an SQS message for Amazon."""
+        body = _serialise(notice.body)
+        delivery = Delivery(
+            store_key=store.key,
+            topic=notice.topic,
+            # Shopee and Lazada send no id: LinkStar names the delivery by its body's digest.
+            event_id=notice.event_id or hashlib.sha256(body).hexdigest(),
+            webhook_id="",
+            triggered_at=f"{notice.at.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z",
+            body=body,
+            ordering_key=ordering_key,
+            api_version="",
+            platform=store.platform,
+        )
+        is_state = notice.state_at is not None and order_id is not None
+        return self._queue(
+            notice.at,
+            delivery,
+            f"{store.key}:{order_id}" if is_state else None,
+            notice.state_at,
+            notice.ignored,
+        )
+
+    def _queue(
+        self,
+        sent: datetime,
+        delivery: Delivery,
+        order_key: str | None,
+        state_at: datetime | None,
+        ignored: bool,
+    ) -> _Pending:
         self.seq += 1
-        is_order_state = topic in ORDER_TOPICS
         pending = _Pending(
-            send_at=triggered + timedelta(milliseconds=rng.randint(80, 3000)),
+            send_at=sent + timedelta(milliseconds=self.rng.randint(80, 3000)),
             seq=self.seq,
             delivery=delivery,
-            order_id=order_id if is_order_state else None,
-            state_at=at if is_order_state else None,
+            order_key=order_key,
+            state_at=state_at,
+            ignored=ignored,
         )
         self.pending.append(pending)
         return pending
+
+
+def _serialise(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _product(i: int) -> dict[str, Any]:
@@ -656,32 +854,47 @@ def _price_lines(rng: random.Random, quantities: list[int], subtotal: int) -> li
 
 
 def build_history(max_orders: int = 2000, seed: int = 7) -> DemoHistory:
-    """The demo's webhook stream for the first CDNOW customers covering about max_orders
+    """The demo's deliveries for the first CDNOW customers covering about max_orders
     purchases; deterministic for a given (max_orders, seed)."""
     b = _Builder(seed)
     stores = [
         DemoStore(
-            s.key, s.shop_domain, s.name, s.market, s.currency, s.timezone, f"shpss_{b.token()}"
+            s.key,
+            "shopify",
+            s.shop_domain,
+            s.name,
+            s.market,
+            s.currency,
+            s.timezone,
+            f"shpss_{b.token()}",
         )
         for s in STORE_SPECS
     ]
+    shops: dict[str, Shop] = {}
+    for spec in MARKETPLACE_SPECS:
+        store, shops[spec.key] = _marketplace_store(b, spec)
+        stores.append(store)
+    by_key = {s.key: s for s in stores}
     people = _people(b, load_cdnow(max_orders))
-    orders = _orders(b, people)
+    orders, market_orders = _orders(b, people)
     for order in orders:
         _order_life(b, order)
-    first_day = min(o.created.date() for o in orders)
-    last_day = max(o.created.date() for o in orders)
+    for mo in market_orders:
+        _market_life(b, by_key[mo.spec.key], shops[mo.spec.key], mo)
+    days = [o.created.date() for o in orders] + [mo.created.date() for mo in market_orders]
+    first_day, last_day = min(days), max(days)
     checkouts = _abandoned_checkouts(
         b, people, round(ABANDONED_PER_ORDER * len(orders)), first_day, last_day
     )
     _ignored_topic_deliveries(b, first_day, last_day)
+    _marketplace_extras(b, by_key, shops, market_orders, first_day, last_day)
     _duplicates(b)
 
     b.pending.sort(key=lambda p: (p.send_at, p.seq))
     return DemoHistory(
         stores=stores,
         deliveries=[p.delivery for p in b.pending],
-        expected=_expected(b.pending, orders, checkouts),
+        expected=_expected(b.pending, stores, orders, market_orders, checkouts),
         customers=[
             DemoCustomer(
                 p.cdnow.cdnow_id,
@@ -693,36 +906,101 @@ def build_history(max_orders: int = 2000, seed: int = 7) -> DemoHistory:
         ],
         first_day=first_day,
         last_day=last_day,
+        seeds=[
+            Seed(
+                mo.spec.key,
+                mo.spec.platform,
+                by_key[mo.spec.key].api_shop or "",
+                mo.life.seed["order"],
+                mo.life.seed.get("items", []),
+            )
+            for mo in market_orders
+            if mo.life is not None
+        ],
     )
+
+
+def _marketplace_store(b: _Builder, spec: MarketplaceSpec) -> tuple[DemoStore, Shop]:
+    """The store as its platform knows it: ids, the app and its secret (shapes as issued)."""
+    rng, lower, upper = (
+        b.rng,
+        "abcdefghijklmnopqrstuvwxyz0123456789",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    )
+    if spec.platform == TIKTOK:
+        shop_id = str(rng.randint(7_494_000_000_000_000_000, 7_494_999_999_999_999_999))
+        app_id, secret = b.chars(lower, 13), b.token() + b.token()[:8]
+        api_shop = "ROW_" + b.chars(upper + lower[:26], 30)
+    elif spec.platform == SHOPEE:
+        shop_id = str(rng.randint(100_000_000, 999_999_999))
+        app_id, secret = str(rng.randint(2_000_000, 2_099_999)), b.token() + b.token()
+        api_shop = shop_id
+    elif spec.platform == LAZADA:
+        shop_id = str(rng.randint(1_000_100_000, 1_000_999_999))
+        app_id, secret = str(rng.randint(100_000, 139_999)), b.chars(upper + lower[:26], 32)
+        api_shop = shop_id
+    else:
+        shop_id = "A" + b.chars(upper, 13)
+        app_id = "amzn1.application-oa2-client." + b.token()
+        secret = "amzn1.oa2-cs.v1." + b.token() + b.token()
+        api_shop = shop_id
+    shop = Shop(
+        spec.platform,
+        shop_id,
+        application_id=f"amzn1.sellerapps.app.{new_uuid(rng)}" if spec.platform == AMAZON else "",
+        subscription_id=new_uuid(rng) if spec.platform == AMAZON else "",
+    )
+    store = DemoStore(
+        key=spec.key,
+        platform=spec.platform,
+        external_id=shop_id,
+        name=spec.name,
+        market=spec.market,
+        currency=spec.currency,
+        timezone=spec.timezone,
+        webhook_secret=None if spec.platform == AMAZON else secret,
+        app_id=app_id,
+        app_secret=secret,
+        api_shop=api_shop,
+    )
+    return store, shop
 
 
 def _people(b: _Builder, cdnow: list[CdnowCustomer]) -> list[_Person]:
     rng = b.rng
-    keys = [s.key for s in STORE_SPECS]
-    shares = [s.share for s in STORE_SPECS]
+    keys = [s.key for s in ALL_SPECS]
+    shares = [s.share for s in ALL_SPECS]
     people = [b.person(c, rng.choices(keys, shares)[0]) for c in cdnow]
     # A cross-store buyer needs a second purchase to place there, so pick among repeaters at
-    # the rate that makes CROSS_STORE_SHARE of all customers.
-    repeaters = [p for p in people if len(p.cdnow.purchases) > 1]
+    # the rate that makes CROSS_STORE_SHARE of all customers. Only Shopify customers cross:
+    # a marketplace buyer is known by the platform's relay address or id, which no other
+    # store shares, so LinkStar could not tell it is the same person anyway.
+    shopify = [s.key for s in STORE_SPECS]
+    repeaters = [p for p in people if len(p.cdnow.purchases) > 1 and p.home in b.shopify]
     p_cross = min(1.0, CROSS_STORE_SHARE * len(people) / max(1, len(repeaters)))
     for p in repeaters:
         if rng.random() < p_cross:
-            others = [k for k in keys if k != p.home]
-            p.second = rng.choices(others, [shares[keys.index(k)] for k in others])[0]
+            others = [k for k in shopify if k != p.home]
+            p.second = rng.choices(others, [b.shopify[k].share for k in others])[0]
     return people
 
 
-def _orders(b: _Builder, people: list[_Person]) -> list[_Order]:
+def _orders(b: _Builder, people: list[_Person]) -> tuple[list[_Order], list[_MarketOrder]]:
     rng = b.rng
     orders: list[_Order] = []
+    market_orders: list[_MarketOrder] = []
     for p in people:
+        home = b.specs[p.home]
+        if isinstance(home, MarketplaceSpec):
+            market_orders += [_market_order(b, p, home, purchase) for purchase in p.cdnow.purchases]
+            continue
         picks = [p.home] * len(p.cdnow.purchases)
         if p.second:
             later = range(1, len(picks))
             for i in [i for i in later if rng.random() < 0.5] or [rng.choice(later)]:
                 picks[i] = p.second
         for purchase, store_key in zip(p.cdnow.purchases, picks, strict=True):
-            orders.append(_order(b, p, b.specs[store_key], purchase))
+            orders.append(_order(b, p, b.shopify[store_key], purchase))
     # Shopify numbers orders per shop in creation order, and its ids grow over time.
     orders.sort(key=lambda o: o.created)
     numbers: Counter[str] = Counter()
@@ -742,7 +1020,126 @@ def _orders(b: _Builder, people: list[_Person]) -> list[_Order]:
         o.customer_orders_before = len(spent[key])
         o.customer_spent_before = sum(spent[key])
         spent[key].append(o.total)
-    return orders
+    market_orders.sort(key=lambda mo: mo.created)
+    for mo in market_orders:
+        mo.order = _market_identity(b, mo)
+    return orders, market_orders
+
+
+def _market_order(
+    b: _Builder, p: _Person, spec: MarketplaceSpec, purchase: CdnowPurchase
+) -> _MarketOrder:
+    # Amazon: the buyer's own marketplace (amazon.de, .fr, .co.uk) sets the currency.
+    currency = AMAZON_SITES[p.country.code].currency if spec.platform == AMAZON else spec.currency
+    total = _half_up(purchase.usd * USD_RATES[currency] * 10 ** MINOR_UNITS[currency])
+    created = b.local_time(purchase.day + timedelta(days=SHIFT_DAYS), spec.key)
+    return _MarketOrder(
+        person=p,
+        spec=spec,
+        purchase=purchase,
+        created=created.astimezone(UTC),
+        lines=b.lines(purchase.units, total, currency),
+        total=total,
+        currency=currency,
+    )
+
+
+def _market_identity(b: _Builder, mo: _MarketOrder) -> MarketOrder:
+    """The order's id as its platform writes them, and the buyer as the platform names them:
+    relay addresses on a reserved domain (.example), so demo outreach reaches no real inbox."""
+    rng, p, platform = b.rng, mo.person, mo.spec.platform
+    lower, upper = "abcdefghijklmnopqrstuvwxyz0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    if platform == TIKTOK:
+        order_id = str(b.new_id("tiktok_order", 576_460_000_000_000_000))
+        if p.buyer_id is None:
+            p.buyer_id = str(rng.randint(7_000_000_000_000_000_000, 7_099_999_999_999_999_999))
+            p.buyer_email = f"{b.chars(lower, 28)}@scs.tiktokw.example"
+    elif platform == SHOPEE:
+        local = mo.created.astimezone(b.tz[mo.spec.key])
+        order_id = f"{local:%y%m%d}" + b.chars(upper, 8)
+        if p.buyer_id is None:
+            p.buyer_id = str(rng.randint(100_000_000, 1_999_999_999))
+    elif platform == LAZADA:
+        order_id = str(b.new_id("lazada_order", 252_883_361_000_000))
+    else:
+        prefix = rng.choice(("302", "303", "304", "305", "028"))
+        order_id = f"{prefix}-{rng.randint(0, 9_999_999):07d}-{rng.randint(0, 9_999_999):07d}"
+        if p.buyer_email is None:
+            p.buyer_email = f"{b.chars(lower[:26], 16)}@marketplace.amazon.example"
+    site = AMAZON_SITES.get(p.country.code) if platform == AMAZON else None
+    return MarketOrder(
+        platform=platform,
+        order_id=order_id,
+        created=mo.created,
+        lines=tuple(
+            (
+                ln.product["sku"],
+                ln.product["title"],
+                ln.quantity,
+                to_decimal(ln.unit_minor, ln.currency),
+            )
+            for ln in mo.lines
+        ),
+        total=to_decimal(mo.total, mo.currency),
+        currency=mo.currency,
+        country=p.country.code,
+        city=p.city.name,
+        postal_code=p.city.zip,
+        buyer_email=p.buyer_email if platform in (TIKTOK, AMAZON) else None,
+        buyer_id=p.buyer_id if platform in (TIKTOK, SHOPEE) else None,
+        marketplace_id=site.marketplace_id if site else None,
+    )
+
+
+def _market_life(b: _Builder, store: DemoStore, shop: Shop, mo: _MarketOrder) -> None:
+    """All notifications of one marketplace order, and the order its API answers after them."""
+    assert mo.order is not None
+    mo.life = life(b.rng, shop, mo.order, HISTORY_END)
+    ordering_key = f"{store.key}:{mo.order.order_id}"
+    states = []
+    for notice in mo.life.notices:
+        pending = b.emit_notice(store, notice, ordering_key, mo.order.order_id)
+        if notice.state_at is not None:
+            states.append(pending)
+    _shuffle_some(b, states)
+
+
+def _marketplace_extras(
+    b: _Builder,
+    stores: dict[str, DemoStore],
+    shops: dict[str, Shop],
+    market_orders: list[_MarketOrder],
+    first_day: date,
+    last_day: date,
+) -> None:
+    """What marketplaces send besides orders, which LinkStar acknowledges and doesn't apply:
+    Shopee's shop authorisation push (when the seller connected the app, before the first
+    order) and Amazon's ANY_OFFER_CHANGED (competitors' price changes on our listings)."""
+    rng = b.rng
+    for spec in MARKETPLACE_SPECS:
+        store, shop = stores[spec.key], shops[spec.key]
+        if spec.platform == SHOPEE:
+            at = datetime.combine(first_day - timedelta(days=3), time(10, 12), b.tz[spec.key])
+            body = shopee_authorization(int(shop.shop_id), at)
+            b.emit_notice(store, Notice(at, "1", body, None, ignored=True), f"{spec.key}:shop")
+        if spec.platform == AMAZON:
+            mine = sum(1 for mo in market_orders if mo.spec.key == spec.key)
+            span = (last_day - first_day).days
+            for _ in range(max(1, round(OFFER_CHANGES_PER_ORDER * mine))):
+                day = first_day + timedelta(days=rng.randint(0, span))
+                at = b.local_time(day, spec.key).astimezone(UTC)
+                country = rng.choice(sorted(AMAZON_SITES))
+                site, product = AMAZON_SITES[country], rng.choice(b.catalog)
+                asin = "B0" + str(int(hashlib.sha256(product["sku"].encode()).hexdigest(), 16))[:8]
+                body = amazon_offer_changed(rng, shop, at, site.marketplace_id, asin, site.currency)
+                notice = Notice(
+                    at,
+                    "ANY_OFFER_CHANGED",
+                    body,
+                    body["NotificationMetadata"]["NotificationId"],
+                    ignored=True,
+                )
+                b.emit_notice(store, notice, f"{spec.key}:offers:{asin}")
 
 
 def _order(b: _Builder, p: _Person, store: _StoreSpec, purchase: CdnowPurchase) -> _Order:
@@ -1273,24 +1670,31 @@ def _ignored_topic_deliveries(b: _Builder, first_day: date, last_day: date) -> N
 
 def _duplicates(b: _Builder) -> None:
     """Redeliver about P_DUPLICATE of deliveries later with the same event id, webhook id and
-    bytes: what Shopify does when an acknowledgement is lost or slow."""
+    bytes: what Shopify (and every marketplace, and SQS for Amazon) does when an
+    acknowledgement is lost or slow."""
     rng = b.rng
     for original in list(b.pending):
-        if original.delivery.topic in IGNORED_TOPICS or rng.random() >= P_DUPLICATE:
+        if original.ignored or rng.random() >= P_DUPLICATE:
             continue
         b.seq += 1
         later = original.send_at + timedelta(seconds=rng.randint(30, 6 * 3600))
         b.pending.append(replace(original, send_at=later, seq=b.seq))
 
 
-def _expected(sent: list[_Pending], orders: list[_Order], checkouts: list[_Checkout]) -> Expected:
+def _expected(
+    sent: list[_Pending],
+    stores: list[DemoStore],
+    orders: list[_Order],
+    market_orders: list[_MarketOrder],
+    checkouts: list[_Checkout],
+) -> Expected:
     """Ground truth from the generator's records and the final send order."""
     deliveries: Counter[str] = Counter()
     duplicates: Counter[str] = Counter()
     stale: Counter[str] = Counter()
     ignored: Counter[str] = Counter()
     seen: set[str] = set()
-    newest: dict[int, datetime] = {}
+    newest: dict[str, datetime] = {}
     for p in sent:
         store = p.delivery.store_key
         deliveries[store] += 1
@@ -1298,43 +1702,95 @@ def _expected(sent: list[_Pending], orders: list[_Order], checkouts: list[_Check
             duplicates[store] += 1
             continue
         seen.add(p.delivery.event_id)
-        if p.delivery.topic in IGNORED_TOPICS:
+        if p.ignored:
             ignored[store] += 1
-        elif p.order_id is not None and p.state_at is not None:
-            if p.order_id in newest and p.state_at < newest[p.order_id]:
+        elif p.order_key is not None and p.state_at is not None:
+            if p.order_key in newest and p.state_at < newest[p.order_key]:
                 stale[store] += 1
             else:
-                newest[p.order_id] = p.state_at
+                newest[p.order_key] = p.state_at
+
+    # Who LinkStar can tell apart, order by order (None: an anonymous buyer).
+    buyers: list[tuple[tuple[str, ...] | None, str]] = [
+        (("email", o.person.email), o.store.key) for o in orders
+    ] + [(_buyer(mo), mo.spec.key) for mo in market_orders]
 
     by_store: dict[str, list[_Order]] = defaultdict(list)
     for o in orders:
         by_store[o.store.key].append(o)
+    market_by_store: dict[str, list[_MarketOrder]] = defaultdict(list)
+    for mo in market_orders:
+        market_by_store[mo.spec.key].append(mo)
     truths: dict[str, StoreTruth] = {}
-    for spec in STORE_SPECS:
-        mine, currency = by_store[spec.key], spec.currency
-        kept = [o for o in mine if not o.cancelled]
-        truths[spec.key] = StoreTruth(
-            orders=len(mine),
-            cancelled=len(mine) - len(kept),
-            refunded_orders=sum(1 for o in mine if o.refunded_minor),
-            refunded={currency: to_decimal(sum(o.refunded_minor for o in mine), currency)},
-            gmv={currency: to_decimal(sum(o.total for o in kept), currency)},
-            units=sum(o.purchase.units for o in mine),
-            customers=len({o.person.email for o in mine}),
-            abandoned_checkouts=sum(1 for c in checkouts if c.store == spec.key),
-            deliveries=deliveries[spec.key],
-            duplicates=duplicates[spec.key],
-            out_of_order=stale[spec.key],
-            ignored_topics=ignored[spec.key],
+    details: dict[str, dict[str, OrderTruth]] = {}
+    for store in stores:
+        key = store.key
+        faults = {
+            "deliveries": deliveries[key],
+            "duplicates": duplicates[key],
+            "out_of_order": stale[key],
+            "ignored_topics": ignored[key],
+        }
+        if store.platform == "shopify":
+            mine, currency = by_store[key], store.currency
+            kept = [o for o in mine if not o.cancelled]
+            truths[key] = StoreTruth(
+                orders=len(mine),
+                cancelled=len(mine) - len(kept),
+                refunded_orders=sum(1 for o in mine if o.refunded_minor),
+                refunded={currency: to_decimal(sum(o.refunded_minor for o in mine), currency)},
+                gmv={currency: to_decimal(sum(o.total for o in kept), currency)},
+                units=sum(o.purchase.units for o in mine),
+                customers=len({o.person.email for o in mine}),
+                abandoned_checkouts=sum(1 for c in checkouts if c.store == key),
+                **faults,
+            )
+            continue
+        market = market_by_store[key]
+        gmv: dict[str, Decimal] = {}
+        details[key] = {}
+        for mo in market:
+            assert mo.order is not None and mo.life is not None
+            cancelled = mo.life.status == "cancelled"
+            amount = Decimal(0) if cancelled else to_decimal(mo.total, mo.currency)
+            gmv[mo.currency] = gmv.get(mo.currency, Decimal(0)) + amount
+            details[key][mo.order.order_id] = OrderTruth(
+                mo.life.status, to_decimal(mo.total, mo.currency), mo.currency, mo.order.country
+            )
+        truths[key] = StoreTruth(
+            orders=len(market),
+            cancelled=sum(1 for mo in market if mo.life and mo.life.status == "cancelled"),
+            refunded_orders=0,  # marketplaces settle refunds themselves: LinkStar sees statuses
+            refunded={},
+            gmv=gmv,
+            units=sum(mo.purchase.units for mo in market),
+            customers=len({b for b, store_key in buyers if b and store_key == key}),
+            abandoned_checkouts=0,
+            **faults,
         )
-    orders_by_email = Counter(o.person.email for o in orders)
-    stores_by_email: dict[str, set[str]] = defaultdict(set)
-    for o in orders:
-        stores_by_email[o.person.email].add(o.store.key)
+    orders_by_buyer = Counter(b for b, _ in buyers if b)
+    stores_by_buyer: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    for b, store_key in buyers:
+        if b:
+            stores_by_buyer[b].add(store_key)
+    emails = {b[1] for b in orders_by_buyer if b[0] == "email"}
     return Expected(
         stores=truths,
-        customers=len(orders_by_email),
-        repeat_customers=sum(1 for n in orders_by_email.values() if n >= 2),
-        cross_store_customers=sum(1 for s in stores_by_email.values() if len(s) > 1),
-        prospects=len({c.email for c in checkouts if c.email not in orders_by_email}),
+        customers=len(orders_by_buyer),
+        repeat_customers=sum(1 for n in orders_by_buyer.values() if n >= 2),
+        cross_store_customers=sum(1 for s in stores_by_buyer.values() if len(s) > 1),
+        prospects=len({c.email for c in checkouts if c.email not in emails}),
+        orders_by_store=details,
     )
+
+
+def _buyer(mo: _MarketOrder) -> tuple[str, ...] | None:
+    """How LinkStar keys this buyer: by email when the platform gives one, else by the
+    platform's buyer id within the store, else not at all."""
+    order = mo.order
+    assert order is not None
+    if order.buyer_email:
+        return ("email", order.buyer_email)
+    if order.buyer_id:
+        return ("id", mo.spec.key, order.buyer_id)
+    return None

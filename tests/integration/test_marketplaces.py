@@ -385,3 +385,20 @@ def test_tiktok_order_gets_its_amounts_from_the_order_api(stack: Stack, marketpl
     assert order["units"] == 2
     assert order["platform_status"] == "UNPAID"
     assert marketplaces.count("tiktok_shop") >= 1
+    # and the buyer enrichment named has this as their first order
+    assert order["customer_id"]
+    buyer = body_of(call(stack, "GET", f"/customers/{order['customer_id']}", store["api_key"]))
+    assert buyer["orders_count"] == 1
+    assert buyer["first_order_at"] is not None
+
+    # When: the same order is notified again (a redelivered request after the answer landed)
+    publish_outbox(stack, store["tenant_id"])
+    before = marketplaces.count("tiktok_shop")
+    stack.api.post(
+        path_of(store), headers=marketplace_headers(APP_SECRET, APP_KEY.encode() + body), body=body
+    )
+    drain_ingest(stack)
+    run_enrichment(stack)
+
+    # Then: nothing is fetched again
+    assert marketplaces.count("tiktok_shop") == before

@@ -18,6 +18,7 @@ from linkstar.ingest.envelope import DeliveryMeta
 from linkstar.ingest.processor import CANONICAL_ORDER_TOPIC, process_delivery
 from linkstar.observability import logger
 from linkstar.settings import get_settings
+from linkstar.store import orders as order_repo
 from linkstar.store import stores as store_repo
 
 
@@ -40,6 +41,14 @@ def enrich(detail: dict[str, Any]) -> str:
     store = store_repo.get_cached(detail["tenant_id"], detail["store_id"])
     if store is None:
         raise PermanentError("the store no longer exists", code="store_not_found")
+    if detail.get("reason", "pending") == "pending":
+        # Several notifications can arrive before the first fetch lands; each asks for one.
+        # Once an answer is stored, the rest have nothing to add.
+        known = order_repo.load(
+            store.tenant_id, ids.order_id(store.store_id, detail["external_id"])
+        )
+        if known is not None and known.snapshot is not None and not known.snapshot.amounts_pending:
+            return "already_enriched"
     hints = {k: str(v) for k, v in (detail.get("hints") or {}).items() if v is not None}
     order = clients.fetch_order(store, detail["external_id"], hints)
     body = order.model_dump_json().encode()

@@ -247,8 +247,13 @@ def _apply_order(
         order_state.customer_contribution(new), order_state.customer_contribution(current)
     )
     newly_placed = "placed" in new.milestones and "placed" not in current.milestones
+    # A marketplace order is placed by its first notification, which names no buyer; the buyer
+    # arrives with enrichment, and only then is the order that customer's new order.
+    newly_for_customer = bool(new.customer_key) and (
+        newly_placed or new.customer_key != current.customer_key
+    )
     affected = set(customer_deltas)
-    if newly_placed and new.customer_key:
+    if newly_for_customer and new.customer_key:
         affected.add(new.customer_key)
     ops = [order_repo.put_op(new, expected_version=current.version)]
     events = list(result.events)
@@ -261,7 +266,7 @@ def _apply_order(
             before,
             new,
             customer_deltas.get(customer_id, {}),
-            newly_placed and customer_id == new.customer_key,
+            newly_for_customer and customer_id == new.customer_key,
         )
         _add(agg, extra)
         after = after.model_copy(update={"version": before.version + 1})
@@ -302,6 +307,9 @@ def _enrichment_request(state: order_state.OrderState) -> DomainEvent:
         "platform": state.platform.value,
         "external_id": state.external_id,
         "hints": {"market": state.market, "platform_status": snap.platform_status},
+        # "pending": fetch only if still needed when the request is served; "refetch": the
+        # order was cancelled or refunded after its amounts were known, so fetch regardless.
+        "reason": "pending" if snap.amounts_pending else "refetch",
     }
     key = ("enrich", snap.platform_status, snap.updated_at.isoformat())
     return DomainEvent(
