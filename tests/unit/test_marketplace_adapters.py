@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from linkstar.errors import PermanentError
+from linkstar.errors import IgnoredEvent, PermanentError
 from linkstar.orders import state as S
 from linkstar.orders.models import (
     STATUS_FIELDS,
@@ -67,6 +67,13 @@ def raises(code: str, call: Any, *args: Any) -> PermanentError:
         call(*args)
     assert caught.value.code == code, caught.value.message
     return caught.value
+
+
+def ignored(call: Any, *args: Any) -> None:
+    """Acknowledged, not applied: the processor counts an ``IgnoredEvent`` as ignored rather
+    than dead-lettering it, so the class is what matters, not only the code."""
+    with pytest.raises(IgnoredEvent):
+        call(*args)
 
 
 # ================================================================== TikTok Shop
@@ -135,19 +142,12 @@ def test_tiktok_documented_cancel_word_is_known() -> None:
     assert order.status is OrderStatus.CANCELLED
 
 
-def test_tiktok_unknown_order_status_is_unknown_status() -> None:
-    payload = fixture_json("tiktok_shop/order_status_change.json")
-    payload["data"]["order_status"] = "TELEPORTED"
-    error = raises("unknown_status", tiktok_shop.normalise, "1", payload, None)
-    assert "TELEPORTED" in error.message
-
-
 def test_tiktok_pending_cancellation_is_acknowledged_not_applied() -> None:
     # Given the documented type 11 example: a buyer's cancellation request, still pending
     payload = own_fixture("tiktok_shop/cancellation_status_change.json")
 
     # When it is normalised, Then it is ignored (the order's status is not moved)
-    raises(tiktok_shop.IGNORED_STATUS, tiktok_shop.normalise, "11", payload, None)
+    ignored(tiktok_shop.normalise, "11", payload, None)
 
 
 @pytest.mark.parametrize(
@@ -172,7 +172,7 @@ def test_tiktok_accepted_or_completed_cancellation_cancels(cancel_status: str) -
 
 def test_tiktok_pending_return_is_acknowledged_not_applied() -> None:
     payload = own_fixture("tiktok_shop/return_status_change.DERIVED.json")
-    raises(tiktok_shop.IGNORED_STATUS, tiktok_shop.normalise, "12", payload, None)
+    ignored(tiktok_shop.normalise, "12", payload, None)
 
 
 def test_tiktok_completed_return_refunds() -> None:
@@ -190,25 +190,19 @@ def test_tiktok_completed_return_refunds() -> None:
     assert order.updated_at == at("2022-02-09T13:21:25+00:00")
 
 
-def test_tiktok_unknown_return_status_is_unknown_status() -> None:
-    payload = own_fixture("tiktok_shop/return_status_change.DERIVED.json")
-    payload["data"]["return_status"] = "RETURN_TELEPORTED"
-    raises("unknown_status", tiktok_shop.normalise, "12", payload, None)
-
-
 @pytest.mark.parametrize(
-    ("reverse_order_status", "reverse_type", "expected"),
+    ("reverse_order_status", "reverse_type", "expected", "word"),
     [
-        (51, 1, OrderStatus.CANCELLED),
-        (50, 3, OrderStatus.REFUNDED),
-        (100, 4, OrderStatus.CANCELLED),
-        (100, 2, OrderStatus.REFUNDED),
-        (1, 2, None),
-        (99, 3, None),
+        (51, 1, OrderStatus.CANCELLED, "CANCEL_SUCCESS"),
+        (50, 3, OrderStatus.REFUNDED, "AFTERSALE_SUCCESS"),
+        (100, 4, OrderStatus.CANCELLED, "COMPLETE"),
+        (100, 2, OrderStatus.REFUNDED, "COMPLETE"),
+        (1, 2, None, None),
+        (99, 3, None, None),
     ],
 )
 def test_tiktok_legacy_reverse_events_apply_only_final_outcomes(
-    reverse_order_status: int, reverse_type: int, expected: OrderStatus | None
+    reverse_order_status: int, reverse_type: int, expected: OrderStatus | None, word: str | None
 ) -> None:
     # Given a type 2 push (no published example was found: built on the type 1 envelope with
     # the legacy reverse fields)
@@ -224,11 +218,10 @@ def test_tiktok_legacy_reverse_events_apply_only_final_outcomes(
 
     # When it is normalised, Then only a final outcome becomes a status
     if expected is None:
-        raises(tiktok_shop.IGNORED_STATUS, tiktok_shop.normalise, "2", payload, None)
+        ignored(tiktok_shop.normalise, "2", payload, None)
     else:
         order = order_of(tiktok_shop.normalise("2", payload, None))
-        assert order.status is expected
-        assert order.platform_status.startswith("reverse:")
+        assert (order.status, order.platform_status) == (expected, f"reverse:{word}")
 
 
 def test_tiktok_topic_must_match_the_body_type() -> None:
@@ -248,14 +241,16 @@ def test_shopee_shop_authorization_push_is_not_ingested() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "status"),
+    ("name", "word", "status"),
     [
-        ("order_status_push_ready_to_ship.DERIVED.json", OrderStatus.PAID),
+        ("order_status_push_ready_to_ship.DERIVED.json", "READY_TO_SHIP", OrderStatus.PAID),
         # a buyer's cancellation request the seller may still reject: not cancelled yet
-        ("order_status_push_in_cancel.DERIVED.json", OrderStatus.PAID),
+        ("order_status_push_in_cancel.DERIVED.json", "IN_CANCEL", OrderStatus.PAID),
     ],
 )
-def test_shopee_order_status_push_is_a_status_only_snapshot(name: str, status: OrderStatus) -> None:
+def test_shopee_order_status_push_is_a_status_only_snapshot(
+    name: str, word: str, status: OrderStatus
+) -> None:
     # Given an Order Status Push (code 3) as relayed by a Shopee partner, and a Thai store
     payload = own_fixture(f"shopee/{name}")
     store = make_store(Platform.SHOPEE, market="TH", currency="THB")
@@ -267,16 +262,10 @@ def test_shopee_order_status_push_is_a_status_only_snapshot(name: str, status: O
     assert order.platform is Platform.SHOPEE
     assert order.external_id == "230103BWFUSJ1C"
     assert order.status is status
-    assert order.platform_status == payload["data"]["status"]
+    assert order.platform_status == word
     assert order.updated_at == order.created_at == at("2021-10-10T01:48:12+00:00")
     assert (order.currency, order.total, order.market) == ("THB", Decimal("0.00"), "TH")
     assert order.amounts_pending and order.paid
-
-
-def test_shopee_unknown_status_is_unknown_status() -> None:
-    payload = own_fixture("shopee/order_status_push_ready_to_ship.DERIVED.json")
-    payload["data"]["status"] = "LOST_IN_SPACE"
-    raises("unknown_status", shopee.normalise, "3", payload, None)
 
 
 def test_shopee_tracking_number_push_adds_a_fulfillment() -> None:
@@ -375,7 +364,7 @@ def test_lazada_reverse_request_in_progress_is_acknowledged_not_applied() -> Non
     payload = own_fixture("lazada/reverse_order_status_update.json")
 
     # When it is normalised, Then it is ignored
-    raises(lazada.IGNORED_STATUS, lazada.normalise, "10", payload, None)
+    ignored(lazada.normalise, "10", payload, None)
 
 
 @pytest.mark.parametrize(
@@ -400,15 +389,6 @@ def test_lazada_final_reverse_outcomes_apply(reverse_status: str, expected: Orde
     assert order.external_id == "416557324702006"
     assert (order.market, order.currency) == ("SG", "SGD")
     assert order.updated_at == at("2021-07-20T07:54:58+00:00")
-
-
-def test_lazada_unknown_statuses_are_unknown_status() -> None:
-    payload = own_fixture("lazada/reverse_order_status_update.json")
-    payload["data"]["reverse_status"] = "RTM_TELEPORTED"
-    raises("unknown_status", lazada.normalise, "10", payload, None)
-    payload = fixture_json("lazada/reverse_order_notification.json")
-    payload["data"]["order_status"] = "teleported"
-    raises("unknown_status", lazada.normalise, "0", payload, None)
 
 
 # ================================================================== Amazon SP-API
@@ -521,24 +501,13 @@ def test_amazon_unknown_marketplace_is_invalid() -> None:
     assert "unknown marketplace" in error.message
 
 
-@pytest.mark.parametrize("status", ["Pending", "PendingAvailability"])
+@pytest.mark.parametrize("status", ["Pending", "PendingAvailability", "UpComing"])
 def test_amazon_pending_statuses_are_pending(status: str) -> None:
+    # "UpComing" is documented in the schema's OrderStatus enum, if rarely seen
     payload = fixture_json("amazon_sp/order_status_change.json")
     payload["Payload"]["OrderStatusChangeNotification"]["OrderStatus"] = status
     order = order_of(amazon.normalise("ORDER_STATUS_CHANGE", payload))
-    assert (order.status, order.paid) == (OrderStatus.PENDING, False)
-
-
-def test_amazon_documented_upcoming_status_is_known() -> None:
-    payload = fixture_json("amazon_sp/order_status_change.json")
-    payload["Payload"]["OrderStatusChangeNotification"]["OrderStatus"] = "UpComing"
-    assert order_of(amazon.normalise("ORDER_STATUS_CHANGE", payload)).status is OrderStatus.PENDING
-
-
-def test_amazon_unknown_order_status_is_unknown_status() -> None:
-    payload = fixture_json("amazon_sp/order_change.json")
-    payload["Payload"]["OrderChangeNotification"]["Summary"]["OrderStatus"] = "Teleported"
-    raises("unknown_status", amazon.normalise, "ORDER_CHANGE", payload, None)
+    assert (order.status, order.platform_status, order.paid) == (OrderStatus.PENDING, status, False)
 
 
 def test_amazon_inventory_change_gives_one_level_per_marketplace() -> None:
@@ -596,47 +565,120 @@ def _broken(base: Any, *path: str, value: Any = ..., delete: bool = False) -> An
 
 
 _TIKTOK = fixture_json("tiktok_shop/order_status_change.json")
+_TIKTOK_RETURN = own_fixture("tiktok_shop/return_status_change.DERIVED.json")
+_TIKTOK_LEGACY = _broken(
+    _broken(_TIKTOK, "type", value=2),
+    "data",
+    value={"order_id": "576486316948490001", "reverse_order_status": 100, "reverse_type": 1},
+)
 _LAZADA = fixture_json("lazada/reverse_order_notification.json")
+_LAZADA_REVERSE = own_fixture("lazada/reverse_order_status_update.json")
 _SHOPEE = own_fixture("shopee/order_status_push_ready_to_ship.DERIVED.json")
 _AMAZON = fixture_json("amazon_sp/order_change.json")
 _AMAZON_STATUS = fixture_json("amazon_sp/order_status_change.json")
 _OCN = ("Payload", "OrderChangeNotification")
+_OSCN = ("Payload", "OrderStatusChangeNotification")
 
 
+# Each case names what its message must mention, so a case that trips over an earlier check
+# (and so never reaches the one it is about) fails instead of passing for the wrong reason.
 @pytest.mark.parametrize(
-    ("adapter", "topic", "payload"),
+    ("adapter", "topic", "payload", "mentions"),
     [
-        (tiktok_shop, "1", ["not", "an", "object"]),
-        (tiktok_shop, "1", _broken(_TIKTOK, "data", value="oops")),
-        (tiktok_shop, "1", _broken(_TIKTOK, "data", "order_id", delete=True)),
-        (tiktok_shop, "1", _broken(_TIKTOK, "data", "order_id", value=True)),
-        (tiktok_shop, "1", _broken(_TIKTOK, "data", "order_status", value=7)),
-        (tiktok_shop, "1", _broken(_TIKTOK, "data", "update_time", value="yesterday")),
-        (tiktok_shop, "1", _broken(_TIKTOK, "data", "update_time", value=10**30)),
-        (tiktok_shop, "11", _broken(_TIKTOK, "type", value=11, delete=False)),  # no cancel_status
-        (shopee, "3", None),
-        (shopee, "3", _broken(_SHOPEE, "data", "ordersn", delete=True)),
-        (shopee, "3", _broken(_SHOPEE, "data", "status", delete=True)),
-        (shopee, "3", _broken(_SHOPEE, "data", "update_time", value=-5)),
-        (shopee, "4", _broken(_SHOPEE, "code", value=4)),  # a status push sent as code 4
-        (lazada, "0", "text"),
-        (lazada, "0", _broken(_LAZADA, "data", "trade_order_id", value={"id": 1})),
-        (lazada, "0", _broken(_LAZADA, "data", "status_update_time", value=False)),
-        (lazada, "10", _broken(_LAZADA, "message_type", value=10)),  # no reverse_status
-        (amazon, "ORDER_CHANGE", 42),
-        (amazon, "ORDER_CHANGE", _broken(_AMAZON, "Payload", delete=True)),
-        (amazon, "ORDER_CHANGE", _broken(_AMAZON, *_OCN, "AmazonOrderId", delete=True)),
-        (amazon, "ORDER_CHANGE", _broken(_AMAZON, *_OCN, "Summary", "MarketplaceId", value=None)),
-        (amazon, "ORDER_CHANGE", _broken(_AMAZON, *_OCN, "Summary", "PurchaseDate", value="May")),
-        (amazon, "ORDER_CHANGE", _broken(_AMAZON, *_OCN, "Summary", "OrderItems", value={})),
-        (amazon, "ORDER_STATUS_CHANGE", _broken(_AMAZON_STATUS, "EventTime", value=12)),
-        (amazon, "ORDER_STATUS_CHANGE", _broken(_AMAZON, "NotificationType", value="X")),
+        (tiktok_shop, "1", ["not", "an", "object"], "body is not a JSON object"),
+        (tiktok_shop, "1", _broken(_TIKTOK, "data", value="oops"), "data is not a JSON object"),
+        (tiktok_shop, "1", _broken(_TIKTOK, "data", "order_id", delete=True), "data.order_id"),
+        (tiktok_shop, "1", _broken(_TIKTOK, "data", "order_id", value=True), "data.order_id"),
+        (tiktok_shop, "1", _broken(_TIKTOK, "data", "order_status", value=7), "order_status"),
+        (
+            tiktok_shop,
+            "1",
+            _broken(_TIKTOK, "data", "update_time", value="yesterday"),
+            "update_time is not a Unix time",
+        ),
+        (
+            tiktok_shop,
+            "1",
+            _broken(_TIKTOK, "data", "update_time", value=10**30),
+            "update_time is out of range",
+        ),
+        (tiktok_shop, "11", _broken(_TIKTOK, "type", value=11), "data.cancel_status"),
+        (tiktok_shop, "12", _broken(_TIKTOK, "type", value=12), "data.return_status"),
+        (tiktok_shop, "1", _broken(_TIKTOK, "type", value=11), "does not match topic"),
+        (
+            tiktok_shop,
+            "2",
+            _broken(_TIKTOK_LEGACY, "data", "reverse_order_status", value="soon"),
+            "data.reverse_order_status",
+        ),
+        (shopee, "3", None, "body is not a JSON object"),
+        (shopee, "3", _broken(_SHOPEE, "data", "ordersn", delete=True), "data.ordersn"),
+        (shopee, "3", _broken(_SHOPEE, "data", "status", delete=True), "data.status"),
+        (shopee, "3", _broken(_SHOPEE, "data", "update_time", value=-5), "data.update_time"),
+        # a status push sent as code 4: no tracking number
+        (shopee, "4", _broken(_SHOPEE, "code", value=4), "data.tracking_no"),
+        (lazada, "0", "text", "body is not a JSON object"),
+        (
+            lazada,
+            "0",
+            _broken(_LAZADA, "data", "trade_order_id", value={"id": 1}),
+            "data.trade_order_id",
+        ),
+        (
+            lazada,
+            "0",
+            _broken(_LAZADA, "data", "status_update_time", value=False),
+            "data.status_update_time",
+        ),
+        (lazada, "10", _broken(_LAZADA, "message_type", value=10), "data.reverse_status"),
+        (amazon, "ORDER_CHANGE", 42, "body is not a JSON object"),
+        (
+            amazon,
+            "ORDER_CHANGE",
+            _broken(_AMAZON, "Payload", delete=True),
+            "Payload is not a JSON object",
+        ),
+        (
+            amazon,
+            "ORDER_CHANGE",
+            _broken(_AMAZON, *_OCN, "AmazonOrderId", delete=True),
+            "AmazonOrderId",
+        ),
+        (
+            amazon,
+            "ORDER_CHANGE",
+            _broken(_AMAZON, *_OCN, "Summary", "MarketplaceId", value=None),
+            "MarketplaceId",
+        ),
+        (
+            amazon,
+            "ORDER_CHANGE",
+            _broken(_AMAZON, *_OCN, "Summary", "PurchaseDate", value="May"),
+            "'May'",
+        ),
+        (
+            amazon,
+            "ORDER_CHANGE",
+            _broken(_AMAZON, *_OCN, "Summary", "OrderItems", value={}),
+            "OrderItems is not a list",
+        ),
         (
             amazon,
             "ORDER_STATUS_CHANGE",
-            _broken(
-                _AMAZON_STATUS, "Payload", "OrderStatusChangeNotification", "Quantity", value=-1
-            ),
+            _broken(_AMAZON_STATUS, "EventTime", value=12),
+            "EventTime",
+        ),
+        (
+            amazon,
+            "ORDER_STATUS_CHANGE",
+            _broken(_AMAZON, "NotificationType", value="X"),
+            "does not match topic",
+        ),
+        (
+            amazon,
+            "ORDER_STATUS_CHANGE",
+            _broken(_AMAZON_STATUS, *_OSCN, "Quantity", value=-1),
+            "Quantity is not a count",
         ),
         (
             amazon,
@@ -644,17 +686,85 @@ _OCN = ("Payload", "OrderChangeNotification")
             _broken(
                 inventory_notification(), "Payload", "FulfillmentInventoryByMarketplace", value=1
             ),
+            "FulfillmentInventoryByMarketplace is not a list",
         ),
         (
             amazon,
             "FBA_INVENTORY_AVAILABILITY_CHANGES",
-            _broken(inventory_notification(), "EventTime", value="2020-07-13T19:42:04"),  # naive
+            _broken(inventory_notification(), "EventTime", value="2020-07-13T19:42:04"),
+            "EventTime has no UTC offset",
         ),
     ],
 )
-def test_malformed_payloads_are_invalid(adapter: Any, topic: str, payload: Any) -> None:
-    # Given a payload that doesn't fit, When it is normalised, Then it is invalid_payload
-    raises("invalid_payload", adapter.normalise, topic, payload, None)
+def test_malformed_payloads_are_invalid(
+    adapter: Any, topic: str, payload: Any, mentions: str
+) -> None:
+    # Given a payload that doesn't fit, When it is normalised, Then it is invalid_payload, and
+    # says which part doesn't fit
+    error = raises("invalid_payload", adapter.normalise, topic, payload, None)
+    assert mentions in error.message
+
+
+@pytest.mark.parametrize(
+    ("adapter", "topic", "payload", "word"),
+    [
+        (
+            tiktok_shop,
+            "1",
+            _broken(_TIKTOK, "data", "order_status", value="TELEPORTED"),
+            "'TELEPORTED'",
+        ),
+        (
+            tiktok_shop,
+            "12",
+            _broken(_TIKTOK_RETURN, "data", "return_status", value="RETURN_TELEPORTED"),
+            "'RETURN_TELEPORTED'",
+        ),
+        (
+            tiktok_shop,
+            "2",
+            _broken(_TIKTOK_LEGACY, "data", "reverse_order_status", value=77),
+            "reverse_order_status 77",
+        ),
+        (
+            tiktok_shop,
+            "2",
+            _broken(_TIKTOK_LEGACY, "data", "reverse_type", value=9),
+            "reverse_type 9",
+        ),
+        (
+            shopee,
+            "3",
+            _broken(_SHOPEE, "data", "status", value="LOST_IN_SPACE"),
+            "'LOST_IN_SPACE'",
+        ),
+        (
+            lazada,
+            "0",
+            _broken(_LAZADA, "data", "order_status", value="teleported"),
+            "'teleported'",
+        ),
+        (
+            lazada,
+            "10",
+            _broken(_LAZADA_REVERSE, "data", "reverse_status", value="RTM_TELEPORTED"),
+            "'RTM_TELEPORTED'",
+        ),
+        (
+            amazon,
+            "ORDER_CHANGE",
+            _broken(_AMAZON, *_OCN, "Summary", "OrderStatus", value="Teleported"),
+            "'Teleported'",
+        ),
+    ],
+)
+def test_unknown_statuses_are_unknown_status_naming_the_word(
+    adapter: Any, topic: str, payload: Any, word: str
+) -> None:
+    # Given a well-formed push whose status word the adapter doesn't know, When it is
+    # normalised, Then it is unknown_status (not ignored, not invalid) and names the word
+    error = raises("unknown_status", adapter.normalise, topic, payload, None)
+    assert word in error.message
 
 
 @pytest.mark.parametrize(
@@ -666,13 +776,11 @@ def test_other_topics_are_unsupported(adapter: Any, topic: str) -> None:
 
 
 def test_topics_are_the_ones_the_edge_accepts() -> None:
-    from linkstar.ingest import amazon_sqs
     from linkstar.platforms.edge import SCHEMES
 
     assert SCHEMES["tiktok_shop"].handled_topics == tiktok_shop.TOPICS
     assert SCHEMES["shopee"].handled_topics == shopee.TOPICS
     assert SCHEMES["lazada"].handled_topics == lazada.TOPICS
-    assert amazon_sqs.TOPICS == amazon.TOPICS
 
 
 # ================================================================== merging

@@ -43,11 +43,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
 from linkstar import money
 from linkstar.errors import PermanentError
-from linkstar.orders.lifecycle import canonical_status, implies_paid
+from linkstar.orders.lifecycle import canonical_status
 from linkstar.orders.models import (
     Change,
     InventoryLevel,
@@ -59,6 +57,7 @@ from linkstar.orders.models import (
     Platform,
 )
 from linkstar.platforms import _payload
+from linkstar.platforms._adapter import reading, status_only
 from linkstar.platforms.marketplaces import AmazonMarketplace, amazon_marketplace
 from linkstar.stores.models import Store
 
@@ -110,8 +109,7 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
     """``store`` is unused: the MarketplaceId names the market and currency."""
     if topic not in TOPICS:
         raise PermanentError(f"topic {topic!r} is not ingested", code="unsupported_topic")
-    where = f"amazon {topic}"
-    try:
+    with reading(f"amazon {topic}", topic):
         body = _payload.obj(payload, "body")
         kind = body.get("NotificationType")
         if kind is not None and kind != topic:
@@ -122,16 +120,6 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
         if topic == ORDER_CHANGE:
             return OrderSnapshot(order=_order_change(body, inner))
         return OrderSnapshot(order=_order_status_change(body, inner))
-    except PermanentError:
-        raise
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise PermanentError(
-            f"{where}: {loc}: {first['msg']}", code="invalid_payload", topic=topic
-        ) from exc
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise PermanentError(f"{where}: {exc}", code="invalid_payload", topic=topic) from exc
 
 
 def _order_change(body: dict[str, Any], inner: dict[str, Any]) -> Order:
@@ -191,27 +179,20 @@ def _order(
 ) -> Order:
     marketplace = _marketplace(marketplace_id)
     status = canonical_status(Platform.AMAZON, raw_status)
-    currency = marketplace.currency
-    zero = money.quantize(Decimal(0), currency)
+    zero = money.quantize(Decimal(0), marketplace.currency)
     cancelled = status is OrderStatus.CANCELLED
-    return Order(
-        platform=Platform.AMAZON,
-        external_id=order_id,
-        status=status,
-        platform_status=raw_status,
-        currency=currency,
-        subtotal=zero,
-        total=zero,
+    return status_only(
+        Platform.AMAZON,
+        order_id,
+        status,
+        raw_status,
+        at,
+        marketplace.country,
+        marketplace.currency,
         line_items=tuple(_line_item(item, zero) for item in items),
         created_at=_purchase_date(purchased) or at,
-        updated_at=at,
-        paid=implies_paid(status),
-        fully_fulfilled=status is OrderStatus.FULFILLED,
-        cancelled_at=at if cancelled else None,
         cancel_reason=str(reason) if cancelled and isinstance(reason, str) and reason else None,
         source_name=channel if isinstance(channel, str) and channel else None,
-        market=marketplace.country,
-        amounts_pending=True,
     )
 
 

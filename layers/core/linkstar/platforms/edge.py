@@ -24,8 +24,9 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from linkstar.platforms import _payload
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -128,16 +129,10 @@ class SigningContext(Protocol):
 
 
 def _iso_from_epoch(value: Any) -> str | None:
-    """Platform push timestamps: epoch seconds (TikTok, Shopee) or milliseconds (Lazada)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
     try:
-        number = float(value)
-    except ValueError:
+        return _payload.epoch(value, "timestamp").isoformat()
+    except (ValueError, OverflowError):
         return None
-    if number > 1e11:  # milliseconds
-        number /= 1000
-    return datetime.fromtimestamp(number, UTC).isoformat()
 
 
 def _text(value: Any) -> str | None:
@@ -154,54 +149,35 @@ class Described:
     shop_id: str | None  # the shop/seller the body says it is for (None: not stated)
 
 
+Describe = Callable[[Mapping[str, str], Any], Described]
+
+
 def _describe_shopify(headers: Mapping[str, str], payload: Any) -> Described:
     return Described(shopify_headers(headers), None)
 
 
-def _describe_tiktok(headers: Mapping[str, str], payload: Any) -> Described:
-    body = payload if isinstance(payload, dict) else {}
-    return Described(
-        DeliveryHeaders(
-            topic=_text(body.get("type")),
-            event_id=_text(body.get("tts_notification_id")),
-            webhook_id=None,
-            triggered_at=_iso_from_epoch(body.get("timestamp")),
-            api_version=None,
-            shop_domain=None,
-        ),
-        _text(body.get("shop_id")),
-    )
+def _from_body(
+    topic: str, shop: str, event_id: str | None = None, site: str | None = None
+) -> Describe:
+    """Marketplaces name the delivery in the body: which fields hold the topic, the shop, the
+    push's own id (Shopee and Lazada send none: the body digest stands in, see the envelope)
+    and, for Lazada, the country site."""
 
+    def describe(headers: Mapping[str, str], payload: Any) -> Described:
+        body = payload if isinstance(payload, dict) else {}
+        return Described(
+            DeliveryHeaders(
+                topic=_text(body.get(topic)),
+                event_id=_text(body.get(event_id)) if event_id else None,
+                webhook_id=None,
+                triggered_at=_iso_from_epoch(body.get("timestamp")),
+                api_version=None,
+                shop_domain=_text(body.get(site)) if site else None,
+            ),
+            _text(body.get(shop)),
+        )
 
-def _describe_shopee(headers: Mapping[str, str], payload: Any) -> Described:
-    body = payload if isinstance(payload, dict) else {}
-    # Shopee sends no notification id: the body digest names the delivery (see envelope).
-    return Described(
-        DeliveryHeaders(
-            topic=_text(body.get("code")),
-            event_id=None,
-            webhook_id=None,
-            triggered_at=_iso_from_epoch(body.get("timestamp")),
-            api_version=None,
-            shop_domain=None,
-        ),
-        _text(body.get("shop_id")),
-    )
-
-
-def _describe_lazada(headers: Mapping[str, str], payload: Any) -> Described:
-    body = payload if isinstance(payload, dict) else {}
-    return Described(
-        DeliveryHeaders(
-            topic=_text(body.get("message_type")),
-            event_id=None,
-            webhook_id=None,
-            triggered_at=_iso_from_epoch(body.get("timestamp")),
-            api_version=None,
-            shop_domain=_text(body.get("site")),
-        ),
-        _text(body.get("seller_id")),
-    )
+    return describe
 
 
 @dataclass(frozen=True)
@@ -213,7 +189,7 @@ class WebhookScheme:
     signature_header: str
     verify_signature: Callable[[Iterable[str], bytes, str | None], bool]
     signed_prefix: Callable[[SigningContext], bytes | None]
-    describe: Callable[[Mapping[str, str], Any], Described]
+    describe: Describe
     handled_topics: frozenset[str]
     # Marketplaces sign with one secret per *app*, shared by every shop that installed it, so
     # a valid signature doesn't prove the delivery is for this store: the body's shop id must
@@ -266,7 +242,7 @@ SCHEMES: dict[str, WebhookScheme] = {
         signature_header="Authorization",
         verify_signature=verify_hex_signature,
         signed_prefix=_app_key_prefix,
-        describe=_describe_tiktok,
+        describe=_from_body("type", "shop_id", event_id="tts_notification_id"),
         handled_topics=TIKTOK_TOPICS,
         check_shop=True,
     ),
@@ -275,7 +251,7 @@ SCHEMES: dict[str, WebhookScheme] = {
         signature_header="Authorization",
         verify_signature=verify_hex_signature,
         signed_prefix=_callback_prefix,
-        describe=_describe_shopee,
+        describe=_from_body("code", "shop_id"),
         handled_topics=SHOPEE_TOPICS,
         check_shop=True,
     ),
@@ -284,7 +260,7 @@ SCHEMES: dict[str, WebhookScheme] = {
         signature_header="Authorization",
         verify_signature=verify_hex_signature,
         signed_prefix=_app_key_prefix,
-        describe=_describe_lazada,
+        describe=_from_body("message_type", "seller_id", site="site"),
         handled_topics=LAZADA_TOPICS,
         check_shop=True,
     ),

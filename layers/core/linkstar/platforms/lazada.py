@@ -34,28 +34,23 @@ Topic 10 is applied only where the outcome is final (``platform_status`` is ``re
 
 "ignored": a request in progress (or closed without effect) can't be represented without the
 order's current status, and a guess could move it backwards, so :func:`normalise` raises
-``IgnoredEvent`` (code ``ignored_status``) (``IGNORED_STATUS``): the worker should count it as
-ignored, not dead-letter it. A word in neither list raises ``unknown_status``.
+``IgnoredEvent``: the processor counts it as ignored, not dead-lettered. A word in neither
+list raises ``unknown_status``.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
-from linkstar import money
-from linkstar.errors import IgnoredEvent, PermanentError
-from linkstar.orders.lifecycle import canonical_status, implies_paid
-from linkstar.orders.models import Change, Order, OrderSnapshot, OrderStatus, Platform
+from linkstar.errors import PermanentError
+from linkstar.orders.lifecycle import canonical_status
+from linkstar.orders.models import Change, OrderSnapshot, OrderStatus, Platform
 from linkstar.platforms import _payload
-from linkstar.platforms.marketplaces import LAZADA_SITES, default_currency
+from linkstar.platforms._adapter import final_outcome, reading, status_only, store_market
+from linkstar.platforms.marketplaces import LAZADA_SITES
 from linkstar.stores.models import Store
 
 TOPICS = frozenset({"0", "10"})
-# The error code for an event that is understood but deliberately not applied.
-IGNORED_STATUS = "ignored_status"
 
 _C, _R = OrderStatus.CANCELLED, OrderStatus.REFUNDED
 # reverse_status → canonical status, or None: known, not final, acknowledged and ignored.
@@ -83,8 +78,7 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
     """``store`` gives the market and currency when the body names no ``site``."""
     if topic not in TOPICS:
         raise PermanentError(f"topic {topic!r} is not ingested", code="unsupported_topic")
-    where = f"lazada message_type {topic}"
-    try:
+    with reading(f"lazada message_type {topic}", topic):
         body = _payload.obj(payload, "body")
         if "message_type" in body and str(body["message_type"]) != topic:
             raise ValueError(
@@ -100,48 +94,15 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
             raw = _payload.word(data, "order_status")
             status, platform_status = canonical_status(Platform.LAZADA, raw), raw
         else:
-            status, platform_status = _reverse(_payload.word(data, "reverse_status"))
+            raw = _payload.word(data, "reverse_status")
+            status, platform_status = final_outcome(
+                "lazada", "reverse_status", raw, REVERSE_STATUSES, "reverse"
+            )
         market, currency = _market(body, store)
-        zero = money.quantize(Decimal(0), currency)
-        order = Order(
-            platform=Platform.LAZADA,
-            external_id=order_id,
-            status=status,
-            platform_status=platform_status,
-            currency=currency,
-            subtotal=zero,
-            total=zero,
-            created_at=at,
-            updated_at=at,
-            paid=implies_paid(status),
-            fully_fulfilled=status in (OrderStatus.FULFILLED, OrderStatus.DELIVERED),
-            cancelled_at=at if status is OrderStatus.CANCELLED else None,
-            market=market,
-            amounts_pending=True,
+        order = status_only(
+            Platform.LAZADA, order_id, status, platform_status, at, market, currency
         )
         return OrderSnapshot(order=order)
-    except PermanentError:
-        raise
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise PermanentError(
-            f"{where}: {loc}: {first['msg']}", code="invalid_payload", topic=topic
-        ) from exc
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise PermanentError(f"{where}: {exc}", code="invalid_payload", topic=topic) from exc
-
-
-def _reverse(raw: str) -> tuple[OrderStatus, str]:
-    word = raw.strip().upper()
-    if word not in REVERSE_STATUSES:
-        raise PermanentError(f"lazada: unknown reverse_status {raw!r}", code="unknown_status")
-    status = REVERSE_STATUSES[word]
-    if status is None:
-        raise IgnoredEvent(
-            f"lazada: reverse_status {word} is not a final outcome", code=IGNORED_STATUS
-        )
-    return status, f"reverse:{word}"
 
 
 def _market(body: dict[str, Any], store: Store | None) -> tuple[str | None, str]:
@@ -151,8 +112,7 @@ def _market(body: dict[str, Any], store: Store | None) -> tuple[str | None, str]
             raise ValueError(f"unknown Lazada site {site!r}")
         country, currency, _endpoint = LAZADA_SITES[site.strip().lower()]
         return country, currency
-    market = store.market if store else None
-    return market, (store.currency if store else None) or default_currency(market)
+    return store_market(store)
 
 
 # ------------------------------------------------------------------ helpers

@@ -29,25 +29,20 @@ Any other code (shop authorisation, chat, promotions…) raises ``unsupported_to
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
-from linkstar import money
 from linkstar.errors import PermanentError
-from linkstar.orders.lifecycle import canonical_status, implies_paid
+from linkstar.orders.lifecycle import canonical_status
 from linkstar.orders.models import (
     Change,
     Fulfillment,
     FulfillmentAdded,
     Order,
     OrderSnapshot,
-    OrderStatus,
     Platform,
 )
 from linkstar.platforms import _payload
-from linkstar.platforms.marketplaces import default_currency
+from linkstar.platforms._adapter import reading, status_only, store_market
 from linkstar.stores.models import Store
 
 TOPICS = frozenset({"3", "4"})
@@ -57,8 +52,7 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
     """``store`` gives the market and currency (Shopee pushes carry neither)."""
     if topic not in TOPICS:
         raise PermanentError(f"topic {topic!r} is not ingested", code="unsupported_topic")
-    where = f"shopee code {topic}"
-    try:
+    with reading(f"shopee code {topic}", topic):
         body = _payload.obj(payload, "body")
         if "code" in body and str(body["code"]) != topic:
             raise ValueError(f"body code {body['code']!r} does not match topic {topic!r}")
@@ -67,48 +61,19 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
         if topic == "3":
             return OrderSnapshot(order=_status_push(body, data, order_sn, store))
         return FulfillmentAdded(order_external_id=order_sn, fulfillment=_tracking_push(body, data))
-    except PermanentError:
-        raise
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise PermanentError(
-            f"{where}: {loc}: {first['msg']}", code="invalid_payload", topic=topic
-        ) from exc
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise PermanentError(f"{where}: {exc}", code="invalid_payload", topic=topic) from exc
 
 
 def _status_push(
     body: dict[str, Any], data: dict[str, Any], order_sn: str, store: Store | None
 ) -> Order:
-    raw = data.get("status")
-    if not isinstance(raw, str) or not raw.strip():
-        raise ValueError(f"data.status is missing or not a string: {raw!r}")
-    status = canonical_status(Platform.SHOPEE, raw)
+    raw = _payload.word(data, "status")
     if "update_time" in data:
         at = _payload.epoch(data["update_time"], "data.update_time")
     else:
         at = _payload.epoch(body.get("timestamp"), "timestamp")
-    market = store.market if store else None
-    currency = (store.currency if store else None) or default_currency(market)
-    zero = money.quantize(Decimal(0), currency)
-    return Order(
-        platform=Platform.SHOPEE,
-        external_id=order_sn,
-        status=status,
-        platform_status=raw,
-        currency=currency,
-        subtotal=zero,
-        total=zero,
-        created_at=at,
-        updated_at=at,
-        paid=implies_paid(status),
-        fully_fulfilled=status in (OrderStatus.FULFILLED, OrderStatus.DELIVERED),
-        cancelled_at=at if status is OrderStatus.CANCELLED else None,
-        market=market,
-        amounts_pending=True,
-    )
+    market, currency = store_market(store)
+    status = canonical_status(Platform.SHOPEE, raw)
+    return status_only(Platform.SHOPEE, order_sn, status, raw, at, market, currency)
 
 
 def _tracking_push(body: dict[str, Any], data: dict[str, Any]) -> Fulfillment:

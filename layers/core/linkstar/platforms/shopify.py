@@ -11,8 +11,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
 from linkstar import money
 from linkstar.contacts import to_e164
 from linkstar.errors import PermanentError
@@ -34,6 +32,7 @@ from linkstar.orders.models import (
     Refund,
     RefundAdded,
 )
+from linkstar.platforms._adapter import reading
 from linkstar.platforms.edge import SHOPIFY_TOPICS
 from linkstar.stores.models import Store
 
@@ -44,7 +43,7 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
     """``store`` is unused here: Shopify bodies are self-describing (currency, country)."""
     if not isinstance(payload, dict):
         raise PermanentError("payload is not a JSON object", code="not_an_object")
-    try:
+    with reading(topic, topic):
         if topic in ORDER_TOPICS:
             return OrderSnapshot(order=parse_order(payload))
         if topic == "refunds/create":
@@ -61,16 +60,6 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
             return CheckoutSnapshot(checkout=parse_checkout(payload))
         if topic in ("customers/create", "customers/update"):
             return CustomerSnapshot(profile=parse_customer(payload))
-    except PermanentError:
-        raise
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PermanentError(
-            f"{topic}: {where}: {first['msg']}", code="invalid_payload", topic=topic
-        ) from exc
-    except (ValueError, TypeError, KeyError) as exc:
-        raise PermanentError(f"{topic}: {exc}", code="invalid_payload", topic=topic) from exc
     raise PermanentError(f"topic {topic!r} is not ingested", code="unsupported_topic")
 
 

@@ -23,8 +23,8 @@ enrichment replaces. ``market`` and ``currency`` come from the store.
 Return and cancellation events are mapped only where the outcome is final. A request still in
 progress (or closed without effect) can't be represented without knowing the order's current
 status, and a guess could move it backwards, so it is acknowledged and not applied:
-:func:`normalise` raises ``IgnoredEvent`` (code ``ignored_status``) (``IGNORED_STATUS``), which the
-worker should count as ignored, not dead-letter. A word in neither list raises ``unknown_status``.
+:func:`normalise` raises ``IgnoredEvent``, which the processor counts as ignored. A word in
+neither list raises ``unknown_status``.
 
 ``platform_status`` is the platform's word behind ``cancel:`` (11), ``return:`` (12) or
 ``reverse:`` (2), e.g. ``return:RETURN_OR_REFUND_REQUEST_COMPLETE``.
@@ -53,23 +53,16 @@ Center now documents 11 and 12 instead.
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
-from linkstar import money
 from linkstar.errors import IgnoredEvent, PermanentError
-from linkstar.orders.lifecycle import canonical_status, implies_paid
-from linkstar.orders.models import Change, Order, OrderSnapshot, OrderStatus, Platform
+from linkstar.orders.lifecycle import canonical_status
+from linkstar.orders.models import Change, OrderSnapshot, OrderStatus, Platform
 from linkstar.platforms import _payload
-from linkstar.platforms.marketplaces import default_currency
+from linkstar.platforms._adapter import final_outcome, reading, status_only, store_market
 from linkstar.stores.models import Store
 
 TOPICS = frozenset({"1", "2", "11", "12"})
-# The error code for an event that is understood but deliberately not applied.
-IGNORED_STATUS = "ignored_status"
 
 _C, _R = OrderStatus.CANCELLED, OrderStatus.REFUNDED
 # Reverse-event words → canonical status, or None: known, not final, acknowledged and ignored.
@@ -117,8 +110,7 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
     """``store`` gives the market and currency (TikTok bodies carry neither)."""
     if topic not in TOPICS:
         raise PermanentError(f"topic {topic!r} is not ingested", code="unsupported_topic")
-    where = f"tiktok_shop type {topic}"
-    try:
+    with reading(f"tiktok_shop type {topic}", topic):
         body = _payload.obj(payload, "body")
         _same_type(body, topic)
         data = _payload.obj(body.get("data"), "data")
@@ -136,19 +128,11 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
             status, platform_status = _reverse(data, "return_status", RETURN_STATUSES, "return")
         else:
             status, platform_status = _legacy_reverse(data)
-        return OrderSnapshot(
-            order=_status_only(order_id, status, platform_status, at, store),
+        market, currency = store_market(store)
+        order = status_only(
+            Platform.TIKTOK_SHOP, order_id, status, platform_status, at, market, currency
         )
-    except PermanentError:
-        raise
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise PermanentError(
-            f"{where}: {loc}: {first['msg']}", code="invalid_payload", topic=topic
-        ) from exc
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise PermanentError(f"{where}: {exc}", code="invalid_payload", topic=topic) from exc
+        return OrderSnapshot(order=order)
 
 
 # ------------------------------------------------------------------ reverse events
@@ -157,14 +141,7 @@ def normalise(topic: str, payload: Any, store: Store | None = None) -> Change:
 def _reverse(
     data: dict[str, Any], key: str, table: dict[str, OrderStatus | None], prefix: str
 ) -> tuple[OrderStatus, str]:
-    raw = _payload.word(data, key)
-    word = raw.strip().upper()
-    if word not in table:
-        raise PermanentError(f"tiktok_shop: unknown {key} {raw!r}", code="unknown_status")
-    status = table[word]
-    if status is None:
-        raise IgnoredEvent(f"tiktok_shop: {key} {word} is not a final outcome", code=IGNORED_STATUS)
-    return status, f"{prefix}:{word}"
+    return final_outcome("tiktok_shop", key, _payload.word(data, key), table, prefix)
 
 
 def _legacy_reverse(data: dict[str, Any]) -> tuple[OrderStatus, str]:
@@ -191,42 +168,11 @@ def _legacy_reverse(data: dict[str, Any]) -> tuple[OrderStatus, str]:
                 code="unknown_status",
             )
     if status is None:
-        raise IgnoredEvent(
-            f"tiktok_shop: reverse_order_status {name} is not a final outcome",
-            code=IGNORED_STATUS,
-        )
+        raise IgnoredEvent(f"tiktok_shop: reverse_order_status {name} is not a final outcome")
     return status, f"reverse:{name}"
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _status_only(
-    order_id: str,
-    status: OrderStatus,
-    platform_status: str,
-    at: datetime,
-    store: Store | None,
-) -> Order:
-    market = store.market if store else None
-    currency = (store.currency if store else None) or default_currency(market)
-    zero = money.quantize(Decimal(0), currency)
-    return Order(
-        platform=Platform.TIKTOK_SHOP,
-        external_id=order_id,
-        status=status,
-        platform_status=platform_status,
-        currency=currency,
-        subtotal=zero,
-        total=zero,
-        created_at=at,
-        updated_at=at,
-        paid=implies_paid(status),
-        fully_fulfilled=status in (OrderStatus.FULFILLED, OrderStatus.DELIVERED),
-        cancelled_at=at if status is OrderStatus.CANCELLED else None,
-        market=market,
-        amounts_pending=True,
-    )
 
 
 def _same_type(body: dict[str, Any], topic: str) -> None:
