@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
 from tests.integration.conftest import (
     Stack,
     body_of,
@@ -47,24 +51,32 @@ def test_shopify_export_imports_once_and_merges_with_webhooks(stack: Stack) -> N
     run_imports(stack)
     second = upload(stack, seller.api_key, seller.store_id, csv, "text/csv")
     run_imports(stack)
-    post_webhook(stack, seller, "orders/create", fixture_bytes("shopify/orders_create.json"))
+    webhook = post_webhook(
+        stack, seller, "orders/create", fixture_bytes("shopify/orders_create.json")
+    )
     drain_ingest(stack)
 
-    # Then: the first import accepted every order, the second changed nothing
+    # Then: the first import accepted all seven orders of the sample, the second changed nothing
     assert first.status_code == 202, first.body
     done = job(stack, seller.api_key, seller.store_id, body_of(first)["job_id"])
     again = job(stack, seller.api_key, seller.store_id, body_of(second)["job_id"])
-    assert done["status"] == "done"
-    assert done["orders_accepted"] > 0 and done["orders_applied"] == done["orders_accepted"]
-    assert again["orders_accepted"] == done["orders_accepted"]
-    assert again["orders_applied"] == 0
-    # and the webhook's order is the imported one, not a second copy
+    assert done["status"] == again["status"] == "done"
+    assert (done["orders_accepted"], done["orders_applied"], done["rows_rejected"]) == (7, 7, 0)
+    assert (again["orders_accepted"], again["orders_applied"], again["orders_unchanged"]) == (
+        7,
+        0,
+        7,
+    )
+    # and the webhook landed on the imported order rather than making a second copy: the one
+    # order now carries the fulfillment only the webhook knows of
+    assert webhook.status_code == 200, webhook.body
     orders = body_of(
         call(stack, "GET", f"/orders?store_id={seller.store_id}&limit=200", seller.api_key)
     )["orders"]
-    external = [o["external_id"] for o in orders]
-    assert external.count("450789469") == 1
-    assert len(orders) == done["orders_accepted"]
+    assert len(orders) == 7
+    [merged] = [o for o in orders if o["external_id"] == "450789469"]
+    detail = body_of(call(stack, "GET", f"/orders/{merged['order_id']}", seller.api_key))
+    assert [f["fulfillment_id"] for f in detail["fulfillments"]] == ["255858046"]
 
 
 def test_rejected_rows_are_reported_with_their_reason(stack: Stack) -> None:
@@ -74,10 +86,22 @@ def test_rejected_rows_are_reported_with_their_reason(stack: Stack) -> None:
     response = upload(stack, seller.api_key, seller.store_id, csv, "text/csv")
     run_imports(stack)
 
+    # The good orders are imported and every bad row is reported with its reason (the parser's
+    # unit tests cover each problem; here: that the job hands them all to the seller)
     result = job(stack, seller.api_key, seller.store_id, body_of(response)["job_id"])
     assert result["status"] == "done"
-    assert result["rows_rejected"] > 0
-    assert all(e["row"] >= 0 and e["code"] and e["reason"] for e in result["errors"])
+    assert (result["orders_accepted"], result["rows_rejected"]) == (2, 8)
+    assert sorted((e["row"], e["code"], e["order_ref"]) for e in result["errors"]) == [
+        (3, "invalid_amount", "#2002"),
+        (3, "invalid_date", "#2002"),
+        (3, "unknown_status", "#2002"),
+        (4, "order_rows_not_contiguous", "#2001"),
+        (6, "order_incomplete", "#2004"),
+        (7, "malformed_row", "#2004"),
+        (8, "invalid_quantity", "#2005"),
+        (9, "invalid_currency", "#2006"),
+    ]
+    assert all(e["reason"] for e in result["errors"])
 
 
 def test_amazon_report_imports_into_an_amazon_store_only(stack: Stack) -> None:
@@ -101,7 +125,27 @@ def test_amazon_report_imports_into_an_amazon_store_only(stack: Stack) -> None:
     assert wrong.status_code == 400
     assert body_of(wrong)["code"] == "format_platform_mismatch"
     result = job(stack, tenant["api_key"], store["store_id"], body_of(right)["job_id"])
-    assert result["status"] == "done" and result["orders_accepted"] > 0
+    assert result["status"] == "done"
+    # six Amazon orders; the Multi-Channel Fulfillment row is another channel's
+    assert (result["orders_accepted"], result["rows_rejected"]) == (6, 1)
+    assert [e["code"] for e in result["errors"]] == ["not_an_amazon_order"]
+    orders = body_of(
+        call(stack, "GET", f"/orders?store_id={store['store_id']}&limit=200", tenant["api_key"])
+    )["orders"]
+    assert sorted(o["external_id"] for o in orders) == [
+        "028-1139472-8265943",
+        "112-5560931-4472266",
+        "113-4825910-2218650",
+        "114-7730215-9981024",
+        "205-6617283-4401934",
+        "250-3340983-1127456",
+    ]
+    assert all(o["platform"] == "amazon" for o in orders)
+    # and nothing reached the Shopify store the file was refused for
+    refused = body_of(
+        call(stack, "GET", f"/orders?store_id={shopify.store_id}&limit=200", shopify.api_key)
+    )["orders"]
+    assert refused == []
     listed = body_of(call(stack, "GET", f"/stores/{store['store_id']}/imports", tenant["api_key"]))
     assert [j["job_id"] for j in listed["imports"]] == [result["job_id"]]
 
@@ -113,3 +157,44 @@ def test_unknown_file_format_is_a_clear_400(stack: Stack) -> None:
 
     assert response.status_code == 400
     assert body_of(response)["code"] == "unknown_import_format"
+
+
+def test_a_job_that_keeps_failing_is_marked_failed_with_its_reason(stack: Stack) -> None:
+    from functions.importer.app import handler
+    from tests.integration.conftest import FakeContext
+
+    # Given: a queued import whose uploaded file has gone missing (a transient-looking failure)
+    seller = new_seller(stack, "Lost file")
+    csv = (IMPORTS / "shopify_orders_export.csv").read_bytes()
+    queued = body_of(upload(stack, seller.api_key, seller.store_id, csv, "text/csv"))
+    bucket = stack.resource("RawDeliveriesBucket")
+    key = f"imports/{seller.tenant_id}/{seller.store_id}/{queued['job_id']}"
+    boto3.client("s3").delete_object(Bucket=bucket, Key=key)
+    message = boto3.client("sqs").receive_message(
+        QueueUrl=stack.resource("ImportQueue"), MaxNumberOfMessages=1
+    )["Messages"][0]
+
+    def attempt(number: int) -> dict:
+        record = {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": {"ApproximateReceiveCount": str(number)},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+        }
+        return handler({"Records": [record]}, FakeContext())
+
+    # When: it fails on an early attempt (a batch of one failing whole: Powertools raises, so
+    # SQS retries it), then on the queue's last one (maxReceiveCount 3)
+    with pytest.raises(BatchProcessingError):
+        attempt(1)
+    running = job(stack, seller.api_key, seller.store_id, queued["job_id"])
+    last = attempt(3)
+
+    # Then: the early failure left the job to be retried; the last one marks it failed
+    assert running["status"] == "running"
+    assert last["batchItemFailures"] == []
+    result = job(stack, seller.api_key, seller.store_id, queued["job_id"])
+    assert result["status"] == "failed"
+    assert result["failure"].startswith("retries_exhausted")

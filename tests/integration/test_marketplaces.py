@@ -402,3 +402,59 @@ def test_tiktok_order_gets_its_amounts_from_the_order_api(stack: Stack, marketpl
 
     # Then: nothing is fetched again
     assert marketplaces.count("tiktok_shop") == before
+
+
+def test_an_order_that_cannot_be_fetched_waits_in_the_enrich_dlq_until_replayed(
+    stack: Stack, marketplaces: Any
+) -> None:
+    from infra.local.marketplaces import tiktok_order
+
+    # Given: a TikTok push for a shop whose API credentials nobody has stored yet
+    store = connect(stack, "tiktok_shop", "7494049642642441621", "GB", app_key=APP_KEY)
+    body = fixture_bytes("tiktok_shop/order_status_change.json")
+    stack.api.post(
+        path_of(store), headers=marketplace_headers(APP_SECRET, APP_KEY.encode() + body), body=body
+    )
+    drain_ingest(stack)
+    publish_outbox(stack, store["tenant_id"])
+    run_enrichment(stack)
+
+    # Then: the request is in the enrich DLQ with its reason, and the order still awaits amounts
+    letters = body_of(call(stack, "GET", "/admin/dlq?queue=enrich", stack.admin_token))
+    mine = [m for m in letters["messages"] if m["store_id"] == store["store_id"]]
+    assert [m["code"] for m in mine] == ["credentials_missing"]
+    assert body_of(get_order(stack, store, "576486316948490001"))["amounts_pending"] is True
+
+    # When: the seller stores credentials and the operator replays that tenant's letters
+    marketplaces.register_app("tiktok_shop", APP_KEY, APP_SECRET)
+    marketplaces.authorize("tiktok_shop", APP_KEY, "cipher-dlq")
+    marketplaces.add_order(
+        "tiktok_shop",
+        "cipher-dlq",
+        **tiktok_order("576486316948490001", [("MUG-1", "Mug", 1, "10.00")], currency="GBP"),
+    )
+    stack.api.put(
+        f"/stores/{store['store_id']}/credentials",
+        headers={"Authorization": f"Bearer {store['api_key']}", "Content-Type": "application/json"},
+        body=json.dumps(marketplaces.credentials("tiktok_shop", APP_KEY, "cipher-dlq")).encode(),
+    )
+    replayed = call(
+        stack,
+        "POST",
+        f"/admin/dlq/replay?queue=enrich&tenant_id={store['tenant_id']}",
+        stack.admin_token,
+    )
+    run_enrichment(stack)
+
+    # Then: the order has its amounts
+    assert body_of(replayed)["replayed"] == 1  # other tenants' letters are left in place
+    order = body_of(get_order(stack, store, "576486316948490001"))
+    assert order["amounts_pending"] is False
+    assert order["total"] == "10.00"
+
+
+def test_dlq_routes_reject_an_unknown_queue(stack: Stack) -> None:
+    response = call(stack, "GET", "/admin/dlq?queue=nope", stack.admin_token)
+
+    assert response.status_code == 400
+    assert body_of(response)["code"] == "invalid_query"

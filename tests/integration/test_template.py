@@ -184,22 +184,34 @@ def test_idempotency_table_expires_records(deployed: DeployedStack) -> None:
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}
 
 
-def test_ingest_queue_redrives_to_dlq_and_outlasts_the_ingest_function(
-    deployed: DeployedStack, template: LocalTemplate
+@pytest.mark.parametrize(
+    ("function", "queue", "dlq"),
+    [
+        ("IngestFunction", "IngestQueue", "IngestDLQ"),
+        ("IngestFunction", "AmazonNotificationsQueue", "AmazonNotificationsDLQ"),
+        ("EnrichFunction", "EnrichQueue", "EnrichDLQ"),
+        ("ImportFunction", "ImportQueue", "ImportDLQ"),
+    ],
+)
+def test_work_queues_redrive_to_a_dlq_and_outlast_their_function(
+    deployed: DeployedStack, template: LocalTemplate, function: str, queue: str, dlq: str
 ) -> None:
     sqs = client("sqs")
     attributes = sqs.get_queue_attributes(
-        QueueUrl=deployed.resources["IngestQueue"], AttributeNames=["All"]
+        QueueUrl=deployed.resources[queue], AttributeNames=["All"]
     )["Attributes"]
     dlq_arn = sqs.get_queue_attributes(
-        QueueUrl=deployed.resources["IngestDLQ"], AttributeNames=["QueueArn"]
+        QueueUrl=deployed.resources[dlq], AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]
 
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"] == dlq_arn
-    assert int(redrive["maxReceiveCount"]) == 5
+    # The function parks a message with its reason on the queue's last attempt: it must know
+    # which attempt that is.
+    env = deployed.function_env(function)
+    assert int(redrive["maxReceiveCount"]) == int(env.get("MAX_RECEIVE_COUNT", "5"))
     # AWS's rule for a Lambda event source: at least six times the function's timeout.
-    assert int(attributes["VisibilityTimeout"]) >= 6 * template.functions["IngestFunction"].timeout
+    assert int(attributes["VisibilityTimeout"]) >= 6 * template.functions[function].timeout
 
 
 def test_event_bus_and_outputs_resolve_to_real_names(deployed: DeployedStack) -> None:

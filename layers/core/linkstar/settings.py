@@ -19,15 +19,14 @@ class Settings(BaseModel):
     raw_bucket_name: str | None = None
     admin_token_secret_arn: str | None = None
     event_bus_name: str | None = None
-    amazon_queue_url: str | None = None
     amazon_queue_arn: str | None = None
-    amazon_dlq_url: str | None = None
     import_queue_url: str | None = None
+    enrich_queue_url: str | None = None
     enrich_dlq_url: str | None = None
     # Marketplace orders get their amounts from the platform API unless this is off.
     enrichment_enabled: bool = True
-    # Must equal IngestQueue's RedrivePolicy.maxReceiveCount (a template test checks it): on the
-    # last attempt the ingest function dead-letters the delivery itself so the DLQ gets a reason.
+    # Must equal the function's SQS source's maxReceiveCount (a template test checks each): on
+    # the last attempt the worker parks the message itself, so the DLQ gets a reason.
     max_receive_count: int = 5
     stage: str = "dev"
 
@@ -49,10 +48,9 @@ def get_settings() -> Settings:
         raw_bucket_name=env.get("RAW_BUCKET_NAME"),
         admin_token_secret_arn=env.get("ADMIN_TOKEN_SECRET_ARN"),
         event_bus_name=env.get("EVENT_BUS_NAME"),
-        amazon_queue_url=env.get("AMAZON_NOTIFICATIONS_QUEUE_URL"),
         amazon_queue_arn=env.get("AMAZON_NOTIFICATIONS_QUEUE_ARN"),
-        amazon_dlq_url=env.get("AMAZON_NOTIFICATIONS_DLQ_URL"),
         import_queue_url=env.get("IMPORT_QUEUE_URL"),
+        enrich_queue_url=env.get("ENRICH_QUEUE_URL"),
         enrich_dlq_url=env.get("ENRICH_DLQ_URL"),
         enrichment_enabled=env.get("ENRICHMENT_ENABLED", "true").lower() != "false",
         max_receive_count=int(env.get("MAX_RECEIVE_COUNT", "5")),

@@ -1,4 +1,5 @@
-"""Operator routes (admin token): inspect and replay the ingest dead-letter queue."""
+"""Operator routes (admin token): inspect and replay the dead-letter queues
+(``?queue=ingest``, the default, or ``?queue=enrich``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ bp = Blueprint(__name__)
 def list_dead_letters() -> dict:
     require_admin(bp)
     limit = int_param(query_params(bp), "limit", 50, 1, 500)
-    messages = deadletter.peek(limit)
+    messages = deadletter.peek(limit, queue=query_params(bp).get("queue", "ingest"))
     return {"messages": messages, "count": len(messages)}
 
 
@@ -24,5 +25,7 @@ def replay_dead_letters() -> dict:
     require_admin(bp)
     params = query_params(bp)
     return deadletter.replay(
-        limit=int_param(params, "limit", 100, 1, 10_000), tenant_id=params.get("tenant_id")
+        limit=int_param(params, "limit", 100, 1, 10_000),
+        tenant_id=params.get("tenant_id"),
+        queue=params.get("queue", "ingest"),
     )

@@ -7,17 +7,13 @@ and an answer older than what notifications have said since only fills in the am
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-from linkstar import aws, ids
+from linkstar import ids
 from linkstar.errors import PermanentError
-from linkstar.ingest.envelope import DeliveryMeta
-from linkstar.ingest.processor import CANONICAL_ORDER_TOPIC, process_delivery
-from linkstar.observability import logger
-from linkstar.settings import get_settings
+from linkstar.ingest.deadletter import dead_letter_request, settle
+from linkstar.ingest.processor import process_order
 from linkstar.store import orders as order_repo
 from linkstar.store import stores as store_repo
 
@@ -51,47 +47,21 @@ def enrich(detail: dict[str, Any]) -> str:
             return "already_enriched"
     hints = {k: str(v) for k, v in (detail.get("hints") or {}).items() if v is not None}
     order = clients.fetch_order(store, detail["external_id"], hints)
-    body = order.model_dump_json().encode()
-    meta = DeliveryMeta(
-        delivery_id=ids.new_delivery_id(),
-        platform=store.platform.value,
-        tenant_id=store.tenant_id,
-        store_id=store.store_id,
-        topic=CANONICAL_ORDER_TOPIC,
-        received_at=datetime.now(UTC).isoformat(),
-        # The same answer twice is one delivery; a changed answer is a new one.
-        event_id="enrich:" + hashlib.sha256(body).hexdigest(),
-    )
-    return process_delivery(meta, body)
+    return process_order(store, order, "enrich")
 
 
 def handle_record(record: dict[str, Any]) -> str:
     from linkstar.platforms.clients import AmountsNotYetAvailable
 
-    attempts = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-    try:
-        return enrich(request_of(record))
-    except AmountsNotYetAvailable:
-        # SP-API prices nothing while an order is Pending (Shopee: before payment). The order
-        # stays "amounts pending"; its next status notification asks again.
-        return "amounts_not_yet_available"
-    except PermanentError as exc:
-        _dead_letter(record, exc.code, exc.message, attempts)
-        return "dead_lettered"
-    except Exception as exc:
-        if attempts >= get_settings().max_receive_count:
-            logger.exception("enrichment failed on its last attempt: dead-lettered")
-            _dead_letter(record, "retries_exhausted", repr(exc), attempts)
-            return "dead_lettered"
-        raise
+    def work() -> str:
+        try:
+            return enrich(request_of(record))
+        except AmountsNotYetAvailable:
+            # SP-API prices nothing while an order is Pending (Shopee: before payment). The
+            # order stays "amounts pending"; its next status notification asks again.
+            return "amounts_not_yet_available"
 
+    def park(code: str, reason: str, attempts: int) -> None:
+        dead_letter_request(record["body"], code, reason, attempts)
 
-def _dead_letter(record: dict[str, Any], code: str, reason: str, attempts: int) -> None:
-    logger.warning("enrichment dead-lettered", extra={"code": code})
-    why = {"code": code, "reason": reason[:2000], "attempts": attempts}
-    why["failed_at"] = datetime.now(UTC).isoformat()
-    aws.client("sqs").send_message(
-        QueueUrl=get_settings().enrich_dlq_url,
-        MessageBody=record["body"],
-        MessageAttributes={"failure": {"DataType": "String", "StringValue": json.dumps(why)}},
-    )
+    return settle(record, work, park)

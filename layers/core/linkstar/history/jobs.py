@@ -7,6 +7,7 @@ import json
 from linkstar import aws, ids
 from linkstar.history.models import ImportJob
 from linkstar.orders.models import utcnow
+from linkstar.platforms.imports import MEDIA_TYPE_OF
 from linkstar.settings import get_settings, require
 from linkstar.store import imports as job_repo
 from linkstar.stores.models import Store
@@ -20,7 +21,7 @@ def queue(store: Store, kind: str, body: bytes) -> ImportJob:
         Bucket=require(settings.raw_bucket_name, "RAW_BUCKET_NAME"),
         Key=key,
         Body=body,
-        ContentType="text/csv" if kind == "shopify_orders_csv" else "text/tab-separated-values",
+        ContentType=MEDIA_TYPE_OF[kind],
     )
     now = utcnow()
     job = ImportJob(

@@ -9,15 +9,16 @@ Progress is saved every ``CHECKPOINT_EVERY`` orders; a retried job skips the row
 from __future__ import annotations
 
 import codecs
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from linkstar import aws, ids
+from linkstar import aws
 from linkstar.errors import PermanentError
 from linkstar.history.models import MAX_KEPT_ERRORS, ImportJob, RowProblem
-from linkstar.ingest.envelope import DeliveryMeta
-from linkstar.ingest.processor import CANONICAL_ORDER_TOPIC, process_delivery
+from linkstar.ingest.deadletter import settle
+from linkstar.ingest.processor import process_order
 from linkstar.observability import logger
 from linkstar.platforms import imports as parsers
 from linkstar.settings import get_settings
@@ -83,7 +84,7 @@ def run(tenant_id: str, store_id: str, job_id: str) -> ImportJob:
             continue
         if result.rows and max(result.rows) <= done_rows:
             continue
-        outcome = _apply(store.platform.value, tenant_id, store_id, result)
+        outcome = process_order(store, result.order, "import", result.digest)
         counts["orders_accepted"] += 1
         counts["orders_applied" if outcome == "applied" else "orders_unchanged"] += 1
         rows_read = max(rows_read, *result.rows) if result.rows else rows_read
@@ -98,23 +99,18 @@ def run(tenant_id: str, store_id: str, job_id: str) -> ImportJob:
     return job
 
 
-def _apply(platform: str, tenant_id: str, store_id: str, imported: Any) -> str:
-    body = imported.order.model_dump_json().encode()
-    meta = DeliveryMeta(
-        delivery_id=ids.new_delivery_id(),
-        platform=platform,
-        tenant_id=tenant_id,
-        store_id=store_id,
-        topic=CANONICAL_ORDER_TOPIC,
-        received_at=_now().isoformat(),
-        event_id="import:" + imported.digest,
-    )
-    return process_delivery(meta, body)
-
-
 def handle_record(record: dict[str, Any]) -> str:
-    import json
-
     message = json.loads(record["body"])
-    job = run(message["tenant_id"], message["store_id"], message["job_id"])
-    return job.status
+    tenant_id, store_id, job_id = message["tenant_id"], message["store_id"], message["job_id"]
+
+    def work() -> str:
+        return run(tenant_id, store_id, job_id).status
+
+    def park(code: str, reason: str, attempts: int) -> None:
+        # The file stays in S3 and every order already applied stays applied: uploading it
+        # again resumes cheaply (each order it holds is a duplicate delivery).
+        job = job_repo.get(tenant_id, store_id, job_id)
+        if job is not None:
+            _save(job, status="failed", failure=f"{code}: {reason}", finished_at=_now())
+
+    return settle(record, work, park)

@@ -10,8 +10,6 @@ from linkstar import ids
 from linkstar.ingest.envelope import DeliveryMeta, body_digest
 from linkstar.platforms import amazon
 
-TOPICS = amazon.TOPICS
-
 
 def is_notification(body: str) -> bool:
     return '"NotificationType"' in body

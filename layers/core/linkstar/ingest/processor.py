@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from linkstar import aws, ids
 from linkstar.customers import models as customers
 from linkstar.errors import ConcurrentUpdate, IgnoredEvent, PermanentError
-from linkstar.ingest.envelope import DeliveryMeta
+from linkstar.ingest.envelope import DeliveryMeta, body_digest
 from linkstar.observability import logger
 from linkstar.orders import state as order_state
 from linkstar.orders.models import (
@@ -78,6 +78,23 @@ def process_delivery(meta: DeliveryMeta, body: bytes) -> str:
     """Apply a delivery once. Returns the outcome (applied, stale, unchanged, duplicate)."""
     delivery = {"dedupe_key": meta.dedupe_key, "meta": meta.__dict__, "body": body.decode()}
     return str(_idempotent()(delivery=delivery)["outcome"])
+
+
+def process_order(store: Store, order: Order, source: str, key: str | None = None) -> str:
+    """Apply a canonical order (fetched by enrichment, read from an imported file) through the
+    same dedupe and merge as a webhook. Its event id is ``source:key``, the key defaulting to
+    the order's digest: the same answer twice is one delivery, a changed answer a new one."""
+    body = order.model_dump_json().encode()
+    meta = DeliveryMeta(
+        delivery_id=ids.new_delivery_id(),
+        platform=store.platform.value,
+        tenant_id=store.tenant_id,
+        store_id=store.store_id,
+        topic=CANONICAL_ORDER_TOPIC,
+        received_at=utcnow().isoformat(),
+        event_id=f"{source}:{key or body_digest(body)}",
+    )
+    return process_delivery(meta, body)
 
 
 def register_context(context: Any) -> None:
@@ -289,10 +306,8 @@ def _needs_enrichment(
         return False
     if not isinstance(change, OrderSnapshot) or not change.order.amounts_pending:
         return False
-    snap = after.snapshot
-    if snap is None:
-        return False
-    if snap.amounts_pending:
+    # A snapshot change always leaves a snapshot behind.
+    if after.snapshot is not None and after.snapshot.amounts_pending:
         return True
     return after.status in _REFETCH_ON and after.status != before.status
 
@@ -323,8 +338,8 @@ def _apply_inventory(store: Store, change: InventorySnapshot, meta: DeliveryMeta
     stale = 0
     for level in change.levels:
         known = inventory.load(store.tenant_id, store.store_id, level.sku, level.market)
-        if known is not None and level.updated_at <= known.updated_at:
-            stale += level.updated_at < known.updated_at
+        if known is not None and level.updated_at <= known.level.updated_at:
+            stale += level.updated_at < known.level.updated_at
             continue
         ops.append(inventory.put_op(store.tenant_id, store.store_id, level, known))
         detail = {

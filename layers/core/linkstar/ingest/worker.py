@@ -7,11 +7,10 @@ from typing import Any
 
 from linkstar.errors import PermanentError
 from linkstar.ingest import amazon_sqs
-from linkstar.ingest.deadletter import dead_letter
+from linkstar.ingest.deadletter import dead_letter, settle
 from linkstar.ingest.envelope import DeliveryMeta, meta_from_record
 from linkstar.ingest.processor import process_delivery, read_body
-from linkstar.observability import logger
-from linkstar.settings import get_settings
+from linkstar.platforms import amazon
 from linkstar.store import stores as store_repo
 
 
@@ -39,23 +38,17 @@ def _route_amazon(meta: DeliveryMeta) -> DeliveryMeta:
 def handle_record(record: dict[str, Any]) -> str:
     """Process one SQS record. Returns the outcome; raises to have the record retried."""
     meta = _meta(record)
-    attempts = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-    try:
+
+    def work() -> str:
+        nonlocal meta
         if meta.platform == "amazon" and not meta.store_id:
             meta = _route_amazon(meta)
-            if meta.topic not in amazon_sqs.TOPICS:
+            if meta.topic not in amazon.TOPICS:
                 store_repo.count(meta.tenant_id, meta.store_id, f"ignored#{meta.topic}")
                 return "ignored"
         return process_delivery(meta, read_body(meta, record["body"]))
-    except PermanentError as exc:
-        logger.warning(
-            "delivery dead-lettered", extra={"code": exc.code, "delivery_id": meta.delivery_id}
-        )
-        dead_letter(meta, record["body"], exc.code, exc.message, attempts)
-        return "dead_lettered"
-    except Exception as exc:
-        if attempts >= get_settings().max_receive_count:
-            logger.exception("delivery failed on its last attempt: dead-lettered")
-            dead_letter(meta, record["body"], "retries_exhausted", repr(exc), attempts)
-            return "dead_lettered"
-        raise
+
+    def park(code: str, reason: str, attempts: int) -> None:
+        dead_letter(meta, record["body"], code, reason, attempts)
+
+    return settle(record, work, park)
