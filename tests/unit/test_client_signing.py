@@ -115,17 +115,16 @@ def test_tiktok_follows_the_documented_steps_on_the_documented_example() -> None
     assert signature == signature.lower() and len(signature) == 64
 
 
-def test_tiktok_leaves_out_sign_and_access_token() -> None:
-    base = {"app_key": "k", "ids": "576461413038785752", "timestamp": "1700000000"}
-    with_extras = base | {"access_token": "ROW_token", "sign": "stale"}
-    assert tiktok_shop.sign("s", "/order/202309/orders", with_extras) == tiktok_shop.sign(
-        "s", "/order/202309/orders", base
-    )
-    # A GET has no body: nothing is appended
+@pytest.mark.parametrize(
+    "extras", [{}, {"access_token": "ROW_token"}, {"sign": "stale"}], ids=["none", "token", "sign"]
+)
+def test_tiktok_leaves_out_sign_and_access_token(extras: dict[str, str]) -> None:
+    params = {"app_key": "k", "ids": "576461413038785752", "timestamp": "1700000000"} | extras
+    # Neither extra is in the signed string, and a GET has no body: nothing is appended
     expected = hmac_sha256_hex(
         "s", "s/order/202309/ordersapp_keykids576461413038785752timestamp1700000000s"
     )
-    assert tiktok_shop.sign("s", "/order/202309/orders", base) == expected
+    assert tiktok_shop.sign("s", "/order/202309/orders", params) == expected
 
 
 # --------------------------------------------------------------------------------- Shopee
@@ -210,12 +209,15 @@ def _stub(*answers: Response | Exception) -> Callable[[Request, float], Response
     return transport
 
 
-def _client(clock: _Clock, *answers: Response | Exception, **options: Any) -> HttpClient:
+def _client(
+    clock: _Clock, *answers: Response | Exception, jitter: float = 1.0, **options: Any
+) -> HttpClient:
+    """``jitter`` is the "random" fraction of each backoff cap the client waits."""
     return HttpClient(
         transport=_stub(*answers),
         clock=clock.time,
         sleep=clock.sleep,
-        random_fraction=lambda: 1.0,
+        random_fraction=lambda: jitter,
         **options,
     )
 
@@ -239,35 +241,51 @@ def test_token_bucket_spaces_requests_at_the_published_rate() -> None:
 
 
 def test_rate_sp_api_reports_replaces_the_default() -> None:
+    # Given a burst of 1 at the published 0.5 requests per second, and an answer in which SP-API
+    # says it applied 0.1
     clock = _Clock()
-    answer = Response(200, {"x-amzn-ratelimit-limit": "0.1"}, b"{}")
-    client = _client(clock, answer)
+    limits = {("amazon", "getOrder"): RateLimit(0.5, 1, "test")}
+    reported = Response(200, {"x-amzn-ratelimit-limit": "0.1"}, b"{}")
+    client = _client(clock, reported, OK, rate_limits=limits)
+
+    # When two requests go out at once
     client.send(REQUEST)
-    assert client.limiter.rate("amazon", "getOrder") == pytest.approx(0.1)
+    client.send(REQUEST)
+
+    # Then the second waited 1 / 0.1 s, not the default's 1 / 0.5 s
+    assert clock.sleeps == [pytest.approx(10.0)]
 
 
 def test_connection_failures_and_5xx_are_retried_with_capped_backoff() -> None:
-    # Given a platform that fails twice, then answers
+    # Given a platform that fails three times, then answers, and a "random" draw of one half
     clock = _Clock()
-    client = _client(
-        clock, urllib.error.URLError("refused"), Response(503, {}, b""), OK, base_delay=1.0
-    )
+    failures = (urllib.error.URLError("refused"), Response(503, {}, b""), Response(502, {}, b""))
+    client = _client(clock, *failures, OK, jitter=0.5, base_delay=1.0, max_delay=3.0)
 
-    # When a request is sent, Then the answer comes after full-jitter waits of at most 1 and 2 s
-    assert client.send(REQUEST) is OK
-    assert clock.sleeps == [1.0, 2.0]
+    # When a request is sent
+    answer = client.send(REQUEST)
+
+    # Then the answer comes after full-jitter waits: half of the caps 1, 2 and min(4, 3) s
+    assert answer is OK
+    assert clock.sleeps == [0.5, 1.0, 1.5]
 
 
-def test_retries_exhausted_is_transient_and_4xx_is_not_retried() -> None:
+def test_retries_exhausted_is_transient() -> None:
     clock = _Clock()
     failing = _client(clock, *[Response(500, {}, b"")] * 3, max_attempts=3)
     with pytest.raises(TransientMarketplaceError) as caught:
         failing.send(REQUEST)
     assert caught.value.code == "marketplace_unavailable"
     assert caught.value.details["attempts"] == 3
+    assert len(clock.sleeps) == 2  # between the attempts, none after the last
 
+
+def test_4xx_is_returned_to_the_platform_module_not_retried() -> None:
+    # The stub holds one answer: a retry would find none and fail the test
+    clock = _Clock()
     not_found = Response(404, {}, b"{}")
-    assert _client(_Clock(), not_found).send(REQUEST) is not_found
+    assert _client(clock, not_found).send(REQUEST) is not_found
+    assert clock.sleeps == []
 
 
 def test_retry_after_beyond_the_budget_fails_now_for_the_queue_to_retry() -> None:

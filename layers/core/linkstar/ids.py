@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 import uuid
 
 _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o/1/l: ids get read aloud and retyped
@@ -88,6 +89,4 @@ def event_id(*parts: str) -> str:
 
 def new_job_id() -> str:
     """Sortable by creation time (newest-first listings), unique by its random tail."""
-    import time
-
     return f"j{int(time.time() * 1000):013d}{_token(6)}"

@@ -67,13 +67,20 @@ def route(bp: Blueprint, path: str, methods: list[str], **kwargs: Any) -> Callab
     return decorate
 
 
-def parse_body(bp: Blueprint, model: type[M]) -> M:
+def json_object(bp: Blueprint) -> dict[str, Any]:
+    """The request body as a JSON object (an empty body is ``{}``)."""
     raw = bp.current_request.raw_body or b""
     try:
         data = json.loads(raw or b"{}")
     except ValueError as exc:
         raise BadRequest("the request body is not JSON", code="invalid_json") from exc
-    return model.model_validate(data)
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object", code="invalid_json")
+    return data
+
+
+def parse_body(bp: Blueprint, model: type[M]) -> M:
+    return model.model_validate(json_object(bp))
 
 
 def query_params(bp: Blueprint) -> dict[str, str]:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 from chalice import Blueprint, Response
 
 from linkstar import ids
 from linkstar.api.auth import principal
-from linkstar.api.http import json_response, parse_body, route
+from linkstar.api.http import json_object, json_response, parse_body, route
 from linkstar.errors import BadRequest, NotFound, PayloadTooLarge
-from linkstar.history import jobs as history_jobs
 from linkstar.orders.models import Platform, utcnow
 from linkstar.settings import get_settings
-from linkstar.store import imports as job_repo
 from linkstar.store import stores as store_repo
 from linkstar.stores.models import SecretRotation, Store, StoreCreate, StoreView
 from linkstar.tenants.models import Role
@@ -127,21 +124,13 @@ def put_credentials(store_id: str) -> dict:
 
     who = principal(bp, Role.ADMIN)
     store = _load(who.tenant_id, store_id)
-    raw = bp.current_request.raw_body or b"{}"
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest("the request body is not JSON", code="invalid_json") from exc
-    if not isinstance(data, dict):
-        raise BadRequest("credentials must be a JSON object", code="invalid_json")
-    credentials.save(store.tenant_id, store.store_id, store.platform, data)
+    credentials.save(store.tenant_id, store.store_id, store.platform, json_object(bp))
     return credentials.describe(store.tenant_id, store.store_id)
 
 
 # ------------------------------------------------------------------ history imports
 
 MAX_IMPORT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
-_IMPORT_PLATFORMS = {"shopify_orders_csv": Platform.SHOPIFY, "amazon_all_orders": Platform.AMAZON}
 
 
 @route(
@@ -157,6 +146,8 @@ _IMPORT_PLATFORMS = {"shopify_orders_csv": Platform.SHOPIFY, "amazon_all_orders"
 )
 def import_history(store_id: str) -> Response:
     """Queue an order-history file (Shopify orders export CSV, Amazon All Orders report)."""
+    # Imports load on use: they are not worth their import time on every cold start.
+    from linkstar.history import jobs as history_jobs
     from linkstar.platforms import imports as parsers
 
     who = principal(bp, Role.ADMIN)
@@ -172,7 +163,7 @@ def import_history(store_id: str) -> Response:
         )
     header = body.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
     kind = parsers.detect(header)
-    if _IMPORT_PLATFORMS[kind] is not store.platform:
+    if parsers.PLATFORM_OF[kind] is not store.platform:
         raise BadRequest(
             f"a {kind} file can't be imported into a {store.platform.value} store",
             code="format_platform_mismatch",
@@ -183,6 +174,8 @@ def import_history(store_id: str) -> Response:
 
 @route(bp, "/stores/{store_id}/imports", methods=["GET"])
 def list_imports(store_id: str) -> dict:
+    from linkstar.store import imports as job_repo
+
     who = principal(bp)
     store = _load(who.tenant_id, store_id)
     jobs = job_repo.list_for_store(store.tenant_id, store.store_id)
@@ -191,6 +184,8 @@ def list_imports(store_id: str) -> dict:
 
 @route(bp, "/stores/{store_id}/imports/{job_id}", methods=["GET"])
 def get_import(store_id: str, job_id: str) -> dict:
+    from linkstar.store import imports as job_repo
+
     who = principal(bp)
     store = _load(who.tenant_id, store_id)
     job = job_repo.get(store.tenant_id, store.store_id, job_id)

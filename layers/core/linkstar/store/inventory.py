@@ -14,10 +14,6 @@ class Known:
     level: InventoryLevel
     version: int
 
-    @property
-    def updated_at(self) -> Any:
-        return self.level.updated_at
-
 
 def load(tenant_id: str, store_id: str, sku: str, market: str) -> Known | None:
     item = dynamo.get(keys.inventory(tenant_id, store_id, sku, market), consistent=True)
@@ -41,8 +37,3 @@ def put_op(tenant_id: str, store_id: str, level: InventoryLevel, known: Known | 
         "doc": level.model_dump_json(),
     }
     return dynamo.versioned_put_op(item, version)
-
-
-def list_levels(tenant_id: str, store_id: str) -> list[InventoryLevel]:
-    items = dynamo.query_all("pk", keys.inventory_partition(tenant_id, store_id))
-    return [InventoryLevel.model_validate_json(i["doc"]) for i in items]

@@ -74,7 +74,3 @@ def inventory(tid: str, store_id: str, sku: str, market: str) -> dict[str, str]:
 
 def import_job(tid: str, store_id: str, job_id: str) -> dict[str, str]:
     return {"pk": f"T#{tid}#STORE#{store_id}", "sk": f"IMPORT#{job_id}"}
-
-
-def import_errors(tid: str, job_id: str) -> str:
-    return f"T#{tid}#IMPORTERR#{job_id}"

@@ -47,7 +47,6 @@ from linkstar.platforms.clients.credentials import AmazonCredentials
 from linkstar.platforms.clients.http import (
     BAD_REQUEST,
     CREDENTIALS_REJECTED,
-    ORDER_NOT_FOUND,
     UNEXPECTED_RESPONSE,
     UNKNOWN_MARKETPLACE,
     AmountsNotYetAvailable,
@@ -57,6 +56,7 @@ from linkstar.platforms.clients.http import (
     Response,
     build_url,
     default_client,
+    order_not_found,
 )
 from linkstar.platforms.marketplaces import (
     AMAZON_MARKETPLACES,
@@ -87,7 +87,7 @@ def fetch_order(
 
     order = _get(client, store, base, order_path, {}, GET_ORDER, external_id)
     if not order:
-        raise _not_found(GET_ORDER, external_id)
+        raise order_not_found(PLATFORM, GET_ORDER, external_id)
     items: list[dict[str, Any]] = []
     params: dict[str, str] = {}
     for _ in range(MAX_ITEM_PAGES):
@@ -143,15 +143,15 @@ def _get(
     def refresh(creds: AmazonCredentials) -> AmazonCredentials:
         return refresh_access_token(creds, http=client)
 
-    creds = credentials.fresh(store.tenant_id, store.store_id, PLATFORM, refresh)
     url = build_url(base, path, params)
-    response = client.send(_request(url, operation, creds))
-    if response.status == 403:
-        # Expired early, revoked, or re-issued elsewhere: one fresh token, one more try.
-        creds = credentials.fresh(
-            store.tenant_id, store.store_id, PLATFORM, refresh, rejected_token=creds.access_token
-        )
-        response = client.send(_request(url, operation, creds))
+    response = credentials.with_token(
+        store.tenant_id,
+        store.store_id,
+        PLATFORM,
+        refresh,
+        lambda creds: client.send(_request(url, operation, creds)),
+        lambda answer: answer.status == 403,
+    )
     return _payload(response, operation, external_id)
 
 
@@ -188,7 +188,7 @@ def _payload(response: Response, operation: str, external_id: str) -> dict[str, 
             raise _unexpected(operation, "no payload object in a 200 answer")
         return payload
     if status == 404:
-        raise _not_found(operation, external_id)
+        raise order_not_found(PLATFORM, operation, external_id)
     code = CREDENTIALS_REJECTED if status in (401, 403) else BAD_REQUEST
     raise PermanentMarketplaceError(
         f"SP-API {operation} answered {status}: {_errors(response)}",
@@ -241,15 +241,6 @@ def refresh_access_token(
         operation=LWA_GRANT,
         code=CREDENTIALS_REJECTED if rejected else BAD_REQUEST,
         http_status=response.status,
-    )
-
-
-def _not_found(operation: str, external_id: str) -> PermanentMarketplaceError:
-    return PermanentMarketplaceError(
-        f"Amazon has no order {external_id!r} for this seller",
-        platform=PLATFORM.value,
-        operation=operation,
-        code=ORDER_NOT_FOUND,
     )
 
 

@@ -369,3 +369,24 @@ def expires_at(epoch_seconds: float | int | None) -> datetime | None:
     if epoch_seconds is None:
         return None
     return datetime.fromtimestamp(float(epoch_seconds), UTC)
+
+
+A = TypeVar("A")
+
+
+def with_token(
+    tenant_id: str,
+    store_id: str,
+    platform: Platform,
+    refresh: Callable[[C], C],
+    call: Callable[[C], A],
+    refused: Callable[[A], bool],
+) -> A:
+    """``call`` with a fresh access token; if the platform refuses a token that looked valid
+    (revoked, or expired early), once more with a newly refreshed one."""
+    creds = fresh(tenant_id, store_id, platform, refresh)
+    answer = call(creds)
+    if refused(answer):
+        creds = fresh(tenant_id, store_id, platform, refresh, rejected_token=creds.access_token)
+        answer = call(creds)
+    return answer

@@ -45,6 +45,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from linkstar.errors import LinkStarError, PermanentError
+from linkstar.orders.models import Platform
 
 # ------------------------------------------------------------------------------------ errors
 
@@ -447,3 +448,22 @@ def set_default_client(client: HttpClient | None) -> None:
     global _default
     with _default_lock:
         _default = client
+
+
+def order_not_found(
+    platform: Platform, operation: str, external_id: str, where: str = "for this seller"
+) -> PermanentMarketplaceError:
+    return PermanentMarketplaceError(
+        f"{PLATFORM_NAMES[platform]} has no order {external_id!r} {where}",
+        platform=platform.value,
+        operation=operation,
+        code=ORDER_NOT_FOUND,
+    )
+
+
+PLATFORM_NAMES = {
+    Platform.AMAZON: "Amazon",
+    Platform.TIKTOK_SHOP: "TikTok Shop",
+    Platform.SHOPEE: "Shopee",
+    Platform.LAZADA: "Lazada",
+}

@@ -57,7 +57,6 @@ from linkstar.platforms.clients.credentials import LazadaCredentials
 from linkstar.platforms.clients.http import (
     BAD_REQUEST,
     CREDENTIALS_REJECTED,
-    ORDER_NOT_FOUND,
     UNEXPECTED_RESPONSE,
     UNKNOWN_MARKETPLACE,
     HttpClient,
@@ -66,6 +65,7 @@ from linkstar.platforms.clients.http import (
     Response,
     build_url,
     default_client,
+    order_not_found,
 )
 from linkstar.platforms.marketplaces import LAZADA_SITES
 from linkstar.stores.models import Store
@@ -133,22 +133,19 @@ def fetch_order(
         return refresh_access_token(creds, http=client, now=now)
 
     def call(path: str, operation: str) -> Any:
-        creds = credentials.fresh(store.tenant_id, store.store_id, PLATFORM, refresh)
-        body = _get(client, base, path, operation, creds, external_id, now)
-        if _code(body) in TOKEN_ERRORS:
-            creds = credentials.fresh(
-                store.tenant_id,
-                store.store_id,
-                PLATFORM,
-                refresh,
-                rejected_token=creds.access_token,
-            )
-            body = _get(client, base, path, operation, creds, external_id, now)
+        body = credentials.with_token(
+            store.tenant_id,
+            store.store_id,
+            PLATFORM,
+            refresh,
+            lambda creds: _get(client, base, path, operation, creds, external_id, now),
+            lambda answer: _code(answer) in TOKEN_ERRORS,
+        )
         return _data(body, operation, external_id)
 
     order = call(ORDER_PATH, GET_ORDER)
     if not isinstance(order, dict) or not order.get("order_id"):
-        raise _not_found(GET_ORDER, external_id)
+        raise order_not_found(PLATFORM, GET_ORDER, external_id)
     items = call(ITEMS_PATH, GET_ORDER_ITEMS)
     if not isinstance(items, list):
         raise PermanentMarketplaceError(
@@ -208,7 +205,7 @@ def _data(body: Any, operation: str, external_id: str) -> Any:
     if code == "0":
         return body.get("data")
     if code in NOT_FOUND_ERRORS:
-        raise _not_found(operation, external_id)
+        raise order_not_found(PLATFORM, operation, external_id)
     rejected = code in TOKEN_ERRORS or code in SIGNATURE_ERRORS
     raise PermanentMarketplaceError(
         f"Lazada {operation} answered {code}: {body.get('message')}",
@@ -216,15 +213,6 @@ def _data(body: Any, operation: str, external_id: str) -> Any:
         operation=operation,
         code=CREDENTIALS_REJECTED if rejected else BAD_REQUEST,
         platform_code=code,
-    )
-
-
-def _not_found(operation: str, external_id: str) -> PermanentMarketplaceError:
-    return PermanentMarketplaceError(
-        f"Lazada has no order {external_id!r} for this seller",
-        platform=PLATFORM.value,
-        operation=operation,
-        code=ORDER_NOT_FOUND,
     )
 
 

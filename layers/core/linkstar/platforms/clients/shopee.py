@@ -56,7 +56,6 @@ from linkstar.platforms.clients.credentials import ShopeeCredentials
 from linkstar.platforms.clients.http import (
     BAD_REQUEST,
     CREDENTIALS_REJECTED,
-    ORDER_NOT_FOUND,
     UNEXPECTED_RESPONSE,
     AmountsNotYetAvailable,
     HttpClient,
@@ -64,6 +63,7 @@ from linkstar.platforms.clients.http import (
     Request,
     build_url,
     default_client,
+    order_not_found,
 )
 from linkstar.stores.models import Store
 
@@ -115,16 +115,17 @@ def fetch_order(
     def refresh(creds: ShopeeCredentials) -> ShopeeCredentials:
         return refresh_access_token(creds, http=client, now=now)
 
-    creds = credentials.fresh(store.tenant_id, store.store_id, PLATFORM, refresh)
-    status, body = _order_detail(client, creds, external_id, now)
-    if _error(body) in TOKEN_ERRORS:
-        creds = credentials.fresh(
-            store.tenant_id, store.store_id, PLATFORM, refresh, rejected_token=creds.access_token
-        )
-        status, body = _order_detail(client, creds, external_id, now)
+    status, body = credentials.with_token(
+        store.tenant_id,
+        store.store_id,
+        PLATFORM,
+        refresh,
+        lambda creds: _order_detail(client, creds, external_id, now),
+        lambda answer: _error(answer[1]) in TOKEN_ERRORS,
+    )
     error = _error(body)
     if error == "error_not_found":
-        raise _not_found(external_id)
+        raise order_not_found(PLATFORM, GET_ORDER_DETAIL, external_id, "in this shop")
     if error is None or error:
         if error is None:
             code = UNEXPECTED_RESPONSE
@@ -145,7 +146,7 @@ def fetch_order(
     for order in orders:
         if isinstance(order, dict) and str(order.get("order_sn")) == external_id:
             return to_order(order)
-    raise _not_found(external_id)
+    raise order_not_found(PLATFORM, GET_ORDER_DETAIL, external_id, "in this shop")
 
 
 def _error(body: Any) -> str | None:
@@ -233,15 +234,6 @@ def refresh_access_token(
             "access_token_expires_at": credentials.expires_in(body.get("expire_in", 14400)),
             "refresh_token": str(body.get("refresh_token") or creds.refresh_token),
         }
-    )
-
-
-def _not_found(external_id: str) -> PermanentMarketplaceError:
-    return PermanentMarketplaceError(
-        f"Shopee has no order {external_id!r} in this shop",
-        platform=PLATFORM.value,
-        operation=GET_ORDER_DETAIL,
-        code=ORDER_NOT_FOUND,
     )
 
 

@@ -54,7 +54,6 @@ from linkstar.platforms.clients.credentials import TikTokShopCredentials
 from linkstar.platforms.clients.http import (
     BAD_REQUEST,
     CREDENTIALS_REJECTED,
-    ORDER_NOT_FOUND,
     UNEXPECTED_RESPONSE,
     HttpClient,
     PermanentMarketplaceError,
@@ -62,6 +61,7 @@ from linkstar.platforms.clients.http import (
     Response,
     build_url,
     default_client,
+    order_not_found,
 )
 from linkstar.stores.models import Store
 
@@ -99,24 +99,20 @@ def fetch_order(
     def refresh(creds: TikTokShopCredentials) -> TikTokShopCredentials:
         return refresh_access_token(creds, http=client)
 
-    creds = credentials.fresh(store.tenant_id, store.store_id, PLATFORM, refresh)
-    body = _order_detail(client, creds, external_id, now)
-    if _token_rejected(body):
-        creds = credentials.fresh(
-            store.tenant_id, store.store_id, PLATFORM, refresh, rejected_token=creds.access_token
-        )
-        body = _order_detail(client, creds, external_id, now)
+    body = credentials.with_token(
+        store.tenant_id,
+        store.store_id,
+        PLATFORM,
+        refresh,
+        lambda creds: _order_detail(client, creds, external_id, now),
+        _token_rejected,
+    )
     data = _data(body, GET_ORDER_DETAIL)
     orders = data.get("orders") if isinstance(data, dict) else None
     for order in orders or []:
         if isinstance(order, dict) and str(order.get("id")) == external_id:
             return to_order(order, market=store.market)
-    raise PermanentMarketplaceError(
-        f"TikTok Shop has no order {external_id!r} in this shop",
-        platform=PLATFORM.value,
-        operation=GET_ORDER_DETAIL,
-        code=ORDER_NOT_FOUND,
-    )
+    raise order_not_found(PLATFORM, GET_ORDER_DETAIL, external_id, "in this shop")
 
 
 def _order_detail(

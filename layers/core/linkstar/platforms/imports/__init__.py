@@ -41,6 +41,7 @@ from pydantic import ValidationError
 
 from linkstar import money
 from linkstar.errors import BadRequest
+from linkstar.orders.models import Platform
 
 if TYPE_CHECKING:
     from linkstar.orders.models import Order
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
 SHOPIFY_ORDERS_CSV = "shopify_orders_csv"
 AMAZON_ALL_ORDERS = "amazon_all_orders"
 KINDS = (SHOPIFY_ORDERS_CSV, AMAZON_ALL_ORDERS)
+# Which store a file belongs in, and what it is as a stored object.
+PLATFORM_OF = {SHOPIFY_ORDERS_CSV: Platform.SHOPIFY, AMAZON_ALL_ORDERS: Platform.AMAZON}
+MEDIA_TYPE_OF = {SHOPIFY_ORDERS_CSV: "text/csv", AMAZON_ALL_ORDERS: "text/tab-separated-values"}
 
 # Enough to catch the realistic case (an export sorted by something other than the order, so an
 # order's rows come back a little later) while keeping memory flat for any file size.
