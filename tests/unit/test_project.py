@@ -35,10 +35,3 @@ def test_chalice_routes_and_template_api_events_are_the_same() -> None:
     }
     assert chalice_routes == template_routes
     assert not any("{proxy+}" in path for _, path in template_routes)
-
-
-def test_ingest_dead_letters_on_the_attempt_the_queue_would_redrive() -> None:
-    resources = _template()["Resources"]
-    redrive = resources["IngestQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
-    env = resources["IngestFunction"]["Properties"]["Environment"]["Variables"]
-    assert int(env["MAX_RECEIVE_COUNT"]) == redrive == 5
