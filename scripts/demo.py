@@ -37,10 +37,10 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from linkstar.money import minor_units
 
 from scripts.demo_data import (
     DATE_SHIFT_NOTE,
-    MINOR_UNITS,
     Delivery,
     DemoHistory,
     DemoStore,
@@ -352,12 +352,7 @@ def read_ingest(api: Api, api_key: str, targets: dict[str, Target]) -> dict[str,
 
 
 def read_back(
-    api: Api,
-    api_key: str,
-    targets: dict[str, Target],
-    day_from: date,
-    day_to: date,
-    ingest: dict[str, dict[str, Any]] | None = None,
+    api: Api, api_key: str, day_from: date, day_to: date, ingest: dict[str, dict[str, Any]]
 ) -> Snapshot:
     report = api.call(
         "GET",
@@ -372,8 +367,6 @@ def read_back(
     for row in rows:
         by_store[row["store_id"]].add(row)
         by_store_market[(row["store_id"], row.get("market") or "?")].add(row)
-    if ingest is None:
-        ingest = read_ingest(api, api_key, targets)
     return Snapshot(rows, dict(by_store), dict(by_store_market), ingest)
 
 
@@ -392,25 +385,26 @@ def wait_for_drain(
     history, competing with ingestion for the same emulated DynamoDB) only when the counters
     stood still since the last poll, or every REPORT_SECONDS to show progress."""
     day_from, day_to = report_range(history)
+    wanted = history.expected.total("orders")
     started = time.monotonic()
-    counters: str | None = None
+    ingest: dict[str, dict[str, Any]] | None = None
     previous: tuple[Any, ...] | None = None
     snap: Snapshot | None = None
     last_change = reported_at = started
     printed_at = 0.0
     while True:
-        ingest = read_ingest(api, api_key, targets)
+        ingest, last = read_ingest(api, api_key, targets), ingest
         now = time.monotonic()
-        quiet = repr(sorted((k, sorted(v.items())) for k, v in ingest.items())) == counters
-        counters = repr(sorted((k, sorted(v.items())) for k, v in ingest.items()))
+        quiet = ingest == last
         if not quiet:
             last_change = now
         stable = False
         if snap is None or quiet or now - reported_at >= REPORT_SECONDS:
-            snap = read_back(api, api_key, targets, day_from, day_to, ingest)
+            snap = read_back(api, api_key, day_from, day_to, ingest)
             reported_at = now
-            stable = quiet and snap.key() == previous
-            previous = snap.key() if quiet else None
+            current = snap.key()
+            stable = quiet and current == previous
+            previous = current if quiet else None
         else:
             snap.ingest = ingest
         matched = snap.pending() == 0 and all(
@@ -423,7 +417,7 @@ def wait_for_drain(
             printed_at = now
             print(
                 f"{CR}  {snap.handled():>6,} deliveries ingested, "
-                f"{sum(f.orders for f in snap.by_store.values()):>6,}/{history.expected.orders:,}"
+                f"{sum(f.orders for f in snap.by_store.values()):>6,}/{wanted:,}"
                 f" orders stored, {snap.pending():>4,} awaiting amounts  ({now - started:4.0f} s)",
                 end="" if TTY else "\n",
                 flush=True,
@@ -478,11 +472,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str = ""
 
 
 def money(amounts: Mapping[str, Decimal]) -> str:
-    if not amounts:
-        return "-"
     return (
         ", ".join(
-            f"{currency} {amount:,.{MINOR_UNITS.get(currency, 2)}f}"
+            f"{currency} {amount:,.{minor_units(currency)}f}"
             for currency, amount in sorted(amounts.items())
             if amount
         )
@@ -548,7 +540,7 @@ def print_trend(snap: Snapshot, history: DemoHistory) -> None:
         [
             m,
             f"{orders[m]:,}",
-            *[f"{gmv[m][c]:,.{MINOR_UNITS.get(c, 2)}f}" if gmv[m][c] else "-" for c in currencies],
+            *[f"{gmv[m][c]:,.{minor_units(c)}f}" if gmv[m][c] else "-" for c in currencies],
         ]
         for m in months
     ]
@@ -647,16 +639,8 @@ class Column:
     out_of_order: tuple[int, int] = (0, 0)  # (sent, stale)
     ignored: tuple[int, int] = (0, 0)  # (sent, counted)
 
-    def add(self, truth: Any, figures: StoreFigures, ingest: Mapping[str, Any]) -> None:
+    def add(self, truth: Any, ingest: Mapping[str, Any]) -> None:
         self.stores += 1
-        self.figures.add(
-            {
-                "orders": figures.orders,
-                "cancelled": figures.cancelled,
-                "amounts_pending": figures.pending,
-                "gmv": figures.gmv,
-            }
-        )
         self.sent += truth.deliveries
 
         def plus(pair: tuple[int, int], sent: int, caught: Any) -> tuple[int, int]:
@@ -678,12 +662,13 @@ def print_platforms(
     columns: dict[str, Column] = {}
     for t in targets.values():
         column = columns.setdefault(t.store.platform, Column())
-        column.add(
-            history.expected.stores[t.store.key],
-            snap.by_store.get(t.store_id, StoreFigures()),
-            snap.ingest.get(t.store_id, {}),
-        )
-        column.markets |= {m for (sid, m) in snap.by_store_market if sid == t.store_id}
+        column.add(history.expected.stores[t.store.key], snap.ingest.get(t.store_id, {}))
+    platform_of = {t.store_id: t.store.platform for t in targets.values()}
+    for row in snap.rows:
+        if row["store_id"] in platform_of:
+            column = columns[platform_of[row["store_id"]]]
+            column.figures.add(row)
+            column.markets.add(row.get("market") or "?")
     platforms = [p for p in PLATFORMS if p in columns]
 
     def pair(sent_and_caught: tuple[int, int]) -> str:
@@ -702,7 +687,7 @@ def print_platforms(
         ["Cancelled", *[f"{columns[p].figures.cancelled:,}" for p in platforms]],
     ]
     for currency in currencies_of(history):
-        places = MINOR_UNITS.get(currency, 2)
+        places = minor_units(currency)
         amounts = [columns[p].figures.gmv.get(currency, Decimal(0)) for p in platforms]
         rows.append([f"GMV {currency}", *[f"{a:,.{places}f}" if a else "-" for a in amounts]])
     rows += [
@@ -933,19 +918,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def print_intro(history: DemoHistory) -> None:
-    truth = history.expected
+    truth = history.expected.total
     heading("LinkStar demo: Acme Global sells CDs on Shopify, TikTok Shop, Shopee, Lazada, Amazon")
     sent = Counter(d.platform for d in history.deliveries)
     print(
-        f"  {truth.orders:,} orders by {len(history.customers):,} real CDNOW customers in "
+        f"  {truth('orders'):,} orders by {len(history.customers):,} real CDNOW customers in "
         f"{len(history.stores)} stores, {history.first_day.isoformat()} to "
         f"{history.last_day.isoformat()}; {len(history.deliveries):,} deliveries: "
         + ", ".join(f"{PLATFORM_NAMES[p]} {sent[p]:,}" for p in PLATFORMS if sent[p])
     )
     print(
-        f"  injected faults: {truth.duplicates} duplicate deliveries, "
-        f"{truth.out_of_order} out-of-order deliveries, "
-        f"{truth.ignored_topics} deliveries LinkStar acknowledges and doesn't apply"
+        f"  injected faults: {truth('duplicates')} duplicate deliveries, "
+        f"{truth('out_of_order')} out-of-order deliveries, "
+        f"{truth('ignored_topics')} deliveries LinkStar acknowledges and doesn't apply"
     )
     print(textwrap.fill(DATE_SHIFT_NOTE, width=98, initial_indent="  ", subsequent_indent="  "))
 

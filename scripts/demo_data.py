@@ -26,26 +26,28 @@ import hashlib
 import hmac
 import json
 import random
+import string
 import unicodedata
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from linkstar.money import minor_units
 
 from scripts.demo_marketplaces import (
     AMAZON,
     AMAZON_SITES,
+    FIXTURES,
     LAZADA,
     MARKETPLACE_SPECS,
     OFFER_CHANGES_PER_ORDER,
+    SHARED_DIR,
     SHOPEE,
     TIKTOK,
     MarketLife,
@@ -53,16 +55,16 @@ from scripts.demo_marketplaces import (
     MarketplaceSpec,
     Notice,
     Shop,
+    amazon_notification_id,
     amazon_offer_changed,
+    fixture,
     life,
     new_uuid,
-    push_headers,
     shopee_authorization,
 )
 
-SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 CDNOW_PATH = SHARED_DIR / "datasets" / "cdnow" / "CDNOW_master_from251.txt"
-SHOPIFY_FIXTURES = SHARED_DIR / "fixtures" / "shopify"
+SHOPIFY_FIXTURES = FIXTURES / "shopify"
 
 API_VERSION = "2026-01"
 
@@ -90,8 +92,6 @@ USD_RATES: dict[str, Decimal] = {
     "SGD": Decimal("1.35"),
     "MYR": Decimal("4.70"),
 }
-# ISO 4217 minor units: JPY has none, and Shopify formats it without decimals.
-MINOR_UNITS: dict[str, int] = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "SGD": 2, "MYR": 2}
 
 ORDER_TOPICS = frozenset(
     {"orders/create", "orders/paid", "orders/fulfilled", "orders/updated", "orders/cancelled"}
@@ -110,6 +110,11 @@ P_OUT_OF_ORDER = 0.05
 P_DUPLICATE = 0.03  # per delivery
 CROSS_STORE_SHARE = 0.05  # of customers
 ABANDONED_PER_ORDER = 0.075  # about 150 abandoned checkouts for 2,000 orders
+
+# What platform ids and secrets are made of.
+LOWER_ALNUM = string.ascii_lowercase + string.digits
+UPPER_ALNUM = string.ascii_uppercase + string.digits
+MIXED_ALNUM = UPPER_ALNUM + string.ascii_lowercase
 
 
 # ---------------------------------------------------------------- public types
@@ -137,10 +142,6 @@ class DemoStore:
     app_secret: str | None = None
     # How the order API names the shop: TikTok's shop_cipher; the external id elsewhere.
     api_shop: str | None = None
-
-    @property
-    def shop_domain(self) -> str:
-        return self.external_id
 
     @property
     def app_key(self) -> str | None:
@@ -193,7 +194,6 @@ class DemoCustomer:
     cdnow_id: str
     email: str
     stores: tuple[str, ...]  # home store first
-    purchases: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,8 +206,6 @@ class StoreTruth:
     refunded: dict[str, Decimal]
     gmv: dict[str, Decimal]  # total_price of non-cancelled orders, gross of refunds
     units: int  # of all orders placed, like `orders`
-    customers: int  # distinct emails with an order in this store
-    abandoned_checkouts: int
     deliveries: int  # POSTs sent, duplicates included
     duplicates: int  # deliveries repeating an event id already sent
     out_of_order: int  # order deliveries older than a state of that order already sent
@@ -222,29 +220,12 @@ class Expected:
     customers: int  # distinct buyers with an order, across stores (LinkStar merges by email)
     repeat_customers: int  # buyers with 2+ orders across stores, cancelled orders included
     cross_store_customers: int
-    prospects: int  # emails seen only in abandoned checkouts
     # Marketplace stores: every order by its platform id, as LinkStar must show it.
     orders_by_store: dict[str, dict[str, OrderTruth]] = field(default_factory=dict)
 
-    @property
-    def orders(self) -> int:
-        return sum(s.orders for s in self.stores.values())
-
-    @property
-    def deliveries(self) -> int:
-        return sum(s.deliveries for s in self.stores.values())
-
-    @property
-    def duplicates(self) -> int:
-        return sum(s.duplicates for s in self.stores.values())
-
-    @property
-    def out_of_order(self) -> int:
-        return sum(s.out_of_order for s in self.stores.values())
-
-    @property
-    def ignored_topics(self) -> int:
-        return sum(s.ignored_topics for s in self.stores.values())
+    def total(self, count: str) -> int:
+        """A StoreTruth count (orders, deliveries, duplicates, ...) over all stores."""
+        return sum(getattr(s, count) for s in self.stores.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,41 +239,42 @@ class DemoHistory:
     seeds: list[Seed] = field(default_factory=list)
 
 
+# Signing: as each platform documents it, written independently of `linkstar.platforms.edge`
+# (the unit tests verify every delivery against it).
+
+
+def _hmac_sha256(secret: str, message: bytes) -> bytes:
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
 def shopify_hmac(secret: str, body: bytes) -> str:
     """X-Shopify-Hmac-Sha256: base64 of HMAC-SHA256 over the raw body."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def shopify_headers(delivery: Delivery, shop_domain: str, secret: str) -> dict[str, str]:
-    """The header set Shopify documents for a webhook POST (X-Shopify-Name is left out: it is
-    only sent for subscriptions given a name, and LinkStar's are not)."""
-    return {
-        "Content-Type": "application/json",
-        "X-Shopify-Topic": delivery.topic,
-        "X-Shopify-Hmac-Sha256": shopify_hmac(secret, delivery.body),
-        "X-Shopify-Shop-Domain": shop_domain,
-        "X-Shopify-API-Version": delivery.api_version,
-        "X-Shopify-Webhook-Id": delivery.webhook_id,
-        "X-Shopify-Triggered-At": delivery.triggered_at,
-        "X-Shopify-Event-Id": delivery.event_id,
-    }
+    return base64.b64encode(_hmac_sha256(secret, body)).decode()
 
 
 def delivery_headers(delivery: Delivery, store: DemoStore, webhook_url: str) -> dict[str, str]:
     """The headers of one webhook POST as its platform sends them, signed with the store's
     secret. `webhook_url` is what Shopee signs: the URL as LinkStar handed it out."""
     if store.platform == "shopify":
-        return shopify_headers(delivery, store.shop_domain, store.webhook_secret or "")
+        # The set Shopify documents (X-Shopify-Name is left out: it is only sent for
+        # subscriptions given a name, and LinkStar's are not).
+        return {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": delivery.topic,
+            "X-Shopify-Hmac-Sha256": shopify_hmac(store.webhook_secret or "", delivery.body),
+            "X-Shopify-Shop-Domain": store.external_id,
+            "X-Shopify-API-Version": delivery.api_version,
+            "X-Shopify-Webhook-Id": delivery.webhook_id,
+            "X-Shopify-Triggered-At": delivery.triggered_at,
+            "X-Shopify-Event-Id": delivery.event_id,
+        }
     if store.platform == AMAZON:
         raise ValueError("Amazon notifications go through SQS, not HTTP")
-    return push_headers(
-        store.platform,
-        store.webhook_secret or "",
-        delivery.body,
-        app_key=store.app_id or "",
-        callback_url=webhook_url,
-    )
+    # TikTok Shop, Shopee, Lazada: hex(HMAC-SHA256(secret, prefix + raw body)); the prefix is
+    # the app key (TikTok Shop, Lazada) or the callback URL and "|" (Shopee).
+    prefix = f"{webhook_url}|" if store.platform == SHOPEE else store.app_id or ""
+    signature = _hmac_sha256(store.webhook_secret or "", prefix.encode() + delivery.body).hex()
+    return {"Content-Type": "application/json", "Authorization": signature}
 
 
 def format_money(minor: int, currency: str) -> str:
@@ -301,7 +283,12 @@ def format_money(minor: int, currency: str) -> str:
 
 
 def to_decimal(minor: int, currency: str) -> Decimal:
-    return Decimal(minor).scaleb(-MINOR_UNITS[currency])
+    return Decimal(minor).scaleb(-minor_units(currency))
+
+
+def _in_minor(usd: Decimal, currency: str) -> int:
+    """A USD amount in `currency`'s minor units at the fixed rate."""
+    return _half_up(usd * USD_RATES[currency] * 10 ** minor_units(currency))
 
 
 # ---------------------------------------------------------------- CDNOW
@@ -524,12 +511,6 @@ TRACKING_URLS = {
 CANCEL_REASONS = ("customer", "customer", "inventory", "fraud", "declined", "other")
 
 
-@cache
-def _template(name: str) -> dict[str, Any]:
-    # Callers copy before changing anything: the cached dict is shared.
-    return json.loads((SHOPIFY_FIXTURES / name).read_text(encoding="utf-8"))
-
-
 def _iso(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).isoformat(timespec="seconds")
 
@@ -627,12 +608,6 @@ class _Pending:
     ignored: bool = False  # a topic or status LinkStar acknowledges and doesn't apply
 
 
-@dataclass(frozen=True, slots=True)
-class _Checkout:
-    store: str
-    email: str
-
-
 # ---------------------------------------------------------------- the generator
 
 
@@ -654,9 +629,6 @@ class _Builder:
         value = self._last_id.get(kind, start) + self.rng.randint(1, 90_000)
         self._last_id[kind] = value
         return value
-
-    def uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def token(self) -> str:
         return f"{self.rng.getrandbits(128):032x}"
@@ -726,6 +698,13 @@ class _Builder:
             for product, q, price in zip(products, quantities, prices, strict=True)
         ]
 
+    def day_between(self, first: date, last: date) -> date:
+        return first + timedelta(days=self.rng.randint(0, (last - first).days))
+
+    def purchase_time(self, purchase: CdnowPurchase, store: str) -> datetime:
+        """When a CDNOW purchase happens in the shifted history, in the store's local time."""
+        return self.local_time(purchase.day + timedelta(days=SHIFT_DAYS), store)
+
     def local_time(self, day: date, store: str) -> datetime:
         rng = self.rng
         hour = rng.choices(range(24), HOUR_WEIGHTS)[0]
@@ -748,8 +727,8 @@ class _Builder:
         delivery = Delivery(
             store_key=store,
             topic=topic,
-            event_id=self.uuid(),
-            webhook_id=self.uuid(),
+            event_id=new_uuid(rng),
+            webhook_id=new_uuid(rng),
             triggered_at=f"{triggered:%Y-%m-%dT%H:%M:%S}.{nanos:09d}Z",
             body=_serialise(body),
             ordering_key=ordering_key,
@@ -883,9 +862,7 @@ def build_history(max_orders: int = 2000, seed: int = 7) -> DemoHistory:
         _market_life(b, by_key[mo.spec.key], shops[mo.spec.key], mo)
     days = [o.created.date() for o in orders] + [mo.created.date() for mo in market_orders]
     first_day, last_day = min(days), max(days)
-    checkouts = _abandoned_checkouts(
-        b, people, round(ABANDONED_PER_ORDER * len(orders)), first_day, last_day
-    )
+    _abandoned_checkouts(b, people, round(ABANDONED_PER_ORDER * len(orders)), first_day, last_day)
     _ignored_topic_deliveries(b, first_day, last_day)
     _marketplace_extras(b, by_key, shops, market_orders, first_day, last_day)
     _duplicates(b)
@@ -894,13 +871,12 @@ def build_history(max_orders: int = 2000, seed: int = 7) -> DemoHistory:
     return DemoHistory(
         stores=stores,
         deliveries=[p.delivery for p in b.pending],
-        expected=_expected(b.pending, stores, orders, market_orders, checkouts),
+        expected=_expected(b.pending, stores, orders, market_orders),
         customers=[
             DemoCustomer(
                 p.cdnow.cdnow_id,
                 p.email,
                 (p.home, p.second) if p.second else (p.home,),
-                len(p.cdnow.purchases),
             )
             for p in people
         ],
@@ -922,25 +898,21 @@ def build_history(max_orders: int = 2000, seed: int = 7) -> DemoHistory:
 
 def _marketplace_store(b: _Builder, spec: MarketplaceSpec) -> tuple[DemoStore, Shop]:
     """The store as its platform knows it: ids, the app and its secret (shapes as issued)."""
-    rng, lower, upper = (
-        b.rng,
-        "abcdefghijklmnopqrstuvwxyz0123456789",
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-    )
+    rng = b.rng
     if spec.platform == TIKTOK:
         shop_id = str(rng.randint(7_494_000_000_000_000_000, 7_494_999_999_999_999_999))
-        app_id, secret = b.chars(lower, 13), b.token() + b.token()[:8]
-        api_shop = "ROW_" + b.chars(upper + lower[:26], 30)
+        app_id, secret = b.chars(LOWER_ALNUM, 13), b.token() + b.token()[:8]
+        api_shop = "ROW_" + b.chars(MIXED_ALNUM, 30)
     elif spec.platform == SHOPEE:
         shop_id = str(rng.randint(100_000_000, 999_999_999))
         app_id, secret = str(rng.randint(2_000_000, 2_099_999)), b.token() + b.token()
         api_shop = shop_id
     elif spec.platform == LAZADA:
         shop_id = str(rng.randint(1_000_100_000, 1_000_999_999))
-        app_id, secret = str(rng.randint(100_000, 139_999)), b.chars(upper + lower[:26], 32)
+        app_id, secret = str(rng.randint(100_000, 139_999)), b.chars(MIXED_ALNUM, 32)
         api_shop = shop_id
     else:
-        shop_id = "A" + b.chars(upper, 13)
+        shop_id = "A" + b.chars(UPPER_ALNUM, 13)
         app_id = "amzn1.application-oa2-client." + b.token()
         secret = "amzn1.oa2-cs.v1." + b.token() + b.token()
         api_shop = shop_id
@@ -1031,8 +1003,8 @@ def _market_order(
 ) -> _MarketOrder:
     # Amazon: the buyer's own marketplace (amazon.de, .fr, .co.uk) sets the currency.
     currency = AMAZON_SITES[p.country.code].currency if spec.platform == AMAZON else spec.currency
-    total = _half_up(purchase.usd * USD_RATES[currency] * 10 ** MINOR_UNITS[currency])
-    created = b.local_time(purchase.day + timedelta(days=SHIFT_DAYS), spec.key)
+    total = _in_minor(purchase.usd, currency)
+    created = b.purchase_time(purchase, spec.key)
     return _MarketOrder(
         person=p,
         spec=spec,
@@ -1048,15 +1020,14 @@ def _market_identity(b: _Builder, mo: _MarketOrder) -> MarketOrder:
     """The order's id as its platform writes them, and the buyer as the platform names them:
     relay addresses on a reserved domain (.example), so demo outreach reaches no real inbox."""
     rng, p, platform = b.rng, mo.person, mo.spec.platform
-    lower, upper = "abcdefghijklmnopqrstuvwxyz0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     if platform == TIKTOK:
         order_id = str(b.new_id("tiktok_order", 576_460_000_000_000_000))
         if p.buyer_id is None:
             p.buyer_id = str(rng.randint(7_000_000_000_000_000_000, 7_099_999_999_999_999_999))
-            p.buyer_email = f"{b.chars(lower, 28)}@scs.tiktokw.example"
+            p.buyer_email = f"{b.chars(LOWER_ALNUM, 28)}@scs.tiktokw.example"
     elif platform == SHOPEE:
         local = mo.created.astimezone(b.tz[mo.spec.key])
-        order_id = f"{local:%y%m%d}" + b.chars(upper, 8)
+        order_id = f"{local:%y%m%d}" + b.chars(UPPER_ALNUM, 8)
         if p.buyer_id is None:
             p.buyer_id = str(rng.randint(100_000_000, 1_999_999_999))
     elif platform == LAZADA:
@@ -1065,7 +1036,7 @@ def _market_identity(b: _Builder, mo: _MarketOrder) -> MarketOrder:
         prefix = rng.choice(("302", "303", "304", "305", "028"))
         order_id = f"{prefix}-{rng.randint(0, 9_999_999):07d}-{rng.randint(0, 9_999_999):07d}"
         if p.buyer_email is None:
-            p.buyer_email = f"{b.chars(lower[:26], 16)}@marketplace.amazon.example"
+            p.buyer_email = f"{b.chars(string.ascii_lowercase, 16)}@marketplace.amazon.example"
     site = AMAZON_SITES.get(p.country.code) if platform == AMAZON else None
     return MarketOrder(
         platform=platform,
@@ -1124,34 +1095,29 @@ def _marketplace_extras(
             b.emit_notice(store, Notice(at, "1", body, None, ignored=True), f"{spec.key}:shop")
         if spec.platform == AMAZON:
             mine = sum(1 for mo in market_orders if mo.spec.key == spec.key)
-            span = (last_day - first_day).days
             for _ in range(max(1, round(OFFER_CHANGES_PER_ORDER * mine))):
-                day = first_day + timedelta(days=rng.randint(0, span))
+                day = b.day_between(first_day, last_day)
                 at = b.local_time(day, spec.key).astimezone(UTC)
                 country = rng.choice(sorted(AMAZON_SITES))
                 site, product = AMAZON_SITES[country], rng.choice(b.catalog)
                 asin = "B0" + str(int(hashlib.sha256(product["sku"].encode()).hexdigest(), 16))[:8]
                 body = amazon_offer_changed(rng, shop, at, site.marketplace_id, asin, site.currency)
                 notice = Notice(
-                    at,
-                    "ANY_OFFER_CHANGED",
-                    body,
-                    body["NotificationMetadata"]["NotificationId"],
-                    ignored=True,
+                    at, "ANY_OFFER_CHANGED", body, amazon_notification_id(body), ignored=True
                 )
                 b.emit_notice(store, notice, f"{spec.key}:offers:{asin}")
 
 
 def _order(b: _Builder, p: _Person, store: _StoreSpec, purchase: CdnowPurchase) -> _Order:
     currency = store.currency
-    total = _half_up(purchase.usd * USD_RATES[currency] * 10 ** MINOR_UNITS[currency])
+    total = _in_minor(purchase.usd, currency)
     rate = b.tax_rate(store, p)
     subtotal, tax = _split_tax(total, rate, store.taxes_included)
     return _Order(
         person=p,
         store=store,
         purchase=purchase,
-        created=b.local_time(purchase.day + timedelta(days=SHIFT_DAYS), store.key),
+        created=b.purchase_time(purchase, store.key),
         lines=b.lines(purchase.units, subtotal, currency),
         total=total,
         subtotal=subtotal,
@@ -1180,7 +1146,7 @@ def _order_life(b: _Builder, o: _Order) -> None:
         )
         b.emit(key, "checkouts/create", at, body, email)
     if o.first_in_store:
-        b.emit(key, "customers/create", o.customer_created, _customer_body(o), email)
+        b.emit(key, "customers/create", o.customer_created, _customer_body(o, tz), email)
 
     base = _order_base(b, o, checkout_id, checkout_token)
     pending = rng.random() < P_PENDING[key] and o.total > 0
@@ -1299,25 +1265,18 @@ def _money_fields(lines: list[_Line], subtotal: int, tax: int, total: int) -> di
 
 def _order_base(b: _Builder, o: _Order, checkout_id: int, checkout_token: str) -> dict[str, Any]:
     """The parts of the order body that don't change over its life."""
-    template = _template("orders_create.json")
+    template = fixture("shopify/orders_create.json")
     p, currency, tz = o.person, o.store.currency, b.tz[o.store.key]
     created = _iso(o.created, tz)
     address = _address(p)
     customer = {
         **template["customer"],
-        "accepts_marketing": p.accepts_marketing,
-        "created_at": _iso(o.customer_created, tz),
-        "email": p.email,
-        "first_name": p.first_name,
-        "id": o.customer_id,
-        "last_name": p.last_name,
-        "phone": p.phone,
+        **_customer(o, tz),
         "last_order_id": o.order_id,
         "last_order_name": f"#{o.number}",
         "orders_count": o.customer_orders_before + 1,
         "total_spent": format_money(o.customer_spent_before + o.total, currency),
         "updated_at": created,
-        "default_address": _customer_address(p, o.customer_id),
     }
     shipping = {**template["shipping_lines"][0], "price": format_money(0, currency)}
     return {
@@ -1353,7 +1312,7 @@ def _order_base(b: _Builder, o: _Order, checkout_id: int, checkout_token: str) -
 
 def _address(p: _Person) -> dict[str, Any]:
     return {
-        **_template("orders_create.json")["shipping_address"],
+        **fixture("shopify/orders_create.json")["shipping_address"],
         "address1": p.address1,
         "address2": "",
         "city": p.city.name,
@@ -1378,45 +1337,60 @@ def _customer_address(p: _Person, customer_id: int) -> dict[str, Any]:
     return {**address, "id": customer_id + 1, "country_name": p.country.name, "default": True}
 
 
-def _customer_body(o: _Order) -> dict[str, Any]:
-    p, tz = o.person, ZoneInfo(o.store.timezone)
-    address = _customer_address(p, o.customer_id)
+def _customer(o: _Order, tz: ZoneInfo) -> dict[str, Any]:
+    """The order's customer as both the order and customers/create describe them."""
+    p = o.person
     return {
-        **_template("customers_create.json"),
         "accepts_marketing": p.accepts_marketing,
         "created_at": _iso(o.customer_created, tz),
         "email": p.email,
         "first_name": p.first_name,
         "id": o.customer_id,
         "last_name": p.last_name,
+        "phone": p.phone,
+        "default_address": _customer_address(p, o.customer_id),
+    }
+
+
+def _customer_body(o: _Order, tz: ZoneInfo) -> dict[str, Any]:
+    customer = _customer(o, tz)
+    return {
+        **fixture("shopify/customers_create.json"),
+        **customer,
         "last_order_id": None,
         "last_order_name": None,
         "orders_count": 0,
-        "phone": p.phone,
         "total_spent": format_money(0, o.store.currency),
-        "updated_at": _iso(o.customer_created, tz),
-        "default_address": address,
-        "addresses": [address],
+        "updated_at": customer["created_at"],
+        "addresses": [customer["default_address"]],
+    }
+
+
+def _variant(ln: _Line) -> dict[str, Any]:
+    """What an order line and a checkout line both say of the CD they sell."""
+    product = ln.product
+    return {
+        "grams": 110,
+        "price": format_money(ln.unit_minor, ln.currency),
+        "product_id": product["product_id"],
+        "quantity": ln.quantity,
+        "sku": product["sku"],
+        "title": product["title"],
+        "variant_id": product["variant_id"],
+        "variant_title": product["variant_title"],
+        "vendor": product["vendor"],
     }
 
 
 def _line_item(ln: _Line, fulfillment_status: str | None) -> dict[str, Any]:
     product = ln.product
     return {
-        **_template("orders_create.json")["line_items"][0],
+        **fixture("shopify/orders_create.json")["line_items"][0],
+        **_variant(ln),
         "fulfillment_service": "manual",
         "fulfillment_status": fulfillment_status,
-        "grams": 110,
         "id": ln.line_id,
-        "price": format_money(ln.unit_minor, ln.currency),
-        "product_id": product["product_id"],
-        "quantity": ln.quantity,
         "requires_shipping": True,
-        "sku": product["sku"],
-        "title": product["title"],
-        "variant_id": product["variant_id"],
-        "variant_title": product["variant_title"],
-        "vendor": product["vendor"],
         "name": f"{product['title']} - {product['variant_title']}",
         "properties": [],
         "product_exists": True,
@@ -1440,7 +1414,7 @@ def _fulfillment(
     stamp = _iso(at, b.tz[o.store.key])
     url = TRACKING_URLS[carrier].format(tracking)
     return {
-        **_template("fulfillments_create.json"),
+        **fixture("shopify/fulfillments_create.json"),
         "created_at": stamp,
         "id": b.new_id("fulfillment", 5_480_000_000_000),
         "order_id": o.order_id,
@@ -1459,7 +1433,7 @@ def _fulfillment(
 def _refund(b: _Builder, o: _Order, at: datetime, lines: list[_Line]) -> None:
     rng = b.rng
     tz, currency = b.tz[o.store.key], o.store.currency
-    template = _template("refunds_create.json")
+    template = fixture("shopify/refunds_create.json")
     template_line = template["refund_line_items"][0]["line_item"]
     amount = 0
     refund_lines = []
@@ -1522,7 +1496,7 @@ def _checkout_body(
     customer_id: int | None,
     tax: int | None = None,
 ) -> dict[str, Any]:
-    template = _template("checkouts_create.json")
+    template = fixture("shopify/checkouts_create.json")
     currency, stamp = store.currency, _iso(at, b.tz[store.key])
     rate = b.tax_rate(store, p)
     subtotal = sum(ln.amount for ln in lines)
@@ -1533,21 +1507,13 @@ def _checkout_body(
     items = [
         {
             **template["line_items"][0],
+            **_variant(ln),
             "applied_discounts": [],
             "compare_at_price": None,
-            "grams": 110,
             "id": ln.product["variant_id"],
             "line_price": format_money(ln.amount, currency),
-            "price": format_money(ln.unit_minor, currency),
-            "product_id": ln.product["product_id"],
             "properties": None,
-            "quantity": ln.quantity,
-            "sku": ln.product["sku"],
             "taxable": rate > 0,
-            "title": ln.product["title"],
-            "variant_id": ln.product["variant_id"],
-            "variant_title": ln.product["variant_title"],
-            "vendor": ln.product["vendor"],
         }
         for ln in lines
     ]
@@ -1581,33 +1547,28 @@ def _checkout_body(
 
 def _abandoned_checkouts(
     b: _Builder, people: list[_Person], count: int, first_day: date, last_day: date
-) -> list[_Checkout]:
+) -> None:
     """Checkouts no order follows: 60% from prospects LinkStar has never seen (the audience of
     abandoned-cart flows), the rest from existing customers."""
     rng = b.rng
     keys = [s.key for s in STORE_SPECS]
     shares = [s.share for s in STORE_SPECS]
-    span = (last_day - first_day).days
-    checkouts: list[_Checkout] = []
     for n in range(count):
         key = rng.choices(keys, shares)[0]
-        store = b.specs[key]
+        store = b.shopify[key]
         locals_ = [p for p in people if p.home == key]
         if rng.random() < 0.6 or not locals_:
             # example.net keeps prospects' addresses apart from customers' (example.com).
             person = b.person(CdnowCustomer(f"p{n:04d}", ()), key, "example.net")
         else:
             person = rng.choice(locals_)
-        at = b.local_time(first_day + timedelta(days=rng.randint(0, span)), key)
-        exp = MINOR_UNITS[store.currency]
+        at = b.local_time(b.day_between(first_day, last_day), key)
         lines = [
             _Line(
                 b.new_id("line", 13_800_000_000_000),
                 product,
                 1,
-                _half_up(
-                    Decimal(rng.randint(799, 1999)) / 100 * USD_RATES[store.currency] * 10**exp
-                ),
+                _in_minor(Decimal(rng.randint(799, 1999)) / 100, store.currency),
                 store.currency,
             )
             for product in rng.sample(b.catalog, rng.randint(1, 2))
@@ -1616,18 +1577,15 @@ def _abandoned_checkouts(
             b, store, person, at, b.new_id("checkout", 36_100_000_000_000), b.token(), lines, None
         )
         b.emit(key, "checkouts/create", at, body, person.email)
-        checkouts.append(_Checkout(key, person.email))
-    return checkouts
 
 
 def _ignored_topic_deliveries(b: _Builder, first_day: date, last_day: date) -> None:
     """Two product edits and a stock change: topics a shop may still send but LinkStar ignores.
     No fixture exists for them; the bodies follow the shapes in Shopify's webhook reference."""
     rng = b.rng
-    span = (last_day - first_day).days
     for topic in ("products/update", "products/update", "inventory_levels/update"):
         key = rng.choice([s.key for s in STORE_SPECS])
-        at = b.local_time(first_day + timedelta(days=rng.randint(0, span)), key)
+        at = b.local_time(b.day_between(first_day, last_day), key)
         stamp = _iso(at, b.tz[key])
         product = rng.choice(b.catalog)
         if topic == "products/update":
@@ -1686,7 +1644,6 @@ def _expected(
     stores: list[DemoStore],
     orders: list[_Order],
     market_orders: list[_MarketOrder],
-    checkouts: list[_Checkout],
 ) -> Expected:
     """Ground truth from the generator's records and the final send order."""
     deliveries: Counter[str] = Counter()
@@ -1696,24 +1653,19 @@ def _expected(
     seen: set[str] = set()
     newest: dict[str, datetime] = {}
     for p in sent:
-        store = p.delivery.store_key
-        deliveries[store] += 1
+        key = p.delivery.store_key
+        deliveries[key] += 1
         if p.delivery.event_id in seen:
-            duplicates[store] += 1
+            duplicates[key] += 1
             continue
         seen.add(p.delivery.event_id)
         if p.ignored:
-            ignored[store] += 1
+            ignored[key] += 1
         elif p.order_key is not None and p.state_at is not None:
             if p.order_key in newest and p.state_at < newest[p.order_key]:
-                stale[store] += 1
+                stale[key] += 1
             else:
                 newest[p.order_key] = p.state_at
-
-    # Who LinkStar can tell apart, order by order (None: an anonymous buyer).
-    buyers: list[tuple[tuple[str, ...] | None, str]] = [
-        (("email", o.person.email), o.store.key) for o in orders
-    ] + [(_buyer(mo), mo.spec.key) for mo in market_orders]
 
     by_store: dict[str, list[_Order]] = defaultdict(list)
     for o in orders:
@@ -1741,45 +1693,43 @@ def _expected(
                 refunded={currency: to_decimal(sum(o.refunded_minor for o in mine), currency)},
                 gmv={currency: to_decimal(sum(o.total for o in kept), currency)},
                 units=sum(o.purchase.units for o in mine),
-                customers=len({o.person.email for o in mine}),
-                abandoned_checkouts=sum(1 for c in checkouts if c.store == key),
                 **faults,
             )
             continue
         market = market_by_store[key]
-        gmv: dict[str, Decimal] = {}
+        gmv: dict[str, Decimal] = defaultdict(Decimal)
         details[key] = {}
+        cancelled = 0
         for mo in market:
             assert mo.order is not None and mo.life is not None
-            cancelled = mo.life.status == "cancelled"
-            amount = Decimal(0) if cancelled else to_decimal(mo.total, mo.currency)
-            gmv[mo.currency] = gmv.get(mo.currency, Decimal(0)) + amount
+            total = to_decimal(mo.total, mo.currency)
+            cancelled += mo.life.status == "cancelled"
+            gmv[mo.currency] += Decimal(0) if mo.life.status == "cancelled" else total
             details[key][mo.order.order_id] = OrderTruth(
-                mo.life.status, to_decimal(mo.total, mo.currency), mo.currency, mo.order.country
+                mo.life.status, total, mo.currency, mo.order.country
             )
         truths[key] = StoreTruth(
             orders=len(market),
-            cancelled=sum(1 for mo in market if mo.life and mo.life.status == "cancelled"),
+            cancelled=cancelled,
             refunded_orders=0,  # marketplaces settle refunds themselves: LinkStar sees statuses
             refunded={},
-            gmv=gmv,
+            gmv=dict(gmv),
             units=sum(mo.purchase.units for mo in market),
-            customers=len({b for b, store_key in buyers if b and store_key == key}),
-            abandoned_checkouts=0,
             **faults,
         )
-    orders_by_buyer = Counter(b for b, _ in buyers if b)
+    # Who LinkStar can tell apart, order by order (anonymous buyers left out).
+    buyers = [(("email", o.person.email), o.store.key) for o in orders] + [
+        (buyer, mo.spec.key) for mo in market_orders if (buyer := _buyer(mo))
+    ]
+    orders_by_buyer = Counter(b for b, _ in buyers)
     stores_by_buyer: dict[tuple[str, ...], set[str]] = defaultdict(set)
     for b, store_key in buyers:
-        if b:
-            stores_by_buyer[b].add(store_key)
-    emails = {b[1] for b in orders_by_buyer if b[0] == "email"}
+        stores_by_buyer[b].add(store_key)
     return Expected(
         stores=truths,
         customers=len(orders_by_buyer),
         repeat_customers=sum(1 for n in orders_by_buyer.values() if n >= 2),
         cross_store_customers=sum(1 for s in stores_by_buyer.values() if len(s) > 1),
-        prospects=len({c.email for c in checkouts if c.email not in emails}),
         orders_by_store=details,
     )
 

@@ -14,16 +14,11 @@ here has two sides, built together so that they agree:
   documented-shape builders (``infra.local.marketplaces``). The demo seeds it into the fake
   before sending anything, so enrichment finds it whenever it asks.
 
-``push_headers`` signs a push as each platform documents it, written independently of
-``linkstar.platforms.edge`` (the unit tests verify one against the other).
-
 Everything is a function of a seeded ``random.Random``: the same seed gives the same bytes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import random
 import uuid
@@ -34,6 +29,8 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from linkstar.platforms.marketplaces import AMAZON_BY_DOMAIN, AmazonMarketplace
 
 from infra.local.marketplaces import (
     AMAZON,
@@ -46,7 +43,8 @@ from infra.local.marketplaces import (
     tiktok_order,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+FIXTURES = SHARED_DIR / "fixtures"
 PLATFORM_NAMES = {
     "shopify": "Shopify",
     TIKTOK: "TikTok Shop",
@@ -64,21 +62,14 @@ OFFER_CHANGES_PER_ORDER = 0.03  # Amazon ANY_OFFER_CHANGED: a notification LinkS
 LAZADA_SITE = "lazada_my"
 
 
-@dataclass(frozen=True, slots=True)
-class AmazonSite:
-    marketplace_id: str
-    currency: str
-    sales_channel: str
-    ship_service_level: str
-
-
-# The Amazon store is one seller account (one SellerId) selling on three marketplaces: the
-# MarketplaceId of each notification tells LinkStar the market and the currency.
-AMAZON_SITES: dict[str, AmazonSite] = {
-    "DE": AmazonSite("A1PA6795UKMFR9", "EUR", "Amazon.de", "Std DE Dom_1"),
-    "FR": AmazonSite("A13V1IB3VIYZZH", "EUR", "Amazon.fr", "Std FR Dom_1"),
-    "GB": AmazonSite("A1F83G8C2ARO7P", "GBP", "Amazon.co.uk", "Std UK Dom_1"),
+# The Amazon store is one seller account (one SellerId) selling on three marketplaces, by the
+# buyer's country: the MarketplaceId of each notification tells LinkStar the market and the
+# currency.
+AMAZON_SITES: dict[str, AmazonMarketplace] = {
+    m.country: m for m in (AMAZON_BY_DOMAIN[d] for d in ("amazon.de", "amazon.fr", "amazon.co.uk"))
 }
+# The order API's ShipServiceLevel there (Amazon writes UK where ISO writes GB).
+SHIP_SERVICE_LEVELS = {"DE": "Std DE Dom_1", "FR": "Std FR Dom_1", "GB": "Std UK Dom_1"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,40 +180,14 @@ class Notice:
 class MarketLife:
     notices: list[Notice]
     seed: dict[str, Any]  # {"order": ..., "items": [...]} as POST /_fake/orders takes them
-    word: str  # the platform's status word of the last notification sent
     status: str  # the canonical status LinkStar must end with
-    shipped: bool = False  # a tracking number was pushed (Shopee)
-
-
-# ---------------------------------------------------------------- signing
-
-
-def push_signature(
-    platform: str, secret: str, body: bytes, *, app_key: str = "", callback_url: str = ""
-) -> str:
-    """``Authorization`` of a push: hex(HMAC-SHA256(secret, prefix + raw body)); the prefix is
-    the app key (TikTok Shop, Lazada) or the callback URL and "|" (Shopee)."""
-    if platform in (TIKTOK, LAZADA):
-        prefix = app_key
-    elif platform == SHOPEE:
-        prefix = callback_url + "|"
-    else:
-        raise ValueError(f"{platform} sends no signed push")
-    return hmac.new(secret.encode(), prefix.encode() + body, hashlib.sha256).hexdigest()
-
-
-def push_headers(
-    platform: str, secret: str, body: bytes, *, app_key: str = "", callback_url: str = ""
-) -> dict[str, str]:
-    signature = push_signature(platform, secret, body, app_key=app_key, callback_url=callback_url)
-    return {"Content-Type": "application/json", "Authorization": signature}
 
 
 # ---------------------------------------------------------------- fixtures and small helpers
 
 
 @cache
-def _fixture(name: str) -> dict[str, Any]:
+def fixture(name: str) -> dict[str, Any]:
     # Callers copy before changing anything: the cached dict is shared.
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
@@ -365,7 +330,7 @@ def life(rng: random.Random, shop: Shop, order: MarketOrder, end: datetime) -> M
         # Neither API gives amounts before payment: enrichment would wait for ever.
         raise ValueError(f"{order.platform} order {order.order_id} would end unpaid")
     notices = [_notice(rng, shop, order, seed, at, kind, w) for at, kind, w in steps]
-    return MarketLife(notices, seed, word, status, shipped)
+    return MarketLife(notices, seed, status)
 
 
 def _notice(
@@ -460,8 +425,10 @@ def _seed(order: MarketOrder, word: str, updated: datetime) -> dict[str, Any]:
         created_at=order.created,
         updated_at=updated,
     )
-    site = AMAZON_SITES[order.country]
-    seed["order"].update(SalesChannel=site.sales_channel, ShipServiceLevel=site.ship_service_level)
+    seed["order"].update(
+        SalesChannel="Amazon" + AMAZON_SITES[order.country].domain.removeprefix("amazon"),
+        ShipServiceLevel=SHIP_SERVICE_LEVELS[order.country],
+    )
     seed["order"]["ShippingAddress"].update(City=order.city, StateOrRegion=None)
     return seed
 
@@ -469,16 +436,18 @@ def _seed(order: MarketOrder, word: str, updated: datetime) -> dict[str, Any]:
 # ---------------------------------------------------------------- notification bodies
 
 
+def _tiktok_notification_id(rng: random.Random) -> str:
+    return str(rng.randint(7_300_000_000_000_000_000, 7_399_999_999_999_999_999))
+
+
 def tiktok_status(
     rng: random.Random, shop_id: str, sent: datetime, order_id: str, word: str, at: datetime
 ) -> dict[str, Any]:
     """Type 1, order status change (shared/fixtures/tiktok_shop/order_status_change.json)."""
-    template = _fixture("tiktok_shop/order_status_change.json")
+    template = fixture("tiktok_shop/order_status_change.json")
     return {
         **template,
-        "tts_notification_id": str(
-            rng.randint(7_300_000_000_000_000_000, 7_399_999_999_999_999_999)
-        ),
+        "tts_notification_id": _tiktok_notification_id(rng),
         "shop_id": shop_id,
         "timestamp": _epoch(sent),
         "data": {
@@ -498,9 +467,7 @@ def tiktok_cancellation(
     status and who asked (a pending request is acknowledged and not applied by LinkStar)."""
     return {
         "type": 11,
-        "tts_notification_id": str(
-            rng.randint(7_300_000_000_000_000_000, 7_399_999_999_999_999_999)
-        ),
+        "tts_notification_id": _tiktok_notification_id(rng),
         "shop_id": shop_id,
         "timestamp": _epoch(sent),
         "data": {
@@ -542,7 +509,7 @@ def shopee_authorization(shop_id: int, sent: datetime) -> dict[str, Any]:
     """Code 1, shop authorisation (shared/fixtures/shopee/...): sent when the seller connects
     the app; LinkStar doesn't ingest it."""
     return {
-        **_fixture("shopee/shop_authorization_push_doc_example.json"),
+        **fixture("shopee/shop_authorization_push_doc_example.json"),
         "shop_id": shop_id,
         "extra": f"shop_id {shop_id} is authorized successfully",
         "timestamp": _epoch(sent),
@@ -560,7 +527,7 @@ def lazada_trade_order(
 ) -> dict[str, Any]:
     """message_type 0, trade order status (shared/fixtures/lazada/reverse_order_notification.json
     is the ``returned`` case; other statuses name no reverse order)."""
-    template = _fixture("lazada/reverse_order_notification.json")
+    template = fixture("lazada/reverse_order_notification.json")
     data: dict[str, Any] = {"order_status": word}
     if word == "returned":
         reverse = str(rng.randint(501_000_000_000_000, 501_999_999_999_999))
@@ -605,7 +572,7 @@ def amazon_status_change(
 ) -> dict[str, Any]:
     """ORDER_STATUS_CHANGE (shared/fixtures/amazon_sp/order_status_change.json): names the
     order's first item; PurchaseDate in epoch milliseconds, as in the schema's example."""
-    template = _fixture("amazon_sp/order_status_change.json")
+    template = fixture("amazon_sp/order_status_change.json")
     item = seed["items"][0]
     note = {
         **template["Payload"]["OrderStatusChangeNotification"],
@@ -637,7 +604,7 @@ def amazon_order_change(
 ) -> dict[str, Any]:
     """ORDER_CHANGE for a buyer's cancellation request (shared/fixtures/amazon_sp/
     order_change.json is that very case): the order is still Unshipped; Canceled follows."""
-    template = _fixture("amazon_sp/order_change.json")
+    template = fixture("amazon_sp/order_change.json")
     note = template["Payload"]["OrderChangeNotification"]
     summary = note["Summary"]
     items = [
@@ -699,7 +666,7 @@ def amazon_offer_changed(
     """ANY_OFFER_CHANGED (shared/fixtures/amazon_sp/any_offer_changed.json, its offers and
     prices kept, in the marketplace's currency): another seller changed a price on one of our
     listings. LinkStar routes it by SellerId and counts it as a topic it doesn't ingest."""
-    template = _fixture("amazon_sp/any_offer_changed.json")
+    template = fixture("amazon_sp/any_offer_changed.json")
     note = template["Payload"]["AnyOfferChangedNotification"]
     body = _amazon_envelope(rng, shop, template, at, at)
     body["Payload"] = {
