@@ -62,3 +62,19 @@ def hex_signature(secret: str, message: bytes) -> str:
 
 def marketplace_headers(secret: str, signed: bytes) -> dict[str, str]:
     return {"Content-Type": "application/json", "Authorization": hex_signature(secret, signed)}
+
+
+class FakeClock:
+    """A clock that moves only when something sleeps on it: retries and rate limits are
+    tested by the waits they ask for, never by real time."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds

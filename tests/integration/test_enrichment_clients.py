@@ -37,7 +37,7 @@ from infra.local.marketplaces import (
     shopee_order,
     tiktok_order,
 )
-from tests.support import REPO
+from tests.support import REPO, FakeClock
 
 AMAZON_APP = ("amzn1.application-oa2-client.4f0b2c", "lwa-client-secret-1")
 TIKTOK_APP = ("6a6e4bqtj2o", "e59af819cc0d4b8c9f")
@@ -54,19 +54,6 @@ MARKETS = {"amazon": "DE", "tiktok_shop": "US", "shopee": "SG", "lazada": "VN"}
 def _fresh_caches() -> None:
     """Replaces the package conftest's autouse fixture of the same name, which deploys the whole
     stack: these tests need only Secrets Manager (moto, below) and the fake."""
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -100,12 +87,12 @@ def env(fake: FakeMarketplaces, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(start=1000.0)
 
 
 @pytest.fixture
 def http(clock: FakeClock) -> HttpClient:
-    return HttpClient(clock=clock.monotonic, sleep=clock.sleep, random_fraction=lambda: 0.5)
+    return HttpClient(clock=clock.time, sleep=clock.sleep, random_fraction=lambda: 0.5)
 
 
 def new_store(platform: str) -> Store:
@@ -390,7 +377,7 @@ def test_throttling_past_the_retries_is_transient(
     store = connect(fake, "tiktok_shop")
     seed(fake, "tiktok_shop", ORDER_IDS["tiktok_shop"])
     fake.throttle_every = 1
-    http = HttpClient(clock=clock.monotonic, sleep=clock.sleep, max_attempts=3)
+    http = HttpClient(clock=clock.time, sleep=clock.sleep, max_attempts=3)
 
     # When the order is fetched, Then a transient error lets the queue retry later
     with pytest.raises(clients.TransientMarketplaceError) as caught:

@@ -38,6 +38,7 @@ from linkstar.platforms.clients.http import (
 )
 
 from infra.local.marketplaces import verify_lazada_sign, verify_shopee_sign, verify_tiktok_sign
+from tests.support import FakeClock
 
 
 def hmac_sha256_hex(key: str, message: str) -> str:
@@ -184,19 +185,6 @@ def test_fake_verifiers_accept_exactly_the_clients_signatures(params: dict[str, 
 # (pure: a stub transport and a fake clock, no sockets, no real waiting)
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def _stub(*answers: Response | Exception) -> Callable[[Request, float], Response]:
     queue = list(answers)
 
@@ -210,7 +198,7 @@ def _stub(*answers: Response | Exception) -> Callable[[Request, float], Response
 
 
 def _client(
-    clock: _Clock, *answers: Response | Exception, jitter: float = 1.0, **options: Any
+    clock: FakeClock, *answers: Response | Exception, jitter: float = 1.0, **options: Any
 ) -> HttpClient:
     """``jitter`` is the "random" fraction of each backoff cap the client waits."""
     return HttpClient(
@@ -228,7 +216,7 @@ REQUEST = Request("GET", "https://example.invalid/x", "amazon", "getOrder")
 
 def test_token_bucket_spaces_requests_at_the_published_rate() -> None:
     # Given getOrder's usage plan shrunk to a burst of 2 at 0.5 requests per second
-    clock = _Clock()
+    clock = FakeClock()
     limits = {("amazon", "getOrder"): RateLimit(0.5, 2, "test")}
     client = _client(clock, OK, OK, OK, rate_limits=limits)
 
@@ -243,7 +231,7 @@ def test_token_bucket_spaces_requests_at_the_published_rate() -> None:
 def test_rate_sp_api_reports_replaces_the_default() -> None:
     # Given a burst of 1 at the published 0.5 requests per second, and an answer in which SP-API
     # says it applied 0.1
-    clock = _Clock()
+    clock = FakeClock()
     limits = {("amazon", "getOrder"): RateLimit(0.5, 1, "test")}
     reported = Response(200, {"x-amzn-ratelimit-limit": "0.1"}, b"{}")
     client = _client(clock, reported, OK, rate_limits=limits)
@@ -258,7 +246,7 @@ def test_rate_sp_api_reports_replaces_the_default() -> None:
 
 def test_connection_failures_and_5xx_are_retried_with_capped_backoff() -> None:
     # Given a platform that fails three times, then answers, and a "random" draw of one half
-    clock = _Clock()
+    clock = FakeClock()
     failures = (urllib.error.URLError("refused"), Response(503, {}, b""), Response(502, {}, b""))
     client = _client(clock, *failures, OK, jitter=0.5, base_delay=1.0, max_delay=3.0)
 
@@ -271,7 +259,7 @@ def test_connection_failures_and_5xx_are_retried_with_capped_backoff() -> None:
 
 
 def test_retries_exhausted_is_transient() -> None:
-    clock = _Clock()
+    clock = FakeClock()
     failing = _client(clock, *[Response(500, {}, b"")] * 3, max_attempts=3)
     with pytest.raises(TransientMarketplaceError) as caught:
         failing.send(REQUEST)
@@ -282,14 +270,14 @@ def test_retries_exhausted_is_transient() -> None:
 
 def test_4xx_is_returned_to_the_platform_module_not_retried() -> None:
     # The stub holds one answer: a retry would find none and fail the test
-    clock = _Clock()
+    clock = FakeClock()
     not_found = Response(404, {}, b"{}")
     assert _client(clock, not_found).send(REQUEST) is not_found
     assert clock.sleeps == []
 
 
 def test_retry_after_beyond_the_budget_fails_now_for_the_queue_to_retry() -> None:
-    clock = _Clock()
+    clock = FakeClock()
     client = _client(clock, Response(429, {"retry-after": "120"}, b""), budget=25.0)
     with pytest.raises(TransientMarketplaceError) as caught:
         client.send(REQUEST)
