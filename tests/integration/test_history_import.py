@@ -77,6 +77,10 @@ def test_shopify_export_imports_once_and_merges_with_webhooks(stack: Stack) -> N
     [merged] = [o for o in orders if o["external_id"] == "450789469"]
     detail = body_of(call(stack, "GET", f"/orders/{merged['order_id']}", seller.api_key))
     assert [f["fulfillment_id"] for f in detail["fulfillments"]] == ["255858046"]
+    # the webhook's snapshot replaced the one rebuilt from the export (same timestamp): its
+    # line ids are Shopify's own, the ones the fulfillment points at
+    shipped_lines = {line for f in detail["fulfillments"] for line in f["line_ids"]}
+    assert shipped_lines <= {line["line_id"] for line in detail["line_items"]}
 
 
 def test_rejected_rows_are_reported_with_their_reason(stack: Stack) -> None:

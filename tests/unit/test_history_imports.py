@@ -195,7 +195,9 @@ def test_shopify_import_is_the_same_order_as_the_webhook() -> None:
 
     # Then it is the same order, equal field for field where the export has the field
     assert imported.external_id == webhook.external_id
-    unknowable = {"line_items", "customer", "fulfillments"}  # ids the export doesn't carry
+    # ids the export doesn't carry, and where the snapshot came from
+    unknowable = {"line_items", "customer", "fulfillments", "from_export"}
+    assert imported.from_export and not webhook.from_export
     assert imported.model_dump(exclude=unknowable) == webhook.model_dump(exclude=unknowable)
 
     def lines(order: Order) -> list[tuple[object, ...]]:
@@ -380,9 +382,11 @@ def test_amazon_import_is_the_same_order_as_the_sp_api_enrichment() -> None:
     orders, _ = _run(imports.AMAZON_ALL_ORDERS, _lines(AMAZON_TSV))
     imported = _by_id(orders)["113-4825910-2218650"].order
 
-    # Then the two agree on everything but the line ids the report doesn't carry
-    assert imported.model_dump(exclude={"line_items"}) == enriched.model_dump(
-        exclude={"line_items"}
+    # Then the two agree on everything but the line ids the report doesn't carry (and where
+    # each came from)
+    assert imported.from_export and not enriched.from_export
+    assert imported.model_dump(exclude={"line_items", "from_export"}) == enriched.model_dump(
+        exclude={"line_items", "from_export"}
     )
     assert [li.model_dump(exclude={"line_id"}) for li in imported.line_items] == [
         li.model_dump(exclude={"line_id"}) for li in enriched.line_items

@@ -104,3 +104,20 @@ def test_failed_fulfillments_ship_nothing() -> None:
     state = _fold([_snapshot()])  # the fixture carries one fulfillment in status "failure"
     assert state.fulfillments and not state.shipped
     assert state.status.value == "pending"
+
+
+def test_at_the_same_time_the_platforms_own_snapshot_beats_one_rebuilt_from_an_export() -> None:
+    # Given: an order imported from an export file, then the platform's own webhook for it,
+    # stamped the same second
+    webhook = _snapshot()
+    exported = OrderSnapshot(
+        order=webhook.order.model_copy(update={"from_export": True, "line_items": ()})
+    )
+
+    # When: they arrive in either order
+    imported_first = _fold([exported, webhook])
+    webhook_first = _fold([webhook, exported])
+
+    # Then: the stored snapshot is the platform's own both ways
+    assert imported_first.snapshot == webhook.order
+    assert webhook_first.snapshot == webhook.order

@@ -135,6 +135,9 @@ class Order(_Model):
     # True while only a notification has been seen (marketplaces push ids and statuses, not
     # amounts): totals are zero placeholders until enrichment fetches the order.
     amounts_pending: bool = False
+    # Rebuilt from an export file (history import): fewer ids than the platform's own record,
+    # so at the same timestamp the platform's own snapshot wins.
+    from_export: bool = False
 
     _utc_times = field_validator("created_at", "updated_at", "cancelled_at")(_utc)
 

@@ -172,8 +172,11 @@ def empty_state(
 def _newer(incoming: Order, current: Order) -> bool:
     if incoming.updated_at != current.updated_at:
         return incoming.updated_at > current.updated_at
-    # Two reports stamped the same second: the later lifecycle stage wins, never the earlier.
-    return RANK[incoming.status] > RANK[current.status]
+    # Two reports stamped the same second: the later lifecycle stage wins, never the earlier;
+    # at the same stage the platform's own record beats one rebuilt from an export.
+    if incoming.status != current.status:
+        return RANK[incoming.status] > RANK[current.status]
+    return current.from_export and not incoming.from_export
 
 
 def combine(current: Order | None, incoming: Order) -> tuple[Order, bool]:

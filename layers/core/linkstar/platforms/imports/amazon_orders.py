@@ -238,6 +238,7 @@ def build_order(rows: Sequence[Row], context: ImportContext, problems: Problems)
         source_name=channel or None,
         market=market,
         amounts_pending=amounts_pending,
+        from_export=True,
     )
 
 

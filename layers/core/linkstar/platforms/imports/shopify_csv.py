@@ -228,6 +228,7 @@ def build_order(rows: Sequence[Row], context: ImportContext, problems: Problems)
         fully_fulfilled=fulfillment == "fulfilled",
         cancelled_at=cancelled_at,
         source_name=first.get("Source") or None,
+        from_export=True,
     )
 
 
