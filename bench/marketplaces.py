@@ -8,71 +8,275 @@ checks every signature and token, so the counted calls are the real ones, refres
 
 from __future__ import annotations
 
+import copy
 import json
-import os
 import uuid
 from collections import Counter
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from bench.webhook_path import CallRecorder
+from bench.webhook_path import CallRecorder, deploy_stack, drain
+from infra.local.marketplaces import (
+    FakeMarketplaces,
+    Line,
+    amazon_order,
+    lazada_order,
+    shopee_order,
+    tiktok_order,
+)
+from tests.integration.conftest import FakeContext, Stack, body_of, call
+from tests.support import fixture_json, marketplace_headers
 
 ORDERS = 20
-AMAZON_FIXTURE = (
-    Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "amazon_sp" / "order_change.json"
-)
 APP_KEY, APP_SECRET = "benchappkey", "bench-app-secret-0123"
+AMAZON_DE = "A1PA6795UKMFR9"
+AMAZON_NOTIFICATION = fixture_json("amazon_sp/order_change.json")
 
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-    POWERTOOLS_LOG_LEVEL="WARNING",
+
+@dataclass(frozen=True)
+class Seller:
+    platform: str
+    shop: str  # the store's external id, as the notifications name it
+    market: str
+    currency: str
+    api_shop: str  # the seller as the platform's API knows it (TikTok Shop: the shop_cipher)
+    app_id: str = APP_KEY
+
+
+SELLERS = (
+    Seller("tiktok_shop", "7494049642642441621", "GB", "GBP", "cipher-gb"),
+    Seller("shopee", "123456", "SG", "SGD", "123456", app_id="2001"),
+    Seller("lazada", "1000114855", "MY", "MYR", "1000114855"),
+    Seller("amazon", "ABENCHSELLER1", "DE", "EUR", "ABENCHSELLER1"),
 )
 
-
-class Context:
-    function_name = "bench"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+# ------------------------------------------------------------- the notifications
+# Per platform, for the nth new order: (the order as the platform's API answers it, the
+# notification, what the webhook signature covers before the body; None: Amazon's notifications
+# reach the queue without our edge).
+Notification = tuple[dict[str, Any], dict[str, Any], bytes | None]
 
 
-def _drain(sqs: Any, url: str, handler: Any) -> int:
-    handled = 0
-    while True:
-        got = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        if not got:
-            return handled
-        records = [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {
-                    k: {"stringValue": v.get("StringValue"), "dataType": v["DataType"]}
-                    for k, v in (m.get("MessageAttributes") or {}).items()
-                },
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-            }
-            for m in got
+def _order_id(n: int) -> str:
+    return f"9{n:04d}{uuid.uuid4().int % 10**10:010d}"
+
+
+def _lines(n: int) -> list[Line]:
+    return [("SKU-1", "Item", 1 + n % 3, "19.90")]
+
+
+def _tiktok(seller: Seller, store: dict[str, Any], n: int) -> Notification:
+    oid = _order_id(n)
+    push = {
+        "type": 1,
+        "tts_notification_id": str(uuid.uuid4().int)[:19],
+        "shop_id": seller.shop,
+        "timestamp": 1700000000 + n,
+        "data": {
+            "order_id": oid,
+            "order_status": "AWAITING_SHIPMENT",
+            "update_time": 1700000000 + n,
+        },
+    }
+    return tiktok_order(oid, _lines(n), currency=seller.currency), push, APP_KEY.encode()
+
+
+def _shopee(seller: Seller, store: dict[str, Any], n: int) -> Notification:
+    oid = _order_id(n)
+    push = {
+        "shop_id": int(seller.shop),
+        "code": 3,
+        "timestamp": 1700000000 + n,
+        "data": {"ordersn": oid, "status": "READY_TO_SHIP", "update_time": 1700000000 + n},
+    }
+    signed = f"{store['webhook_url']}|".encode()
+    return shopee_order(oid, _lines(n), currency=seller.currency), push, signed
+
+
+def _lazada(seller: Seller, store: dict[str, Any], n: int) -> Notification:
+    oid = _order_id(n)
+    push = {
+        "seller_id": seller.shop,
+        "message_type": 0,
+        "timestamp": 1700000000000 + n,
+        "site": "lazada_my",
+        "data": {
+            "trade_order_id": oid,
+            "trade_order_line_id": oid + "1",
+            "order_status": "packed",
+            "status_update_time": 1700000000 + n,
+        },
+    }
+    order = lazada_order(
+        oid, _lines(n), status="packed", site="lazada_my", currency=seller.currency
+    )
+    return order, push, APP_KEY.encode()
+
+
+def _amazon(seller: Seller, store: dict[str, Any], n: int) -> Notification:
+    oid = f"302-{n:07d}-{uuid.uuid4().int % 10**7:07d}"
+    note = copy.deepcopy(AMAZON_NOTIFICATION)
+    inner = note["Payload"]["OrderChangeNotification"]
+    inner.update(SellerId=seller.shop, AmazonOrderId=oid)
+    inner["Summary"]["MarketplaceId"] = AMAZON_DE
+    note["NotificationMetadata"]["NotificationId"] = str(uuid.uuid4())
+    order = amazon_order(
+        oid, _lines(n), marketplace_id=AMAZON_DE, currency=seller.currency, country="DE"
+    )
+    return order, note, None
+
+
+NOTIFICATIONS: dict[str, Callable[[Seller, dict[str, Any], int], Notification]] = {
+    "tiktok_shop": _tiktok,
+    "shopee": _shopee,
+    "lazada": _lazada,
+    "amazon": _amazon,
+}
+
+
+# --------------------------------------------------------------------- the stack
+
+
+class Outbox:
+    """The table's stream from now on, handed to the publisher as its event source would: the
+    INSERTs of outbox (``EVT#``) items."""
+
+    def __init__(self, table: str) -> None:
+        import boto3
+
+        self.streams = boto3.client("dynamodbstreams")
+        self.arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"][
+            "LatestStreamArn"
         ]
-        handler({"Records": records}, Context())
-        for m in got:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        handled += len(got)
+        shards = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
+        self.iterators = {
+            shard["ShardId"]: self.streams.get_shard_iterator(
+                StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+            )["ShardIterator"]
+            for shard in shards
+        }
+
+    def publish(self) -> None:
+        from functions.publisher.app import handler
+
+        records = []
+        for shard, iterator in list(self.iterators.items()):
+            page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+            self.iterators[shard] = page["NextShardIterator"]
+            for r in page["Records"]:
+                sk = r["dynamodb"]["Keys"]["sk"]["S"]
+                if r["eventName"] == "INSERT" and sk.startswith("EVT#"):
+                    records.append({**r, "eventSourceARN": self.arn})
+        if records:
+            handler({"Records": records}, FakeContext())
+
+
+@dataclass
+class Bench:
+    stack: Stack
+    api_key: str  # the bench tenant's
+    fake: FakeMarketplaces
+    recorder: CallRecorder
+    sqs: Any
+    outbox: Outbox
+
+
+def connect(bench: Bench, seller: Seller) -> dict[str, Any]:
+    """The seller's store in LinkStar, its app authorised in the fake, the credentials stored."""
+    body: dict[str, Any] = {
+        "platform": seller.platform,
+        "external_id": seller.shop,
+        "market": seller.market,
+        "currency": seller.currency,
+    }
+    if seller.platform != "amazon":
+        body["webhook_secret"] = APP_SECRET
+    if seller.platform in ("tiktok_shop", "lazada"):
+        body["app_key"] = APP_KEY
+    store = body_of(call(bench.stack, "POST", "/stores", bench.api_key, body))
+    bench.fake.register_app(seller.platform, seller.app_id, APP_SECRET)
+    bench.fake.authorize(seller.platform, seller.app_id, seller.api_shop)
+    credentials = bench.fake.credentials(seller.platform, seller.app_id, seller.api_shop)
+    call(bench.stack, "PUT", f"/stores/{store['store_id']}/credentials", bench.api_key, credentials)
+    return store
+
+
+def ingest_calls(bench: Bench, queue: str) -> Counter[str]:
+    """Ingest's AWS calls for what sits in ``queue`` (the bench's receive and delete not
+    counted)."""
+    from functions.ingest.app import handler
+
+    calls = Counter[str]()
+
+    def counted(event: dict[str, Any], context: Any) -> Any:
+        bench.recorder.reset()
+        answer = handler(event, context)
+        calls.update(bench.recorder.calls)
+        return answer
+
+    drain(bench.sqs, queue, counted)
+    return calls
+
+
+def notify(bench: Bench, seller: Seller, store: dict[str, Any], n: int) -> tuple[Counter, Counter]:
+    """The nth new order in the fake API and its notification, through the edge and ingest:
+    their AWS calls."""
+    order, notification, signed = NOTIFICATIONS[seller.platform](seller, store, n)
+    bench.fake.add_order(seller.platform, seller.api_shop, **order)
+    body = json.dumps(notification)
+    if signed is None:
+        # Amazon writes to the queue itself: no edge call of ours.
+        queue = bench.stack.resource("AmazonNotificationsQueue")
+        bench.sqs.send_message(QueueUrl=queue, MessageBody=body)
+        edge = Counter[str]()
+    else:
+        raw = body.encode()
+        bench.recorder.reset()
+        bench.stack.api.post(
+            f"/webhooks/{seller.platform}/{store['store_id']}",
+            headers=marketplace_headers(APP_SECRET, signed + raw),
+            body=raw,
+        )
+        edge = Counter(bench.recorder.calls)
+        queue = bench.stack.resource("IngestQueue")
+    return edge, ingest_calls(bench, queue)
+
+
+def measure(bench: Bench, seller: Seller) -> tuple[Any, ...]:
+    """One platform's row: AWS calls per notification at the edge and in ingest, then per
+    enriched order the marketplace API calls and AWS calls, the orders enriched and the enrich
+    dead-letter queue's depth."""
+    from linkstar.platforms.clients import http as clients
+
+    from functions.enrich.app import handler as enrich_handler
+
+    store = connect(bench, seller)
+    edge, ingest = Counter[str](), Counter[str]()
+    for n in range(ORDERS):
+        at_edge, in_ingest = notify(bench, seller, store, n)
+        edge.update(at_edge)
+        ingest.update(in_ingest)
+    bench.outbox.publish()
+    clients.reset_calls()
+    bench.recorder.reset()
+    enriched = drain(bench.sqs, bench.stack.resource("EnrichQueue"), enrich_handler)
+    # The queue's own receive and delete are Lambda's event source's, not the function's.
+    calls = bench.recorder.calls
+    enrich_aws = sum(calls.values()) - calls["sqs.ReceiveMessage"] - calls["sqs.DeleteMessage"]
+    letters = bench.sqs.get_queue_attributes(
+        QueueUrl=bench.stack.resource("EnrichDLQ"), AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    api_calls = sum(clients.calls_snapshot().get(seller.platform, {}).values())
+    return (
+        seller.platform,
+        sum(edge.values()) / ORDERS,
+        sum(ingest.values()) / ORDERS,
+        api_calls / max(enriched, 1),
+        enrich_aws / max(enriched, 1),
+        enriched,
+        int(letters),
+    )
 
 
 def main() -> None:
@@ -80,260 +284,35 @@ def main() -> None:
     from moto import mock_aws
 
     from infra.local import moto_fixes
-    from infra.local.marketplaces import (
-        FakeMarketplaces,
-        amazon_order,
-        lazada_order,
-        shopee_order,
-        tiktok_order,
-    )
 
     moto_fixes.install()
+    recorder = CallRecorder()
     with mock_aws(), FakeMarketplaces() as fake:
-        from infra.local.stack import deploy_in_process
-
-        deployed = deploy_in_process()
-        for logical_id in deployed.functions:
-            os.environ.update(deployed.function_env(logical_id))
-        os.environ.update(fake.env())
-        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
-        recorder = CallRecorder()
-        boto3.setup_default_session()
-        session_events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-        session_events.register("before-parameter-build", recorder.record)
+        deployed, admin_token = deploy_stack(recorder, fake.env())
 
         from chalice.test import Client
-        from linkstar.platforms.clients import http as clients
-        from linkstar.platforms.edge import hmac_hex
-        from linkstar.settings import reset_settings
 
         from functions.api.app import app
-        from functions.enrich.app import handler as enrich_handler
-        from functions.ingest.app import handler as ingest_handler
-        from functions.publisher.app import handler as publish_handler
 
-        reset_settings()
-        sqs = boto3.client("sqs")
-        res = deployed.resources
-        secret = boto3.client("secretsmanager").get_secret_value(SecretId=res["AdminTokenSecret"])[
-            "SecretString"
-        ]
-        stream_arn = boto3.client("dynamodb").describe_table(TableName=res["AppTable"])["Table"][
-            "LatestStreamArn"
-        ]
-        streams = boto3.client("dynamodbstreams")
-        iterators = {
-            shard["ShardId"]: streams.get_shard_iterator(
-                StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
-            )["ShardIterator"]
-            for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"][
-                "Shards"
-            ]
-        }
-
-        def publish() -> None:
-            records = []
-            for shard, iterator in list(iterators.items()):
-                page = streams.get_records(ShardIterator=iterator, Limit=1000)
-                iterators[shard] = page["NextShardIterator"]
-                for r in page["Records"]:
-                    r["eventSourceARN"] = stream_arn
-                    keys = r["dynamodb"]["Keys"]
-                    if r["eventName"] == "INSERT" and keys["sk"]["S"].startswith("EVT#"):
-                        records.append(r)
-            if records:
-                publish_handler({"Records": records}, Context())
-
-        rows = []
+        outbox = Outbox(deployed.resources["AppTable"])
         with Client(app) as client:
+            stack = Stack(deployed, admin_token, client.http)
+            tenant = body_of(
+                call(stack, "POST", "/tenants", admin_token, {"name": "Bench marketplaces"})
+            )
+            bench = Bench(
+                stack=stack,
+                api_key=tenant["api_key"],
+                fake=fake,
+                recorder=recorder,
+                sqs=boto3.client("sqs"),
+                outbox=outbox,
+            )
+            rows = [measure(bench, seller) for seller in SELLERS]
+    report(rows)
 
-            def call(method: str, path: str, token: str, body: Any) -> Any:
-                response = getattr(client.http, method)(
-                    path,
-                    headers={
-                        "Authorization": f"Bearer {token}",
-                        "Content-Type": "application/json",
-                    },
-                    body=json.dumps(body),
-                )
-                return json.loads(response.body)
 
-            tenant = call("post", "/tenants", secret, {"name": "Bench marketplaces"})
-            key = tenant["api_key"]
-            specs = {
-                "tiktok_shop": ("7494049642642441621", "GB", "GBP", "cipher-gb"),
-                "shopee": ("123456", "SG", "SGD", "123456"),
-                "lazada": ("1000114855", "MY", "MYR", "1000114855"),
-                "amazon": ("ABENCHSELLER1", "DE", "EUR", "ABENCHSELLER1"),
-            }
-            for platform, (shop, market, currency, grant_shop) in specs.items():
-                body: dict[str, Any] = {
-                    "platform": platform,
-                    "external_id": shop,
-                    "market": market,
-                    "currency": currency,
-                }
-                if platform != "amazon":
-                    body["webhook_secret"] = APP_SECRET
-                if platform in ("tiktok_shop", "lazada"):
-                    body["app_key"] = APP_KEY
-                store = call("post", "/stores", key, body)
-                app_id = "2001" if platform == "shopee" else APP_KEY
-                fake.register_app(platform, app_id, APP_SECRET)
-                fake.authorize(platform, app_id, grant_shop)
-                call(
-                    "put",
-                    f"/stores/{store['store_id']}/credentials",
-                    key,
-                    fake.credentials(platform, app_id, grant_shop),
-                )
-                edge, ingest = Counter[str](), Counter[str]()
-                for n in range(ORDERS):
-                    oid = f"9{n:04d}{uuid.uuid4().int % 10**10:010d}"
-                    lines = [("SKU-1", "Item", 1 + n % 3, "19.90")]
-                    if platform == "tiktok_shop":
-                        fake.add_order(
-                            platform, grant_shop, **tiktok_order(oid, lines, currency=currency)
-                        )
-                        payload: dict[str, Any] = {
-                            "type": 1,
-                            "tts_notification_id": str(uuid.uuid4().int)[:19],
-                            "shop_id": shop,
-                            "timestamp": 1700000000 + n,
-                            "data": {
-                                "order_id": oid,
-                                "order_status": "AWAITING_SHIPMENT",
-                                "update_time": 1700000000 + n,
-                            },
-                        }
-                        signed = APP_KEY.encode()
-                    elif platform == "shopee":
-                        fake.add_order(
-                            platform, grant_shop, **shopee_order(oid, lines, currency=currency)
-                        )
-                        payload = {
-                            "shop_id": int(shop),
-                            "code": 3,
-                            "timestamp": 1700000000 + n,
-                            "data": {
-                                "ordersn": oid,
-                                "status": "READY_TO_SHIP",
-                                "update_time": 1700000000 + n,
-                            },
-                        }
-                        signed = f"{store['webhook_url']}|".encode()
-                    elif platform == "lazada":
-                        fake.add_order(
-                            platform,
-                            grant_shop,
-                            **lazada_order(
-                                oid, lines, status="packed", site="lazada_my", currency=currency
-                            ),
-                        )
-                        payload = {
-                            "seller_id": shop,
-                            "message_type": 0,
-                            "timestamp": 1700000000000 + n,
-                            "site": "lazada_my",
-                            "data": {
-                                "trade_order_id": oid,
-                                "trade_order_line_id": oid + "1",
-                                "order_status": "packed",
-                                "status_update_time": 1700000000 + n,
-                            },
-                        }
-                        signed = APP_KEY.encode()
-                    else:
-                        oid = f"302-{n:07d}-{uuid.uuid4().int % 10**7:07d}"
-                        fake.add_order(
-                            platform,
-                            grant_shop,
-                            **amazon_order(
-                                oid,
-                                lines,
-                                marketplace_id="A1PA6795UKMFR9",
-                                currency="EUR",
-                                country="DE",
-                            ),
-                        )
-                    recorder.reset()
-                    if platform == "amazon":
-                        # Amazon writes to the queue itself: no edge call of ours.
-                        note = json.loads(AMAZON_FIXTURE.read_text(encoding="utf-8"))
-                        inner = note["Payload"]["OrderChangeNotification"]
-                        inner.update(SellerId=shop, AmazonOrderId=oid)
-                        inner["Summary"]["MarketplaceId"] = "A1PA6795UKMFR9"
-                        note["NotificationMetadata"]["NotificationId"] = str(uuid.uuid4())
-                        boto3.client("sqs").send_message(
-                            QueueUrl=res["AmazonNotificationsQueue"], MessageBody=json.dumps(note)
-                        )
-                        recorder.reset()
-                        queue = res["AmazonNotificationsQueue"]
-                    else:
-                        raw = json.dumps(payload).encode()
-                        client.http.post(
-                            f"/webhooks/{platform}/{store['store_id']}",
-                            headers={
-                                "Content-Type": "application/json",
-                                "Authorization": hmac_hex(APP_SECRET, signed + raw),
-                            },
-                            body=raw,
-                        )
-                        edge.update(recorder.calls)
-                        recorder.reset()
-                        queue = res["IngestQueue"]
-                    records = sqs.receive_message(
-                        QueueUrl=queue,
-                        MaxNumberOfMessages=1,
-                        AttributeNames=["All"],
-                        MessageAttributeNames=["All"],
-                    )["Messages"]
-                    recorder.reset()
-                    ingest_handler(
-                        {
-                            "Records": [
-                                {
-                                    "messageId": m["MessageId"],
-                                    "receiptHandle": m["ReceiptHandle"],
-                                    "body": m["Body"],
-                                    "attributes": {"ApproximateReceiveCount": "1"},
-                                    "messageAttributes": {
-                                        k: {
-                                            "stringValue": v.get("StringValue"),
-                                            "dataType": v["DataType"],
-                                        }
-                                        for k, v in (m.get("MessageAttributes") or {}).items()
-                                    },
-                                    "eventSource": "aws:sqs",
-                                }
-                                for m in records
-                            ]
-                        },
-                        Context(),
-                    )
-                    ingest.update(recorder.calls)
-                    for m in records:
-                        sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
-                publish()
-                clients.reset_calls()
-                recorder.reset()
-                enriched = _drain(sqs, res["EnrichQueue"], enrich_handler)
-                enrich_aws = sum(recorder.calls.values())
-                letters = sqs.get_queue_attributes(
-                    QueueUrl=res["EnrichDLQ"], AttributeNames=["ApproximateNumberOfMessages"]
-                )["Attributes"]["ApproximateNumberOfMessages"]
-                api_calls = sum(clients.calls_snapshot().get(platform, {}).values())
-                rows.append(
-                    (
-                        platform,
-                        sum(edge.values()) / ORDERS,
-                        sum(ingest.values()) / ORDERS,
-                        api_calls / max(enriched, 1),
-                        enrich_aws / max(enriched, 1),
-                        enriched,
-                        int(letters),
-                    )
-                )
+def report(rows: list[tuple[Any, ...]]) -> None:
     print(f"Marketplace paths, {ORDERS} new orders per platform (counts per notification/order)")
     header = (
         "platform",

@@ -8,7 +8,6 @@ runs against template.yaml's stack in moto, in-process, with the real Shopify pa
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import hmac
@@ -21,11 +20,14 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from infra.local.stack import DeployedStack
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURE = REPO.parent / "shared" / "fixtures" / "shopify" / "orders_create.json"
 ROUNDS = 200
 
 os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -156,74 +158,96 @@ def import_ratio() -> tuple[float, float, float]:
     return api, baseline, api / baseline
 
 
+def deploy_stack(
+    recorder: CallRecorder, env: Mapping[str, str] | None = None
+) -> tuple[DeployedStack, str]:
+    """Deploy template.yaml's stack into moto (call inside ``mock_aws()``), set every function's
+    environment (then ``env``) for the handlers called in this process, and hook ``recorder``
+    into every boto3 client made from now on. Returns the stack and the admin token."""
+    import boto3
+
+    from infra.local.stack import deploy_in_process
+
+    deployed = deploy_in_process()
+    for logical_id in deployed.functions:
+        os.environ.update(deployed.function_env(logical_id))
+    os.environ.update(env or {})
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    boto3.setup_default_session()
+    session_events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    session_events.register("before-parameter-build", recorder.record)
+    session_events.register("before-call", recorder.before)
+    session_events.register("after-call", recorder.after)
+
+    from linkstar.settings import reset_settings
+
+    reset_settings()
+    secret = boto3.client("secretsmanager").get_secret_value(
+        SecretId=deployed.resources["AdminTokenSecret"]
+    )["SecretString"]
+    return deployed, secret
+
+
+def drain(sqs: Any, queue_url: str, handler: Callable[[dict, Any], Any]) -> int:
+    """Deliver everything in the queue to ``handler`` as Lambda's SQS events, deleting each
+    batch once handled; returns how many messages were delivered."""
+    from tests.integration.conftest import FakeContext, sqs_event
+
+    delivered = 0
+    while got := sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=10,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    ).get("Messages"):
+        handler(sqs_event(queue_url, got), FakeContext())
+        for m in got:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        delivered += len(got)
+    return delivered
+
+
 def main() -> None:
     import boto3
     from moto import mock_aws
 
+    recorder = CallRecorder()
     with mock_aws():
-        from infra.local.stack import deploy_in_process
-
-        deployed = deploy_in_process()
-        for logical_id in deployed.functions:
-            os.environ.update(deployed.function_env(logical_id))
-        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
-        recorder = CallRecorder()
-        boto3.setup_default_session()
-        session_events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-        session_events.register("before-parameter-build", recorder.record)
-        session_events.register("before-call", recorder.before)
-        session_events.register("after-call", recorder.after)
+        deployed, secret = deploy_stack(recorder)
 
         from chalice.test import Client
-        from linkstar.settings import reset_settings
 
         from functions.api.app import app
         from functions.ingest.app import handler as ingest_handler
+        from tests.integration.conftest import Stack, body_of, call
+        from tests.support import fixture_json, shopify_signature
 
-        reset_settings()
-        secret = boto3.client("secretsmanager").get_secret_value(
-            SecretId=deployed.resources["AdminTokenSecret"]
-        )["SecretString"]
         with Client(app) as client:
-            tenant = json.loads(
-                client.http.post(
-                    "/tenants",
-                    headers={
-                        "Authorization": f"Bearer {secret}",
-                        "Content-Type": "application/json",
-                    },
-                    body=json.dumps({"name": "Bench"}),
-                ).body
-            )
-            store = json.loads(
-                client.http.post(
+            stack = Stack(deployed, secret, client.http)
+            tenant = body_of(call(stack, "POST", "/tenants", secret, {"name": "Bench"}))
+            store = body_of(
+                call(
+                    stack,
+                    "POST",
                     "/stores",
-                    headers={
-                        "Authorization": f"Bearer {tenant['api_key']}",
-                        "Content-Type": "application/json",
+                    tenant["api_key"],
+                    {
+                        "platform": "shopify",
+                        "external_id": "bench.myshopify.com",
+                        "market": "US",
+                        "webhook_secret": "bench-secret-123",
                     },
-                    body=json.dumps(
-                        {
-                            "platform": "shopify",
-                            "external_id": "bench.myshopify.com",
-                            "market": "US",
-                            "webhook_secret": "bench-secret-123",
-                        }
-                    ),
-                ).body
+                )
             )
         store_id = store["store_id"]
-        template_order = json.loads(FIXTURE.read_text())
+        template_order = fixture_json("shopify/orders_create.json")
 
         def delivery(order_id: int, topic: str = "orders/create", **changes: Any) -> tuple:
             body = json.dumps({**template_order, "id": order_id, **changes}).encode()
-            signature = base64.b64encode(
-                hmac.new(b"bench-secret-123", body, hashlib.sha256).digest()
-            ).decode()
             headers = {
                 "content-type": "application/json",
                 "x-shopify-topic": topic,
-                "x-shopify-hmac-sha256": signature,
+                "x-shopify-hmac-sha256": shopify_signature("bench-secret-123", body),
                 "x-shopify-event-id": str(uuid.uuid4()),
                 "host": "bench.local",
             }
@@ -235,6 +259,14 @@ def main() -> None:
                 headers,
             )
             return event, body
+
+        def paid(order_id: int) -> dict[str, Any]:
+            return delivery(
+                order_id,
+                "orders/paid",
+                financial_status="paid",
+                updated_at="2008-01-10T12:00:00-05:00",
+            )[0]
 
         # --- webhook: AWS calls, cold and warm
         recorder.reset()
@@ -261,56 +293,30 @@ def main() -> None:
         base_s = statistics.median(baseline)
 
         # --- ingest: calls and write units per order
-        sqs = boto3.client("sqs")
+        sqs, dynamodb = boto3.client("sqs"), boto3.client("dynamodb")
         queue = deployed.resources["IngestQueue"]
 
-        def drain() -> None:
-            from tests.integration.conftest import FakeContext, sqs_event
-
-            while got := sqs.receive_message(
-                QueueUrl=queue,
-                MaxNumberOfMessages=10,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages"):
-                ingest_handler(sqs_event(queue, got), FakeContext())
-                for m in got:
-                    sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
-
         recorder.reset()
-        drain()
+        drain(sqs, queue, ingest_handler)
         processed = ROUNDS + 1
         create_calls = {k: v / processed for k, v in recorder.calls.items()}
-        create_wcu = write_units(recorder.writes, boto3.client("dynamodb")) / processed
+        create_wcu = write_units(recorder.writes, dynamodb) / processed
 
         recorder.reset()
         for i in range(ROUNDS):
-            app(
-                delivery(
-                    10_000 + i,
-                    "orders/paid",
-                    financial_status="paid",
-                    updated_at="2008-01-10T12:00:00-05:00",
-                )[0],
-                None,
-            )
-        drain()
-        paid_wcu = write_units(recorder.writes, boto3.client("dynamodb")) / ROUNDS
+            app(paid(10_000 + i), None)
+        drain(sqs, queue, ingest_handler)
+        paid_wcu = write_units(recorder.writes, dynamodb) / ROUNDS
 
         recorder.reset()
         for i in range(ROUNDS):
-            event, _ = delivery(
-                10_000 + i,
-                "orders/paid",
-                financial_status="paid",
-                updated_at="2008-01-10T12:00:00-05:00",
-            )
+            event = paid(10_000 + i)
             event["headers"]["x-shopify-event-id"] = "dup-" + str(i)
             app(event, None)
             app(event, None)
-        drain()
+        drain(sqs, queue, ingest_handler)
         recorder_dups = dict(recorder.calls)
-        dup_wcu = write_units(recorder.writes, boto3.client("dynamodb")) / (2 * ROUNDS)
+        dup_wcu = write_units(recorder.writes, dynamodb) / (2 * ROUNDS)
 
     api_import, boto_import, ratio = import_ratio()
     print("LinkStar webhook path (moto in-process, real Shopify orders/create payload)")

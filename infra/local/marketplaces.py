@@ -67,7 +67,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -178,6 +178,16 @@ class FakeMarketplaces:
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
+        self._routes: tuple[tuple[str, Callable[..., _Answer]], ...] = (
+            ("/_fake", self._control),
+            ("/amazon-lwa", self._lwa),
+            ("/amazon", self._spapi),
+            ("/tiktok-auth", self._tiktok_refresh),
+            ("/tiktok", self._tiktok),
+            ("/shopee", self._shopee),
+            ("/lazada-auth/rest", self._lazada_refresh),
+            ("/lazada/rest", self._lazada),
+        )
 
     # --------------------------------------------------------------------- lifecycle
 
@@ -249,7 +259,6 @@ class FakeMarketplaces:
         *,
         access_token: str | None = None,
         refresh_token: str | None = None,
-        access_ttl: float | None = None,
     ) -> Grant:
         """The seller authorises the app: tokens are issued. ``shop`` is what the platform's
         requests identify the seller by: the seller id (Amazon, Lazada), the ``shop_cipher``
@@ -258,9 +267,7 @@ class FakeMarketplaces:
         with self._lock:
             if (platform, str(app_id)) not in self._apps:
                 raise KeyError(f"register the {platform} app {app_id!r} first")
-            return self._issue(
-                platform, str(app_id), str(shop), access_token, refresh_token, access_ttl
-            )
+            return self._issue(platform, str(app_id), str(shop), access_token, refresh_token)
 
     def credentials(self, platform: str, app_id: str | int, shop: str | int) -> dict[str, Any]:
         """The latest grant's credentials, shaped as LinkStar stores them for one store."""
@@ -321,11 +328,10 @@ class FakeMarketplaces:
         _check_platform(platform)
         key_field = {AMAZON: "AmazonOrderId", TIKTOK: "id", SHOPEE: "order_sn", LAZADA: "order_id"}
         order_id = str(order[key_field[platform]])
+        # Stored as the JSON the API answers with, never changed after (a new seed replaces it).
+        stored = json.loads(json.dumps({"order": order, "items": list(items or [])}, default=str))
         with self._lock:
-            self._orders[(platform, str(shop), order_id)] = {
-                "order": json.loads(json.dumps(order, default=str)),
-                "items": json.loads(json.dumps(list(items or []), default=str)),
-            }
+            self._orders[(platform, str(shop), order_id)] = stored
 
     def count(self, platform: str, operation: str | None = None) -> int:
         with self._lock:
@@ -334,11 +340,6 @@ class FakeMarketplaces:
                 for (p, op), n in self.requests.items()
                 if p == platform and (operation is None or op == operation)
             )
-
-    def reset_counts(self) -> None:
-        with self._lock:
-            self.requests.clear()
-            self._order_requests = 0
 
     # ------------------------------------------------------------------------ tokens
 
@@ -349,7 +350,6 @@ class FakeMarketplaces:
         shop: str,
         access_token: str | None = None,
         refresh_token: str | None = None,
-        access_ttl: float | None = None,
     ) -> Grant:
         now = self.clock()
         prefixes = {AMAZON: "Atza|", TIKTOK: "ROW_", SHOPEE: "", LAZADA: "50000"}
@@ -361,7 +361,7 @@ class FakeMarketplaces:
             access_token=access_token or prefixes[platform] + secrets.token_hex(16),
             refresh_token=refresh_token
             or ("Atzr|" if platform == AMAZON else "") + secrets.token_hex(16),
-            access_expires_at=now + (ACCESS_TTL[platform] if access_ttl is None else access_ttl),
+            access_expires_at=now + ACCESS_TTL[platform],
             refresh_expires_at=now + refresh_ttl if refresh_ttl else None,
         )
         self._grants[(platform, grant.access_token)] = grant
@@ -393,8 +393,12 @@ class FakeMarketplaces:
 
     def _order(self, platform: str, shop: str, order_id: str) -> dict[str, Any] | None:
         with self._lock:
-            found = self._orders.get((platform, shop, order_id))
-        return json.loads(json.dumps(found)) if found else None
+            return self._orders.get((platform, shop, order_id))
+
+    def _orders_listed(self, platform: str, shop: str, ids: str) -> list[dict[str, Any]]:
+        """The known orders among comma-separated ``ids``, in their order."""
+        listed = (self._order(platform, shop, i.strip()) for i in ids.split(",") if i)
+        return [found["order"] for found in listed if found]
 
     def _count(self, platform: str, operation: str, *, order_call: bool) -> bool:
         """Count the request; True when this one must be throttled."""
@@ -405,6 +409,12 @@ class FakeMarketplaces:
             self._order_requests += 1
             return self._order_requests % self.throttle_every == 0
 
+    def _throttled(self, answer: _Answer) -> _Answer:
+        """``answer`` (the platform's throttling body) as a 429 with ``Retry-After``."""
+        answer.status = 429
+        answer.headers["Retry-After"] = str(self.retry_after)
+        return answer
+
     def _app_secret(self, platform: str, app_id: str | None) -> str | None:
         with self._lock:
             return self._apps.get((platform, str(app_id))) if app_id else None
@@ -414,17 +424,7 @@ class FakeMarketplaces:
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
     ) -> _Answer:
-        routes: list[tuple[str, Callable[..., _Answer]]] = [
-            ("/_fake", self._control),
-            ("/amazon-lwa", self._lwa),
-            ("/amazon", self._spapi),
-            ("/tiktok-auth", self._tiktok_refresh),
-            ("/tiktok", self._tiktok),
-            ("/shopee", self._shopee),
-            ("/lazada-auth/rest", self._lazada_refresh),
-            ("/lazada/rest", self._lazada),
-        ]
-        for prefix, handler in routes:
+        for prefix, handler in self._routes:
             if path == prefix or path.startswith(prefix + "/"):
                 return handler(method, path[len(prefix) :], query, headers, body)
         return _answer(404, {"message": f"no fake API at {path}"})
@@ -455,7 +455,6 @@ class FakeMarketplaces:
                     data["shop"],
                     access_token=data.get("access_token"),
                     refresh_token=data.get("refresh_token"),
-                    access_ttl=data.get("access_ttl"),
                 )
                 creds = self.credentials(grant.platform, grant.app_id, grant.shop)
                 return _answer(201, {"grant": asdict(grant), "credentials": creds})
@@ -515,17 +514,20 @@ class FakeMarketplaces:
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
     ) -> _Answer:
         parts = path.strip("/").split("/")
-        if method != "GET" or parts[:3] != ["orders", "v0", "orders"] or len(parts) not in (4, 5):
-            return _spapi_error(404, "NotFound", "The resource specified does not exist.")
-        if len(parts) == 5 and parts[4] != "orderItems":
-            return _spapi_error(404, "NotFound", "The resource specified does not exist.")
+        if (
+            method != "GET"
+            or len(parts) not in (4, 5)
+            or parts[:3] != ["orders", "v0", "orders"]
+            or parts[4:] not in ([], ["orderItems"])
+        ):
+            return _spapi_not_found()
         operation = "getOrderItems" if len(parts) == 5 else "getOrder"
         if self._count(AMAZON, operation, order_call=True):
-            answer = _spapi_error(
-                429, "QuotaExceeded", "You exceeded your quota for the requested resource."
+            return self._throttled(
+                _spapi_error(
+                    429, "QuotaExceeded", "You exceeded your quota for the requested resource."
+                )
             )
-            answer.headers["Retry-After"] = str(self.retry_after)
-            return answer
         grant, expired = self._grant(AMAZON, headers.get("x-amz-access-token"))
         if grant is None or expired:
             why = (
@@ -536,7 +538,7 @@ class FakeMarketplaces:
             return _spapi_error(403, "Unauthorized", "Access to requested resource is denied.", why)
         found = self._order(AMAZON, grant.shop, parts[3])
         if found is None:
-            return _spapi_error(404, "NotFound", "The resource specified does not exist.")
+            return _spapi_not_found()
         if operation == "getOrder":
             return _spapi_ok({"payload": found["order"]})
         items = found["items"]
@@ -558,9 +560,9 @@ class FakeMarketplaces:
             return _tiktok_error(404, 36009001, "API not found")  # the fake's code
         if self._count(TIKTOK, "getOrderDetail", order_call=True):
             # TikTok Shop publishes no throttling body: the status is what clients key on.
-            answer = _tiktok_error(429, 36009004, "Too many requests, please try again later")
-            answer.headers["Retry-After"] = str(self.retry_after)
-            return answer
+            return self._throttled(
+                _tiktok_error(429, 36009004, "Too many requests, please try again later")
+            )
         secret = self._app_secret(TIKTOK, query.get("app_key"))
         if secret is None:
             return _tiktok_error(401, 106001, "Invalid credentials. The 'app_key' is invalid.")
@@ -583,11 +585,7 @@ class FakeMarketplaces:
             )
         if query.get("shop_cipher") != grant.shop:
             return _tiktok_error(400, 106011, "The 'shop_cipher' is invalid.")  # the fake's code
-        orders = []
-        for order_id in filter(None, query.get("ids", "").split(",")):
-            found = self._order(TIKTOK, grant.shop, order_id.strip())
-            if found:
-                orders.append(found["order"])
+        orders = self._orders_listed(TIKTOK, grant.shop, query.get("ids", ""))
         return _answer(
             200,
             {
@@ -644,40 +642,22 @@ class FakeMarketplaces:
             return _shopee_error(404, "error_not_found", "Wrong parameters, detail: no such API.")
         if self._count(SHOPEE, "get_order_detail", order_call=True):
             # Shopee publishes no throttling body: the status is what clients key on.
-            answer = _shopee_error(429, "error_too_many_request", "Too many requests.")
-            answer.headers["Retry-After"] = str(self.retry_after)
-            return answer
-        partner_id = query.get("partner_id", "")
-        key = self._app_secret(SHOPEE, partner_id)
-        if key is None:
-            return _shopee_error(403, "error_param", "Invalid partner_id.")
-        for name in ("access_token", "shop_id", "sign", "timestamp"):
-            if not query.get(name):
-                return _shopee_error(403, "error_param", f"There is no {name} in query.")
-        expected = verify_shopee_sign(
-            key, partner_id, path, query["timestamp"], query["access_token"], query["shop_id"]
-        )
-        if not hmac.compare_digest(query["sign"], expected):
-            return _shopee_error(403, "error_sign", "Wrong sign.")
-        if not _fresh_timestamp(query["timestamp"], self.clock()):
-            return _shopee_error(403, "error_param", "Invalid timestamp")
+            return self._throttled(
+                _shopee_error(429, "error_too_many_request", "Too many requests.")
+            )
+        failure = self._shopee_signature(path, query, with_shop_token=True)
+        if failure is not None:
+            return failure
+        partner_id, shop_id = query["partner_id"], query["shop_id"]
         grant, expired = self._grant(SHOPEE, query["access_token"])
-        if grant is None or expired or grant.shop != query["shop_id"] or grant.app_id != partner_id:
+        if grant is None or expired or grant.shop != shop_id or grant.app_id != partner_id:
             return _shopee_error(403, "invalid_acceess_token", "Invalid access_token.")
         wanted = {f.strip() for f in query.get("response_optional_fields", "").split(",")}
-        orders = []
-        for order_sn in filter(None, query.get("order_sn_list", "").split(",")):
-            found = self._order(SHOPEE, grant.shop, order_sn.strip())
-            if found:
-                order = found["order"]
-                # Optional fields come back only when asked for, as on Shopee.
-                orders.append(
-                    {
-                        k: v
-                        for k, v in order.items()
-                        if k not in _SHOPEE_OPTIONAL_FIELDS or k in wanted
-                    }
-                )
+        # Optional fields come back only when asked for, as on Shopee.
+        orders = [
+            {k: v for k, v in order.items() if k not in _SHOPEE_OPTIONAL_FIELDS or k in wanted}
+            for order in self._orders_listed(SHOPEE, grant.shop, query.get("order_sn_list", ""))
+        ]
         if not orders:
             # Documented error example; its HTTP status is not documented (the fake's choice).
             return _shopee_error(
@@ -695,15 +675,10 @@ class FakeMarketplaces:
 
     def _shopee_refresh(self, path: str, query: dict[str, str], body: bytes) -> _Answer:
         self._count(SHOPEE, "refreshAccessToken", order_call=False)
-        partner_id = query.get("partner_id", "")
-        key = self._app_secret(SHOPEE, partner_id)
-        if key is None:
-            return _shopee_error(403, "error_param", "Invalid partner_id.")
-        expected = verify_shopee_sign(key, partner_id, path, query.get("timestamp", ""))
-        if not hmac.compare_digest(query.get("sign", ""), expected):
-            return _shopee_error(403, "error_sign", "Wrong sign.")
-        if not _fresh_timestamp(query.get("timestamp"), self.clock()):
-            return _shopee_error(403, "error_param", "Invalid timestamp")
+        failure = self._shopee_signature(path, query, with_shop_token=False)
+        if failure is not None:
+            return failure
+        partner_id = query["partner_id"]
         try:
             data = json.loads(body or b"{}")
         except ValueError:
@@ -728,6 +703,29 @@ class FakeMarketplaces:
             },
         )
 
+    def _shopee_signature(
+        self, path: str, query: dict[str, str], *, with_shop_token: bool
+    ) -> _Answer | None:
+        """The partner, the signature (over the access token and shop id too for shop-level
+        APIs, which must carry them) and its timestamp; None when they hold."""
+        partner_id = query.get("partner_id", "")
+        key = self._app_secret(SHOPEE, partner_id)
+        if key is None:
+            return _shopee_error(403, "error_param", "Invalid partner_id.")
+        signed: tuple[str, ...] = ()
+        if with_shop_token:
+            for name in ("access_token", "shop_id", "sign", "timestamp"):
+                if not query.get(name):
+                    return _shopee_error(403, "error_param", f"There is no {name} in query.")
+            signed = (query["access_token"], query["shop_id"])
+        timestamp = query.get("timestamp", "")
+        expected = verify_shopee_sign(key, partner_id, path, timestamp, *signed)
+        if not hmac.compare_digest(query.get("sign", ""), expected):
+            return _shopee_error(403, "error_sign", "Wrong sign.")
+        if not _fresh_timestamp(timestamp, self.clock()):
+            return _shopee_error(403, "error_param", "Invalid timestamp")
+        return None
+
     # ------------------------------------------------------------------------ Lazada
 
     def _lazada(
@@ -737,12 +735,11 @@ class FakeMarketplaces:
         operation = operations.get(path)
         if operation is None:
             return _lazada_error("InvalidApiPath", "The specified API path is invalid")
-        params = {**query, **dict(parse_qsl(body.decode(), keep_blank_values=True))}
+        params = _lazada_params(query, body)
         if self._count(LAZADA, operation, order_call=True):
-            answer = _lazada_error("ApiCallLimit", "The request has exceeded the limit.", "ISP")
-            answer.status = 429
-            answer.headers["Retry-After"] = str(self.retry_after)
-            return answer
+            return self._throttled(
+                _lazada_error("ApiCallLimit", "The request has exceeded the limit.", "ISP")
+            )
         failure = self._lazada_signature(path, params)
         if failure is not None:
             return failure
@@ -764,7 +761,7 @@ class FakeMarketplaces:
         self._count(LAZADA, "RefreshAccessToken", order_call=False)
         if path != "/auth/token/refresh":
             return _lazada_error("InvalidApiPath", "The specified API path is invalid")
-        params = {**query, **dict(parse_qsl(body.decode(), keep_blank_values=True))}
+        params = _lazada_params(query, body)
         failure = self._lazada_signature(path, params)
         if failure is not None:
             return failure
@@ -809,25 +806,30 @@ class FakeMarketplaces:
 # bug cannot be mirrored here and pass.
 
 
+def _hmac_sha256_hex(key: str, message: str) -> str:
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
 def verify_tiktok_sign(secret: str, path: str, query: Mapping[str, str], body: bytes) -> str:
     keys = sorted(k for k in query if k not in ("sign", "access_token"))
     message = secret + path + "".join(k + query[k] for k in keys) + body.decode() + secret
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return _hmac_sha256_hex(secret, message)
 
 
 def verify_shopee_sign(
     key: str, partner_id: str, path: str, timestamp: str, access_token: str = "", shop_id: str = ""
 ) -> str:
-    message = partner_id + path + timestamp + access_token + shop_id
-    return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return _hmac_sha256_hex(key, partner_id + path + timestamp + access_token + shop_id)
 
 
 def verify_lazada_sign(secret: str, api_path: str, params: Mapping[str, str]) -> str:
-    message = api_path
-    for key in sorted(params):
-        if key != "sign" and params[key] != "":
-            message += key + params[key]
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
+    signed = "".join(k + params[k] for k in sorted(params) if k != "sign" and params[k] != "")
+    return _hmac_sha256_hex(secret, api_path + signed).upper()
+
+
+def _lazada_params(query: dict[str, str], body: bytes) -> dict[str, str]:
+    # Lazada takes the parameters in the query or as a form body (POST).
+    return {**query, **dict(parse_qsl(body.decode(), keep_blank_values=True))}
 
 
 def _fresh_timestamp(value: str | None, now: float) -> bool:
@@ -857,6 +859,10 @@ def _spapi_error(status: int, code: str, message: str, details: str = "") -> _An
     return _Answer(
         status, {"errors": [{"code": code, "message": message, "details": details}]}, headers
     )
+
+
+def _spapi_not_found() -> _Answer:
+    return _spapi_error(404, "NotFound", "The resource specified does not exist.")
 
 
 def _tiktok_error(status: int, code: int, message: str) -> _Answer:
@@ -938,22 +944,22 @@ def _dec(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def _money(value: Decimal, places: int = 2) -> str:
-    return str(value.quantize(Decimal(1).scaleb(-places)))
-
-
-def _stamp(value: datetime | None, default: datetime) -> datetime:
-    value = value or default
-    if value.tzinfo is None:
-        raise ValueError("order times must be aware datetimes")
-    return value.astimezone(UTC)
+def _money(value: Any, currency: str) -> str:
+    """A decimal string with the currency's minor-unit places."""
+    places = 0 if currency.upper() in ("JPY", "KRW", "VND", "CLP", "IDR") else 2
+    return str(_dec(value).quantize(Decimal(1).scaleb(-places)))
 
 
 _CREATED = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 
 
-def _zero_decimal(currency: str) -> int:
-    return 0 if currency.upper() in ("JPY", "KRW", "VND", "CLP", "IDR") else 2
+def _times(created_at: datetime | None, updated_at: datetime | None) -> tuple[datetime, datetime]:
+    """(created, updated) in UTC; created defaults to a fixed time, updated to created."""
+    created = created_at or _CREATED
+    updated = updated_at or created
+    if created.tzinfo is None or updated.tzinfo is None:
+        raise ValueError("order times must be aware datetimes")
+    return created.astimezone(UTC), updated.astimezone(UTC)
 
 
 def amazon_order(
@@ -974,38 +980,32 @@ def amazon_order(
 ) -> dict[str, Any]:
     """getOrder's payload and getOrderItems' items (ordersV0.json shapes). Shipping, tax and
     the promotion discount are carried by the first item; OrderTotal adds them up."""
-    places = _zero_decimal(currency)
-    created = _stamp(created_at, _CREATED)
-    updated = _stamp(updated_at, created)
-    items = []
+    created, updated = _times(created_at, updated_at)
+
+    def money(value: Any) -> dict[str, str]:
+        return {"CurrencyCode": currency, "Amount": _money(value, currency)}
+
+    items: list[dict[str, Any]] = []
     subtotal = Decimal(0)
     for n, (sku, title, quantity, unit) in enumerate(lines):
         line_total = _dec(unit) * quantity
         subtotal += line_total
-        item: dict[str, Any] = {
-            "ASIN": "B0" + _digits(sku, 8),
-            "OrderItemId": f"{order_id.replace('-', '')[-8:]}{n:04d}",
-            "SellerSKU": sku,
-            "Title": title,
-            "QuantityOrdered": quantity,
-            "QuantityShipped": quantity if status == "Shipped" else 0,
-            "ItemPrice": {"CurrencyCode": currency, "Amount": _money(line_total, places)},
-            "ItemTax": {
-                "CurrencyCode": currency,
-                "Amount": _money(_dec(tax) if n == 0 else Decimal(0), places),
-            },
-            "ShippingPrice": {
-                "CurrencyCode": currency,
-                "Amount": _money(_dec(shipping) if n == 0 else Decimal(0), places),
-            },
-            "PromotionDiscount": {
-                "CurrencyCode": currency,
-                "Amount": _money(_dec(discount) if n == 0 else Decimal(0), places),
-            },
-            "IsGift": "false",
-            "ConditionId": "New",
-        }
-        items.append(item)
+        items.append(
+            {
+                "ASIN": "B0" + _digits(sku, 8),
+                "OrderItemId": f"{order_id.replace('-', '')[-8:]}{n:04d}",
+                "SellerSKU": sku,
+                "Title": title,
+                "QuantityOrdered": quantity,
+                "QuantityShipped": quantity if status == "Shipped" else 0,
+                "ItemPrice": money(line_total),
+                "ItemTax": money(tax if n == 0 else 0),
+                "ShippingPrice": money(shipping if n == 0 else 0),
+                "PromotionDiscount": money(discount if n == 0 else 0),
+                "IsGift": "false",
+                "ConditionId": "New",
+            }
+        )
     total = subtotal + _dec(shipping) + _dec(tax) - _dec(discount)
     order: dict[str, Any] = {
         "AmazonOrderId": order_id,
@@ -1038,7 +1038,7 @@ def amazon_order(
     }
     if status not in ("Pending", "PendingAvailability"):
         # SP-API has no prices for an order whose payment is not authorised yet.
-        order["OrderTotal"] = {"CurrencyCode": currency, "Amount": _money(total, places)}
+        order["OrderTotal"] = money(total)
     else:
         for item in items:
             for field in ("ItemPrice", "ItemTax", "ShippingPrice", "PromotionDiscount"):
@@ -1057,7 +1057,6 @@ def tiktok_order(
     shipping: Any = "0",
     tax: Any = "0",
     seller_discount: Any = "0",
-    platform_discount: Any = "0",
     region_code: str = "US",
     postal_code: str = "10011",
     user_id: str = "7021436810468230477",
@@ -1067,31 +1066,28 @@ def tiktok_order(
 ) -> dict[str, Any]:
     """One entry of Get Order Detail's ``data.orders`` (API version 202309): one line item per
     unit; ``sub_total`` is the items after discounts, ``total_amount`` adds shipping and tax."""
-    places = _zero_decimal(currency)
-    created = _stamp(created_at, _CREATED)
-    updated = _stamp(updated_at, created)
-    line_items = []
+    created, updated = _times(created_at, updated_at)
+    line_items: list[dict[str, Any]] = []
     original = Decimal(0)
     for n, (sku, title, quantity, unit) in enumerate(lines):
-        for unit_no in range(quantity):
-            original += _dec(unit)
-            line_items.append(
-                {
-                    "id": f"{order_id[-9:]}{n:03d}{unit_no:03d}",
-                    "sku_id": "17290" + _digits(sku, 12),
-                    "seller_sku": sku,
-                    "product_id": "17290" + _digits(title, 12),
-                    "product_name": title,
-                    "sku_name": "Default",
-                    "original_price": _money(_dec(unit), places),
-                    "sale_price": _money(_dec(unit), places),
-                    "currency": currency,
-                    "display_status": status,
-                    "is_gift": False,
-                }
-            )
-    discounts = _dec(seller_discount) + _dec(platform_discount)
-    sub_total = original - discounts
+        original += _dec(unit) * quantity
+        line_items.extend(
+            {
+                "id": f"{order_id[-9:]}{n:03d}{unit_no:03d}",
+                "sku_id": "17290" + _digits(sku, 12),
+                "seller_sku": sku,
+                "product_id": "17290" + _digits(title, 12),
+                "product_name": title,
+                "sku_name": "Default",
+                "original_price": _money(unit, currency),
+                "sale_price": _money(unit, currency),
+                "currency": currency,
+                "display_status": status,
+                "is_gift": False,
+            }
+            for unit_no in range(quantity)
+        )
+    sub_total = original - _dec(seller_discount)
     total = sub_total + _dec(shipping) + _dec(tax)
     order: dict[str, Any] = {
         "id": order_id,
@@ -1101,14 +1097,14 @@ def tiktok_order(
         "user_id": user_id,
         "payment": {
             "currency": currency,
-            "original_total_product_price": _money(original, places),
-            "seller_discount": _money(_dec(seller_discount), places),
-            "platform_discount": _money(_dec(platform_discount), places),
-            "sub_total": _money(sub_total, places),
-            "original_shipping_fee": _money(_dec(shipping), places),
-            "shipping_fee": _money(_dec(shipping), places),
-            "tax": _money(_dec(tax), places),
-            "total_amount": _money(total, places),
+            "original_total_product_price": _money(original, currency),
+            "seller_discount": _money(seller_discount, currency),
+            "platform_discount": _money(0, currency),
+            "sub_total": _money(sub_total, currency),
+            "original_shipping_fee": _money(shipping, currency),
+            "shipping_fee": _money(shipping, currency),
+            "tax": _money(tax, currency),
+            "total_amount": _money(total, currency),
         },
         "recipient_address": {
             "region_code": region_code,
@@ -1130,8 +1126,9 @@ def tiktok_order(
     return {"order": order}
 
 
-def _shopee_number(value: Decimal) -> int | float:
+def _shopee_number(value: Any) -> int | float:
     # Shopee sends money as JSON numbers (VND 32119, SGD 12.5).
+    value = _dec(value)
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -1149,8 +1146,7 @@ def shopee_order(
 ) -> dict[str, Any]:
     """One entry of get_order_detail's ``response.order_list``; ``total_amount`` = items plus
     the shipping the buyer paid (returned only once the order is paid, as documented)."""
-    created = _stamp(created_at, _CREATED)
-    updated = _stamp(updated_at, created)
+    created, updated = _times(created_at, updated_at)
     items = []
     subtotal = Decimal(0)
     for n, (sku, title, quantity, unit) in enumerate(lines):
@@ -1164,8 +1160,8 @@ def shopee_order(
                 "model_name": "",
                 "model_sku": sku,
                 "model_quantity_purchased": quantity,
-                "model_original_price": _shopee_number(_dec(unit)),
-                "model_discounted_price": _shopee_number(_dec(unit)),
+                "model_original_price": _shopee_number(unit),
+                "model_discounted_price": _shopee_number(unit),
                 "wholesale": False,
                 "add_on_deal": False,
                 "main_item": False,
@@ -1198,7 +1194,7 @@ def shopee_order(
             "full_address": "******",
         },
         "item_list": items,
-        "estimated_shipping_fee": _shopee_number(_dec(shipping)),
+        "estimated_shipping_fee": _shopee_number(shipping),
         "payment_method": "Credit Card/Debit Card",
         "shipping_carrier": "Standard Delivery",
         "cancel_reason": "",
@@ -1219,64 +1215,56 @@ def lazada_order(
     currency: str = "SGD",
     shipping_fee: Any = "0",
     voucher: Any = "0",
-    tax_per_unit: Any = "0",
     created_at: datetime | None = None,
     updated_at: datetime | None = None,
 ) -> dict[str, Any]:
     """GetOrder's ``data`` and GetOrderItems' ``data`` (one object per unit sold). ``price``
     excludes discounts; the buyer pays ``price - voucher + shipping_fee``."""
-    places = _zero_decimal(currency)
-    created = _stamp(created_at, _CREATED)
-    updated = _stamp(updated_at, created)
-    offset = "+0800" if site in ("lazada_sg", "lazada_my", "lazada_ph") else "+0700"
-
-    def when(value: datetime) -> str:
-        hours = int(offset[1:3])
-        local = value.astimezone(UTC).timestamp() + hours * 3600
-        return datetime.fromtimestamp(local, UTC).strftime("%Y-%m-%d %H:%M:%S ") + offset
-
-    items = []
-    price = Decimal(0)
+    # Lazada answers in the site's local time: UTC+8 in Singapore, Malaysia and the
+    # Philippines, UTC+7 elsewhere.
+    local = timezone(timedelta(hours=8 if site in ("lazada_sg", "lazada_my", "lazada_ph") else 7))
+    created, updated = (
+        t.astimezone(local).strftime("%Y-%m-%d %H:%M:%S %z") for t in _times(created_at, updated_at)
+    )
     units = [(sku, title, unit) for sku, title, quantity, unit in lines for _ in range(quantity)]
     per_unit_voucher = _dec(voucher) / len(units) if units else Decimal(0)
-    for n, (sku, title, unit) in enumerate(units):
-        price += _dec(unit)
-        items.append(
-            {
-                "order_item_id": int(f"{order_id}{n:03d}"[-15:]),
-                "order_id": int(order_id),
-                "name": title,
-                "sku": sku,
-                "shop_sku": f"{sku}-SG",
-                "sku_id": 2000000 + n,
-                "product_id": 1000000 + n,
-                "item_price": _money(_dec(unit), places),
-                "paid_price": _money(_dec(unit) - per_unit_voucher, places),
-                "tax_amount": _money(_dec(tax_per_unit), places),
-                "voucher_amount": _money(per_unit_voucher, places),
-                "shipping_amount": _money(_dec(shipping_fee) / len(units), places),
-                "currency": currency,
-                "status": status,
-                "shipping_type": "Dropshipping",
-                "created_at": when(created),
-                "updated_at": when(updated),
-            }
-        )
+    items = [
+        {
+            "order_item_id": int(f"{order_id}{n:03d}"[-15:]),
+            "order_id": int(order_id),
+            "name": title,
+            "sku": sku,
+            "shop_sku": f"{sku}-SG",
+            "sku_id": 2000000 + n,
+            "product_id": 1000000 + n,
+            "item_price": _money(unit, currency),
+            "paid_price": _money(_dec(unit) - per_unit_voucher, currency),
+            "tax_amount": _money(0, currency),
+            "voucher_amount": _money(per_unit_voucher, currency),
+            "shipping_amount": _money(_dec(shipping_fee) / len(units), currency),
+            "currency": currency,
+            "status": status,
+            "shipping_type": "Dropshipping",
+            "created_at": created,
+            "updated_at": updated,
+        }
+        for n, (sku, title, unit) in enumerate(units)
+    ]
     order = {
         "order_id": int(order_id),
         "order_number": int(order_id),
         "customer_first_name": "J***",
         "customer_last_name": "",
-        "price": _money(price, places),
-        "voucher": _money(_dec(voucher), places),
-        "voucher_platform": _money(Decimal(0), places),
-        "voucher_seller": _money(_dec(voucher), places),
-        "shipping_fee": _money(_dec(shipping_fee), places),
+        "price": _money(sum((_dec(unit) for _, _, unit in units), Decimal(0)), currency),
+        "voucher": _money(voucher, currency),
+        "voucher_platform": _money(0, currency),
+        "voucher_seller": _money(voucher, currency),
+        "shipping_fee": _money(shipping_fee, currency),
         "items_count": len(items),
         "statuses": [status],
         "payment_method": "COD",
-        "created_at": when(created),
-        "updated_at": when(updated),
+        "created_at": created,
+        "updated_at": updated,
         "address_shipping": {
             "first_name": "J***",
             "last_name": "",
