@@ -57,6 +57,7 @@ from linkstar.platforms.clients.http import (
     build_url,
     default_client,
     order_not_found,
+    refresh_refused,
 )
 from linkstar.platforms.marketplaces import (
     AMAZON_MARKETPLACES,
@@ -235,12 +236,12 @@ def refresh_access_token(
     # OAuth 2.0 (RFC 6749 §5.2): invalid_grant = the refresh token is revoked or not this
     # client's; invalid_client = wrong client id/secret. Either way a person must re-authorise.
     rejected = error in ("invalid_grant", "invalid_client", "unauthorized_client")
-    raise PermanentMarketplaceError(
-        f"LWA token refresh answered {response.status} {error or ''}".strip(),
-        platform=PLATFORM.value,
-        operation=LWA_GRANT,
+    raise refresh_refused(
+        PLATFORM,
+        LWA_GRANT,
+        response.status,
+        error,
         code=CREDENTIALS_REJECTED if rejected else BAD_REQUEST,
-        http_status=response.status,
     )
 
 

@@ -467,3 +467,17 @@ PLATFORM_NAMES = {
     Platform.SHOPEE: "Shopee",
     Platform.LAZADA: "Lazada",
 }
+
+
+def refresh_refused(
+    platform: Platform, operation: str, status: int, detail: str | None, *, code: str = ""
+) -> PermanentMarketplaceError:
+    """A token refresh the platform refused: an expired or revoked refresh token, or a wrong app
+    secret. Retrying can't help; a person has to authorise the shop again."""
+    return PermanentMarketplaceError(
+        f"{PLATFORM_NAMES[platform]} token refresh answered HTTP {status} {detail or ''}".strip(),
+        platform=platform.value,
+        operation=operation,
+        code=code or CREDENTIALS_REJECTED,
+        http_status=status,
+    )

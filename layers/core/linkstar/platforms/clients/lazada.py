@@ -66,6 +66,7 @@ from linkstar.platforms.clients.http import (
     build_url,
     default_client,
     order_not_found,
+    refresh_refused,
 )
 from linkstar.platforms.marketplaces import LAZADA_SITES
 from linkstar.stores.models import Store
@@ -242,13 +243,7 @@ def refresh_access_token(
     body = response.json()
     if _code(body) != "0" or not body.get("access_token"):
         # A refresh token past its life, or a wrong app key/secret: re-authorise the seller.
-        raise PermanentMarketplaceError(
-            f"Lazada token refresh answered HTTP {response.status} {_code(body) or ''}".strip(),
-            platform=PLATFORM.value,
-            operation=REFRESH_OP,
-            code=CREDENTIALS_REJECTED,
-            http_status=response.status,
-        )
+        raise refresh_refused(PLATFORM, REFRESH_OP, response.status, _code(body))
     return creds.model_copy(
         update={
             "access_token": str(body["access_token"]),

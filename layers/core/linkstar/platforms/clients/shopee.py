@@ -64,6 +64,7 @@ from linkstar.platforms.clients.http import (
     build_url,
     default_client,
     order_not_found,
+    refresh_refused,
 )
 from linkstar.stores.models import Store
 
@@ -221,13 +222,7 @@ def refresh_access_token(
     error = _error(body)
     if error != "" or response.status >= 400 or not body.get("access_token"):
         # An expired or already-rotated refresh token, or a wrong partner key.
-        raise PermanentMarketplaceError(
-            f"Shopee token refresh answered HTTP {response.status} {error or ''}".strip(),
-            platform=PLATFORM.value,
-            operation=REFRESH_OP,
-            code=CREDENTIALS_REJECTED,
-            http_status=response.status,
-        )
+        raise refresh_refused(PLATFORM, REFRESH_OP, response.status, error)
     return creds.model_copy(
         update={
             "access_token": str(body["access_token"]),

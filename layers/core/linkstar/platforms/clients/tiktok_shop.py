@@ -62,6 +62,7 @@ from linkstar.platforms.clients.http import (
     build_url,
     default_client,
     order_not_found,
+    refresh_refused,
 )
 from linkstar.stores.models import Store
 
@@ -201,13 +202,7 @@ def refresh_access_token(
     if _code(body) != 0 or response.status >= 400:
         # The refresh token is expired or revoked, or the app secret is wrong: a person has to
         # authorise the shop again.
-        raise PermanentMarketplaceError(
-            f"TikTok Shop token refresh answered HTTP {response.status} code {_code(body)}",
-            platform=PLATFORM.value,
-            operation=REFRESH_OP,
-            code=CREDENTIALS_REJECTED,
-            http_status=response.status,
-        )
+        raise refresh_refused(PLATFORM, REFRESH_OP, response.status, f"code {_code(body)}")
     data = body.get("data") or {}
     if not data.get("access_token") or not data.get("refresh_token"):
         raise PermanentMarketplaceError(
