@@ -215,7 +215,8 @@ def down(state: Path | None = None, timeout: float = STOP_TIMEOUT_SECONDS) -> bo
     if left:
         _signal_all(left, signal.SIGKILL)
         _wait_gone(left, 3.0)
-    for name in ("stack.json", "deployment.json", "supervisor.pid"):
+    # clock.json: how far the stopped stack's clock had been moved; the next one starts anew.
+    for name in ("stack.json", "deployment.json", "supervisor.pid", "clock.json"):
         (state / name).unlink(missing_ok=True)
     shutil.rmtree(state / "run", ignore_errors=True)
     return bool(found)

@@ -24,7 +24,10 @@ Event sources, emulated as Lambda's pollers behave:
   asked, and after ``MaximumRetryAttempts`` sends the batch's description to the ``OnFailure``
   destination and moves on.
 * ``Schedule`` / ``ScheduleV2`` - fires ``rate()``/``cron()`` expressions as EventBridge's
-  "Scheduled Event" (or the declared ``Input``), reading time through ``infra.local.clock``.
+  "Scheduled Event" (or the declared ``Input``), reading time through ``infra.local.clock``; when
+  the clock jumps past several times they coalesce into one firing for the latest. Each schedule
+  reports its state in ``<state-dir>/run/schedules/<Function>.<Event>.json`` (``fired_for``,
+  ``completed_at``, ``ok``, ``next_due``), which ``POST /_local/clock`` waits on.
 * ``EventBridgeRule`` - drains the rule's SQS shim queue; each message body is the event. As an
   asynchronous invoke, a failing event is tried three times in all, then dropped with a log line.
 
@@ -76,6 +79,11 @@ from infra.local.template import (
 log = logging.getLogger("infra.local.runtime")
 
 RETRY_DELAY_ENV = "LINKSTAR_LOCAL_RETRY_DELAY"
+CLOCK_FILE_ENV = "LINKSTAR_CLOCK_FILE"
+"""Set by the supervisor to ``<state>/clock.json``; ``linkstar.clock`` reads its offset."""
+CLOCK_FILE_NAME = "clock.json"
+SCHEDULE_MARKERS = Path("run") / "schedules"
+"""Where each schedule reports what it last fired, relative to the state directory."""
 ASYNC_ATTEMPTS = 3
 """Lambda's asynchronous invoke: the first try and two retries."""
 SQS_WAIT_SECONDS = 2
@@ -438,10 +446,55 @@ class RuleShimPoller:
 # ---------------------------------------------------------------- schedules
 
 
-class SchedulePoller:
-    """Fires a schedule when ``clock.now()`` passes its next time; missed times coalesce."""
+def latest_due(
+    expression: schedule.Rate | schedule.Cron, first: datetime, now: datetime
+) -> tuple[datetime, int]:
+    """The last time at or before ``now`` on ``expression``'s timeline starting at ``first``
+    (itself due), and how many earlier times it stands for: EventBridge coalesces missed times.
 
-    def __init__(self, runtime: FunctionRuntime, source: ScheduleSource) -> None:
+    The poller and ``POST /_local/clock`` both use this, so they agree on which time a jump of the
+    clock makes due. A rate is computed directly: a month's jump of ``rate(1 minute)`` would
+    otherwise be 43,200 steps.
+    """
+    if isinstance(expression, schedule.Rate):
+        skipped = max(0, (now - first) // expression.period)
+        return first + skipped * expression.period, skipped
+    due, skipped = first, 0
+    while (following := expression.next_after(due)) <= now:
+        due, skipped = following, skipped + 1
+    return due, skipped
+
+
+def schedule_marker(state_dir: Path, function: str, event: str) -> Path:
+    """The file a function's schedule ``event`` reports its state in."""
+    return state_dir / SCHEDULE_MARKERS / f"{function}.{event}.json"
+
+
+def read_schedule_marker(path: Path) -> dict[str, Any] | None:
+    """A schedule's last report, or None when its poller has not written one (yet)."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return data
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+class SchedulePoller:
+    """Fires a schedule when ``clock.now()`` passes its next time; missed times coalesce.
+
+    With a ``marker`` path (:func:`schedule_marker`), it reports there when it starts and after
+    each firing's outcome is final (after the retries of a failing one): ``fired_for`` (the due
+    time), ``completed_at`` (local clock), ``ok``, ``attempts`` and ``next_due``. That is how
+    ``POST /_local/clock`` learns that what fell due has run.
+    """
+
+    def __init__(
+        self, runtime: FunctionRuntime, source: ScheduleSource, marker: Path | None = None
+    ) -> None:
         self.runtime = runtime
         self.source = source
         self.label = f"schedule:{source.name}"
@@ -457,6 +510,14 @@ class SchedulePoller:
             self.resource_arn = (
                 f"arn:aws:scheduler:{deployed.region}:{deployed.account_id}:schedule/default/{name}"
             )
+        self.marker = marker
+        # A restarted runtime keeps what the previous process of this stack last fired.
+        previous = read_schedule_marker(self.marker) if self.marker else None
+        self.last_firing: dict[str, Any] = {
+            key: (previous or {}).get(key)
+            for key in ("fired_for", "completed_at", "ok", "attempts")
+        }
+        self._publish()
 
     def event(self, due: datetime) -> Any:
         if self.source.input is not None:
@@ -478,11 +539,10 @@ class SchedulePoller:
         now = clock.now()
         if now < self.next_due:
             return False
-        due, skipped = self.next_due, 0
-        while (following := self.expression.next_after(due)) <= now:
-            due, skipped = following, skipped + 1
+        due, skipped = latest_due(self.expression, self.next_due, now)
         self.next_due = self.expression.next_after(due)
         note = f"time={due:%Y-%m-%dT%H:%M:%SZ}" + (f" coalesced={skipped}" if skipped else "")
+        ok = False
         for attempt in range(1, ASYNC_ATTEMPTS + 1):
             try:
                 self.runtime.invoke(self.event(due))
@@ -492,8 +552,30 @@ class SchedulePoller:
                     time.sleep(retry_delay())
                 continue
             self.runtime.report(self.label, 1, 0, note=note)
+            ok = True
             break
+        self.last_firing = {
+            "fired_for": _iso(due),
+            "completed_at": _iso(clock.now()),
+            "ok": ok,
+            "attempts": attempt,
+        }
+        self._publish()
         return True
+
+    def _publish(self) -> None:
+        if self.marker is None:
+            return
+        write_json_atomic(
+            self.marker,
+            {
+                "function": self.runtime.spec.logical_id,
+                "event": self.source.name,
+                "expression": self.source.expression,
+                **self.last_firing,
+                "next_due": _iso(self.next_due),
+            },
+        )
 
 
 # ---------------------------------------------------------------- DynamoDB streams
@@ -661,9 +743,7 @@ class StreamPoller:
             },
             "responseContext": response,
             "version": "1.0",
-            "timestamp": datetime.now(UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
+            "timestamp": clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "DDBStreamBatchInfo": {
                 "shardId": shard_id,
                 "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
@@ -695,8 +775,15 @@ class StreamPoller:
 Poller = SqsPoller | RuleShimPoller | SchedulePoller | StreamPoller
 
 
-def build_pollers(runtime: FunctionRuntime, clients: Callable[[str], BaseClient]) -> list[Poller]:
-    """One poller per event source the runner emulates; unemulated ones are logged."""
+def build_pollers(
+    runtime: FunctionRuntime,
+    clients: Callable[[str], BaseClient],
+    state_dir: Path | None = None,
+) -> list[Poller]:
+    """One poller per event source the runner emulates; unemulated ones are logged.
+
+    With ``state_dir``, schedules report their firings under it (see :class:`SchedulePoller`).
+    """
     pollers: list[Poller] = []
     for source in runtime.spec.background_sources:
         if isinstance(source, UnemulatedSource):
@@ -722,7 +809,12 @@ def build_pollers(runtime: FunctionRuntime, clients: Callable[[str], BaseClient]
                 )
             )
         elif isinstance(source, ScheduleSource):
-            pollers.append(SchedulePoller(runtime, source))
+            marker = (
+                schedule_marker(state_dir, runtime.spec.logical_id, source.name)
+                if state_dir is not None
+                else None
+            )
+            pollers.append(SchedulePoller(runtime, source, marker))
         elif isinstance(source, EventBridgeRuleSource):
             pollers.append(RuleShimPoller(runtime, source, clients("sqs")))
     return pollers
@@ -815,13 +907,22 @@ def read_deployment(state_dir: Path, template: Path = DEFAULT_TEMPLATE) -> Deplo
     )
 
 
-def mark_ready(state_dir: Path, name: str, **details: Any) -> None:
-    ready = state_dir / "run"
-    ready.mkdir(parents=True, exist_ok=True)
-    target = ready / f"{name}.json"
-    scratch = target.with_suffix(".tmp")
-    scratch.write_text(json.dumps({"pid": os.getpid(), **details}), encoding="utf-8")
+def write_json_atomic(target: Path, data: Any) -> None:
+    """Write JSON through a scratch file and a rename: readers see the old or the new file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    scratch.write_text(json.dumps(data), encoding="utf-8")
     scratch.replace(target)
+
+
+def mark_ready(state_dir: Path, name: str, **details: Any) -> None:
+    write_json_atomic(state_dir / "run" / f"{name}.json", {"pid": os.getpid(), **details})
+
+
+def use_clock_file(state_dir: Path) -> Path:
+    """Make this process read the stack's clock: ``$LINKSTAR_CLOCK_FILE``, which the supervisor
+    sets, or ``<state>/clock.json`` for a process started by hand."""
+    return Path(os.environ.setdefault(CLOCK_FILE_ENV, str(state_dir / CLOCK_FILE_NAME)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -838,13 +939,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"no function {args.function} in {args.template.name}")
     deployed = deployment.stack
     os.environ.update(lambda_environment(deployed, spec, deployment.endpoint_url))
+    use_clock_file(state)
 
     def clients(service: str) -> BaseClient:
         return boto3.client(service, region_name=deployed.region)
 
     runtime = FunctionRuntime(spec, deployed, root=args.template.resolve().parent)
     runtime.load()
-    pollers = build_pollers(runtime, clients)
+    pollers = build_pollers(runtime, clients, state)
     stop = threading.Event()
     with _stop_on_signals(stop):
         run_pollers(pollers, stop)

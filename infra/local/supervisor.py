@@ -9,8 +9,11 @@ with a growing delay. On SIGTERM or SIGINT it stops every child (SIGTERM, then S
 moto and removes the files that say the stack is running.
 
 State directory files: ``supervisor.pid``, ``deployment.json`` (what children read),
-``run/<name>.json`` (ready markers), ``stack.json`` (for people and tests), ``stack.log``
-(written by whoever redirected this process's output, normally ``up``).
+``run/<name>.json`` (ready markers), ``run/schedules/`` (what each schedule last fired),
+``clock.json`` (how far the operator moved the stack's clock ahead; every child reads it through
+``$LINKSTAR_CLOCK_FILE``, and a new stack starts without it, at real time), ``stack.json`` (for
+people and tests), ``stack.log`` (written by whoever redirected this process's output, normally
+``up``).
 """
 
 from __future__ import annotations
@@ -33,7 +36,13 @@ import boto3
 from botocore.client import BaseClient
 
 from infra.local.marketplaces import FakeMarketplaces
-from infra.local.runtime import LOCAL_AWS_ENV, configure_logging, lambda_environment
+from infra.local.runtime import (
+    CLOCK_FILE_ENV,
+    CLOCK_FILE_NAME,
+    LOCAL_AWS_ENV,
+    configure_logging,
+    lambda_environment,
+)
 from infra.local.stack import DeployedStack, deploy
 from infra.local.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, REPO_ROOT, load_template
 
@@ -92,6 +101,10 @@ class Supervisor:
     def run_dir(self) -> Path:
         return self.state / "run"
 
+    @property
+    def clock_file(self) -> Path:
+        return self.state / CLOCK_FILE_NAME
+
     def run(self) -> int:
         from moto.server import ThreadedMotoServer
 
@@ -148,6 +161,8 @@ class Supervisor:
 
         base_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
         base_env["PYTHONUNBUFFERED"] = "1"
+        # One clock for the whole stack: every function and the API add this file's offset.
+        base_env[CLOCK_FILE_ENV] = str(self.clock_file)
         common = ["--state-dir", str(self.state), "--template", str(self.template_path)]
         api = template.api_function()
         if api is not None:
@@ -277,7 +292,8 @@ class Supervisor:
                 child.process.wait()
 
     def _forget_previous_run(self) -> None:
-        for name in ("stack.json", "deployment.json"):
+        # The clock file goes too: a new stack starts at real time, not where the last one ended.
+        for name in ("stack.json", "deployment.json", CLOCK_FILE_NAME):
             (self.state / name).unlink(missing_ok=True)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
