@@ -13,9 +13,11 @@ found by deploying the template and reading moto's source (moto 5.2.x):
   moto skips the secret and publishes layers under their logical id with no physical id to
   ``Ref``. Both are created through their service APIs *before* the stack (with CloudFormation's
   naming and ``GenerateSecretString`` semantics) and every ``Ref`` to them is replaced by the ARN.
-* ``AWS::CloudWatch::Alarm``, ``AWS::SQS::QueuePolicy``, ``AWS::Scheduler::Schedule`` - not
-  supported: created through their APIs *after* the stack, with their intrinsic functions resolved
-  by moto itself through extra stack outputs.
+* ``AWS::CloudWatch::Alarm``, ``AWS::SQS::QueuePolicy``, ``AWS::Scheduler::Schedule`` and the
+  SES identity, configuration set and event destination - not supported: created through their
+  APIs *after* the stack (SES through moto's v1 API, which is where its sesv2 ``SendEmail``
+  looks for verified identities), with their intrinsic functions resolved by moto itself
+  through extra stack outputs.
 * ``Ref`` to an ``AWS::Events::EventBus`` yields a Python object instead of the bus name, so those
   refs become ``!GetAtt Bus.Name``.
 * Properties moto's CloudFormation ignores but its APIs accept are applied after the stack: table
@@ -64,7 +66,14 @@ STACK_TIMEOUT_SECONDS = 120
 # Created through their API before the stack, because other resources Ref them.
 PRE_CREATED = {"AWS::SecretsManager::Secret", "AWS::Lambda::LayerVersion"}
 # Created through their API after the stack; nothing in the template may Ref them.
-POST_CREATED = {"AWS::CloudWatch::Alarm", "AWS::SQS::QueuePolicy", "AWS::Scheduler::Schedule"}
+POST_CREATED = {
+    "AWS::CloudWatch::Alarm",
+    "AWS::SQS::QueuePolicy",
+    "AWS::Scheduler::Schedule",
+    "AWS::SES::EmailIdentity",
+    "AWS::SES::ConfigurationSet",
+    "AWS::SES::ConfigurationSetEventDestination",
+}
 # Ref resolves to a model object in moto; the attribute that Ref means in CloudFormation.
 REF_AS_ATTRIBUTE = {"AWS::Events::EventBus": "Name"}
 
@@ -554,7 +563,13 @@ class _MotoPlan:
 
     def create_post(self, clients: ClientFactory, resolved: Mapping[str, str]) -> dict[str, str]:
         physical: dict[str, str] = {}
-        for logical_id, resource in self.post.items():
+        # A configuration set must exist before its event destination (CloudFormation would
+        # order them by the dependency; here they only share a name).
+        ordered = sorted(
+            self.post.items(),
+            key=lambda pair: pair[1]["Type"] == "AWS::SES::ConfigurationSetEventDestination",
+        )
+        for logical_id, resource in ordered:
             props = self._resolve(resource.get("Properties", {}), resolved)
             kind = resource["Type"]
             if kind == "AWS::CloudWatch::Alarm":
@@ -569,7 +584,37 @@ class _MotoPlan:
                 physical[logical_id] = f"{self.stack_name}-{logical_id}"
             elif kind == "AWS::Scheduler::Schedule":
                 physical[logical_id] = self._create_schedule(clients, logical_id, props)
+            elif kind.startswith("AWS::SES::"):
+                physical[logical_id] = self._create_ses(clients, kind, props)
         return physical
+
+    def _create_ses(self, clients: ClientFactory, kind: str, props: dict[str, Any]) -> str:
+        ses = clients("ses")
+        prefix = f"arn:aws:ses:{self.region}:{self.account_id}"
+        if kind == "AWS::SES::EmailIdentity":
+            identity = str(props["EmailIdentity"])
+            if "@" in identity:
+                ses.verify_email_identity(EmailAddress=identity)
+            else:
+                ses.verify_domain_identity(Domain=identity)
+            return f"{prefix}:identity/{identity}"
+        if kind == "AWS::SES::ConfigurationSet":
+            name = str(props["Name"])
+            ses.create_configuration_set(ConfigurationSet={"Name": name})
+            return f"{prefix}:configuration-set/{name}"
+        name = str(props["ConfigurationSetName"])
+        destination = props["EventDestination"]
+        request: dict[str, Any] = {
+            "Name": destination["Name"],
+            "Enabled": str(destination.get("Enabled", "true")).lower() == "true",
+            "MatchingEventTypes": destination["MatchingEventTypes"],
+        }
+        if "SnsDestination" in destination:
+            request["SNSDestination"] = {"TopicARN": destination["SnsDestination"]["TopicARN"]}
+        ses.create_configuration_set_event_destination(
+            ConfigurationSetName=name, EventDestination=request
+        )
+        return f"{prefix}:configuration-set/{name}/event-destination/{destination['Name']}"
 
     def _put_alarm(self, clients: ClientFactory, logical_id: str, props: dict[str, Any]) -> str:
         request = dict(props)

@@ -29,6 +29,28 @@ class Settings(BaseModel):
     # the last attempt the worker parks the message itself, so the DLQ gets a reason.
     max_receive_count: int = 5
     stage: str = "dev"
+    # Outreach: the flow queue, one send queue per channel, feedback, and the providers.
+    flow_queue_url: str | None = None
+    email_queue_url: str | None = None
+    sms_queue_url: str | None = None
+    whatsapp_queue_url: str | None = None
+    in_app_queue_url: str | None = None
+    feedback_queue_url: str | None = None
+    flow_dlq_url: str | None = None
+    email_dlq_url: str | None = None
+    sms_dlq_url: str | None = None
+    whatsapp_dlq_url: str | None = None
+    in_app_dlq_url: str | None = None
+    feedback_dlq_url: str | None = None
+    unsubscribe_secret_arn: str | None = None
+    public_base_url: str = ""
+    ses_configuration_set: str | None = None
+    email_from: str = "noreply@example.com"
+    sms_origination_numbers: str = "{}"  # JSON {"US": "+1…", "default": "+1…"}
+    whatsapp_api_base: str = "https://graph.facebook.com"
+    whatsapp_phone_number_id: str = ""
+    whatsapp_token_secret_arn: str | None = None
+    whatsapp_app_secret_arn: str | None = None
 
 
 def require(value: str | None, name: str) -> str:
@@ -55,6 +77,27 @@ def get_settings() -> Settings:
         enrichment_enabled=env.get("ENRICHMENT_ENABLED", "true").lower() != "false",
         max_receive_count=int(env.get("MAX_RECEIVE_COUNT", "5")),
         stage=env.get("STAGE", "dev"),
+        flow_queue_url=env.get("FLOW_QUEUE_URL"),
+        email_queue_url=env.get("EMAIL_QUEUE_URL"),
+        sms_queue_url=env.get("SMS_QUEUE_URL"),
+        whatsapp_queue_url=env.get("WHATSAPP_QUEUE_URL"),
+        in_app_queue_url=env.get("IN_APP_QUEUE_URL"),
+        feedback_queue_url=env.get("FEEDBACK_QUEUE_URL"),
+        flow_dlq_url=env.get("FLOW_DLQ_URL"),
+        email_dlq_url=env.get("EMAIL_DLQ_URL"),
+        sms_dlq_url=env.get("SMS_DLQ_URL"),
+        whatsapp_dlq_url=env.get("WHATSAPP_DLQ_URL"),
+        in_app_dlq_url=env.get("IN_APP_DLQ_URL"),
+        feedback_dlq_url=env.get("FEEDBACK_DLQ_URL"),
+        unsubscribe_secret_arn=env.get("UNSUBSCRIBE_SECRET_ARN"),
+        public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
+        email_from=env.get("EMAIL_FROM", "noreply@example.com"),
+        sms_origination_numbers=env.get("SMS_ORIGINATION_NUMBERS", "{}") or "{}",
+        whatsapp_api_base=env.get("WHATSAPP_API_BASE", "https://graph.facebook.com"),
+        whatsapp_phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+        whatsapp_token_secret_arn=env.get("WHATSAPP_TOKEN_SECRET_ARN"),
+        whatsapp_app_secret_arn=env.get("WHATSAPP_APP_SECRET_ARN"),
     )
 
 

@@ -7,7 +7,18 @@ from chalice import Chalice
 
 
 def register(app: Chalice) -> None:
-    from linkstar.api import admin, customers, orders, reports, stores, tenants, webhooks
+    from linkstar.api import (
+        admin,
+        customers,
+        orders,
+        outreach,
+        outreach_public,
+        reports,
+        stores,
+        tenants,
+        webhooks,
+    )
 
-    for module in (webhooks, tenants, stores, orders, customers, reports, admin):
+    modules = (webhooks, tenants, stores, orders, customers, reports, admin, outreach)
+    for module in (*modules, outreach_public):
         app.register_blueprint(module.bp)

@@ -127,6 +127,48 @@ def _request_letter(message: dict[str, Any]) -> Letter | None:
     return Letter(detail.get("tenant_id"), view, {})
 
 
+def _work_letter(message: dict[str, Any]) -> Letter | None:
+    """Outreach work (flow events and resumes, send requests, feedback): the tenant is in the
+    body (or its EventBridge detail); the reason rides in the ``failure`` attribute."""
+    try:
+        body = json.loads(message["Body"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    detail = body.get("detail")
+    inner: dict[str, Any] = detail if isinstance(detail, dict) else body
+    attribute = (message.get("MessageAttributes") or {}).get(FAILURE_ATTRIBUTE) or {}
+    why = json.loads(attribute.get("StringValue") or "{}")
+    view = {
+        "tenant_id": inner.get("tenant_id"),
+        "kind": body.get("detail-type")
+        or body.get("kind")
+        or body.get("channel")
+        or body.get("Type"),
+        "message_id": inner.get("message_id"),
+        "run_id": inner.get("run_id"),
+        "code": why.get("code", "redriven"),
+        "reason": why.get("reason", "exceeded the queue's maxReceiveCount"),
+        "failed_at": why.get("failed_at"),
+        "attempts": why.get("attempts"),
+    }
+    return Letter(inner.get("tenant_id"), view, {})
+
+
+def dead_letter_work(queue: str, message_body: str, code: str, reason: str, attempts: int) -> None:
+    """Park outreach work in its queue's DLQ with the reason (see :data:`QUEUES`)."""
+    why = {"code": code, "reason": reason[:2000], "attempts": attempts, "failed_at": _now()}
+    url = require(QUEUES[queue].dlq_url(get_settings()), f"the {queue} DLQ URL")
+    aws.client("sqs").send_message(
+        QueueUrl=url,
+        MessageBody=message_body,
+        MessageAttributes={
+            FAILURE_ATTRIBUTE: {"DataType": "String", "StringValue": json.dumps(why)}
+        },
+    )
+
+
 @dataclass(frozen=True)
 class LetterQueue:
     dlq_url: Callable[[Settings], str | None]
@@ -140,6 +182,16 @@ QUEUES = {
     ),
     "enrich": LetterQueue(
         lambda s: s.enrich_dlq_url, lambda s: s.enrich_queue_url, _request_letter
+    ),
+    "flow": LetterQueue(lambda s: s.flow_dlq_url, lambda s: s.flow_queue_url, _work_letter),
+    "email": LetterQueue(lambda s: s.email_dlq_url, lambda s: s.email_queue_url, _work_letter),
+    "sms": LetterQueue(lambda s: s.sms_dlq_url, lambda s: s.sms_queue_url, _work_letter),
+    "whatsapp": LetterQueue(
+        lambda s: s.whatsapp_dlq_url, lambda s: s.whatsapp_queue_url, _work_letter
+    ),
+    "in_app": LetterQueue(lambda s: s.in_app_dlq_url, lambda s: s.in_app_queue_url, _work_letter),
+    "feedback": LetterQueue(
+        lambda s: s.feedback_dlq_url, lambda s: s.feedback_queue_url, _work_letter
     ),
 }
 

@@ -259,4 +259,7 @@ Change = (
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The one clock (``linkstar.clock``): the local stack can move it forward."""
+    from linkstar import clock
+
+    return clock.now()

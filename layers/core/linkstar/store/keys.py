@@ -74,3 +74,130 @@ def inventory(tid: str, store_id: str, sku: str, market: str) -> dict[str, str]:
 
 def import_job(tid: str, store_id: str, job_id: str) -> dict[str, str]:
     return {"pk": f"T#{tid}#STORE#{store_id}", "sk": f"IMPORT#{job_id}"}
+
+
+# ---------------------------------------------------------------- outreach
+
+
+def contact(tid: str, contact_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#CONTACT#{contact_id}", "sk": "CONTACT"}
+
+
+def contacts_index(tid: str) -> str:
+    return f"T#{tid}#CONTACTS"
+
+
+def consent_record(tid: str, contact_id: str, at: str, channel: str, purpose: str) -> dict:
+    return {"pk": f"T#{tid}#CONTACT#{contact_id}", "sk": f"CONSENT#{at}#{channel}#{purpose}"}
+
+
+def contact_cap(tid: str, contact_id: str, channel: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#CONTACT#{contact_id}", "sk": f"CAP#{channel}"}
+
+
+def suppression(tid: str, channel: str, address: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#SUPP#{channel}#{address}", "sk": "SUPP"}
+
+
+def suppressions_index(tid: str) -> str:
+    return f"T#{tid}#SUPPS"
+
+
+def template(tid: str, template_id: str) -> str:
+    return f"T#{tid}#TPL#{template_id}"
+
+
+def templates_index(tid: str) -> str:
+    return f"T#{tid}#TPLS"
+
+
+def flow(tid: str, flow_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#FLOW#{flow_id}", "sk": "FLOW"}
+
+
+def flows_index(tid: str) -> str:
+    return f"T#{tid}#FLOWS"
+
+
+def flow_stats(tid: str, flow_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#FLOW#{flow_id}", "sk": "STATS"}
+
+
+def flow_entry(tid: str, flow_id: str, contact_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#FLOW#{flow_id}", "sk": f"ENTRY#{contact_id}"}
+
+
+def segment_flow(tid: str, flow_id: str) -> dict[str, str]:
+    """Global registry of flows with a segment trigger, so the daily job finds their tenants."""
+    return {"pk": "SEGFLOWS", "sk": f"T#{tid}#{flow_id}"}
+
+
+def run(tid: str, run_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#RUN#{run_id}", "sk": "RUN"}
+
+
+def exit_watch(tid: str, event_type: str, match: str, digest: str, run_id: str) -> dict:
+    return {"pk": exit_watch_partition(tid, event_type, match, digest), "sk": f"RUN#{run_id}"}
+
+
+def exit_watch_partition(tid: str, event_type: str, match: str, digest: str) -> str:
+    return f"T#{tid}#WATCH#{event_type}#{match}#{digest}"
+
+
+def message(tid: str, message_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#MSG#{message_id}", "sk": "MSG"}
+
+
+def contact_messages_index(tid: str, contact_id: str) -> str:
+    return f"T#{tid}#CMSG#{contact_id}"
+
+
+def flow_messages_index(tid: str, flow_id: str) -> str:
+    return f"T#{tid}#FMSG#{flow_id}"
+
+
+def inbox(tid: str, contact_id: str) -> str:
+    return f"T#{tid}#INBOX#{contact_id}"
+
+
+def attribution(tid: str, order_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#ATTR#{order_id}", "sk": "ATTR"}
+
+
+def reputation(tid: str, day: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#REP#{day[:7]}", "sk": day}
+
+
+def reputation_month(tid: str, month: str) -> str:
+    return f"T#{tid}#REP#{month}"
+
+
+def outreach_settings(tid: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}", "sk": "OUTREACH"}
+
+
+def provider_message(provider: str, provider_message_id: str) -> dict[str, str]:
+    """Global routing item: which tenant's message a provider's feedback is about."""
+    return {"pk": f"PMSG#{provider}#{provider_message_id}", "sk": "ROUTE"}
+
+
+def inbound_route(channel: str, recipient: str, tid: str) -> dict[str, str]:
+    """Global routing item: a phone LinkStar messaged for a tenant, so a STOP reply reaches
+    every tenant that texted it (opting out too widely is the lawful side to err on)."""
+    return {"pk": inbound_routes(channel, recipient), "sk": f"T#{tid}"}
+
+
+def inbound_routes(channel: str, recipient: str) -> str:
+    return f"INBOUND#{channel}#{recipient}"
+
+
+TIMER_SHARDS = 4
+
+
+def timer(shard: int, due: str, tid: str, kind: str, ref: str) -> dict[str, str]:
+    """Durable timers, global and sharded so the minute tick reads a few small partitions."""
+    return {"pk": timer_partition(shard), "sk": f"{due}#{tid}#{kind}#{ref}"}
+
+
+def timer_partition(shard: int) -> str:
+    return f"TIMER#{shard}"

@@ -94,3 +94,15 @@ def revoke_key(tenant_id: str, key_id: str) -> ApiKey:
     )
     assert updated is not None
     return _key(updated)
+
+
+def load_tenant(tenant_id: str) -> Tenant | None:
+    item = dynamo.get(keys.tenant(tenant_id))
+    if not item:
+        return None
+    return Tenant(
+        tenant_id=item["tenant_id"],
+        name=item["name"],
+        reporting_currency=item["reporting_currency"],
+        created_at=item["created_at"],
+    )

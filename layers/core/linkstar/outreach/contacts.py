@@ -1,0 +1,302 @@
+"""Contacts and consent: who may be messaged, on which channel, for which purpose, and why.
+
+A contact's id is the tenant's customer id for the same email (``linkstar.ids``), so a buyer
+who ordered and a subscriber added through the API are one person. Contacts come from the API
+(``POST /contacts``) and from ingested customers and checkouts; values a seller gave through the
+API are never overwritten by what a platform later says, only filled in.
+
+Consent is per channel and purpose. Marketing needs an explicit "subscribed" record; SMS and
+WhatsApp marketing consent can only come from an explicit opt-in (the API, an import carrying
+proof, or a START keyword), never from a platform's email marketing flag. Withdrawal is as easy
+as giving: one link, one click, one STOP. Every change is kept as a history item (source,
+time, proof) so consent is demonstrable (GDPR Art. 7(1)).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from linkstar import ids
+from linkstar.contacts import timezone_for, to_e164
+from linkstar.errors import BadRequest, ConcurrentUpdate
+from linkstar.orders.state import DomainEvent
+from linkstar.outreach.models import CHANNELS, Consent, Contact
+from linkstar.store import dynamo, outbox
+from linkstar.store import outreach as repo
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["subscribed", "unsubscribed"]
+    purpose: Literal["marketing", "transactional"] = "marketing"
+    source: str | None = Field(default=None, max_length=200)
+    proof: dict[str, Any] = {}
+
+
+class ContactIn(BaseModel):
+    """``POST /contacts`` body (one contact)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+    region: str | None = Field(default=None, max_length=10)
+    locale: str | None = Field(default=None, max_length=35)
+    time_zone: str | None = Field(default=None, max_length=64)
+    consent: dict[str, ConsentIn | Literal["subscribed", "unsubscribed"]] = {}
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not _EMAIL.match(value):
+            raise ValueError("not an email address")
+        return value
+
+    @field_validator("country", "region")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return value.upper() if value else value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        if value and not _LOCALE.match(value):
+            raise ValueError("not a BCP 47 locale such as en, de-DE or zh-CN")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError("not an IANA time zone such as America/Los_Angeles") from exc
+        return value
+
+    @field_validator("consent")
+    @classmethod
+    def _channels(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channel(s): {', '.join(unknown)}")
+        return value
+
+
+def contact_id_for(tenant_id: str, email: str | None, phone: str | None) -> str:
+    if email:
+        return ids.customer_id_for_email(tenant_id, email)
+    if phone:
+        digest = hashlib.sha256(f"{tenant_id}|phone|{phone}".encode()).hexdigest()
+        return "c" + digest[:20]
+    raise BadRequest("a contact needs an email or a phone number", code="contact_unreachable")
+
+
+def _with_zone(contact: Contact) -> Contact:
+    if contact.time_zone_source == "given":
+        return contact
+    zone, source = timezone_for(contact.phone, contact.country)
+    if zone and (zone, source) != (contact.time_zone, contact.time_zone_source):
+        return contact.model_copy(update={"time_zone": zone, "time_zone_source": source})
+    return contact
+
+
+def _subscribed_event(contact: Contact, channel: str, at: datetime) -> DomainEvent:
+    detail = {
+        "tenant_id": contact.tenant_id,
+        "contact_id": contact.contact_id,
+        "customer_id": contact.contact_id,
+        "email": contact.email,
+        "channel": channel,
+        "created_at": at.isoformat(),
+    }
+    event_id = ids.event_id(
+        contact.tenant_id, contact.contact_id, "subscribed", channel, at.isoformat()
+    )
+    return DomainEvent(event_id, "contact.subscribed", detail)
+
+
+def _save(
+    before: Contact | None,
+    after: Contact,
+    changes: list[tuple[str, str, Consent]],
+    at: datetime,
+) -> Contact:
+    after = after.model_copy(update={"version": (before.version if before else 0) + 1})
+    events = [
+        _subscribed_event(after, channel, at)
+        for channel, purpose, consent in changes
+        if purpose == "marketing"
+        and consent.status == "subscribed"
+        and not _was_subscribed(before, channel)
+        and channel == "email"
+    ]
+    ops = repo.contact_ops(after, before.version if before else 0, changes)
+    ops += outbox.event_ops(after.tenant_id, events, at.isoformat())
+    dynamo.transact(ops)
+    return after
+
+
+def _was_subscribed(contact: Contact | None, channel: str) -> bool:
+    if contact is None:
+        return False
+    found = contact.consent_for(channel, "marketing")
+    return found is not None and found.status == "subscribed"
+
+
+def _merge_consent(
+    contact: Contact, channel: str, purpose: str, consent: Consent
+) -> tuple[Contact, list[tuple[str, str, Consent]]]:
+    current = contact.consent_for(channel, purpose)
+    if current is not None and current.status == consent.status:
+        return contact, []
+    by_channel = {c: dict(p) for c, p in contact.consent.items()}
+    by_channel.setdefault(channel, {})[purpose] = consent
+    return contact.model_copy(update={"consent": by_channel}), [(channel, purpose, consent)]
+
+
+def upsert(tenant_id: str, incoming: ContactIn, actor: str, at: datetime) -> tuple[Contact, bool]:
+    """Create or update a contact from the API. Returns (contact, created)."""
+    phone = None
+    if incoming.phone:
+        phone = to_e164(incoming.phone, incoming.country)
+        if phone is None:
+            raise BadRequest(
+                f"{incoming.phone!r} is not a valid phone number"
+                + ("" if incoming.country else " (give it in +<country code> form or a country)"),
+                code="invalid_phone",
+            )
+    contact_id = contact_id_for(tenant_id, incoming.email, phone)
+    for _ in range(3):
+        before = repo.load_contact(tenant_id, contact_id)
+        base = before or Contact(
+            tenant_id=tenant_id, contact_id=contact_id, source="api", created_at=at, updated_at=at
+        )
+        update: dict[str, Any] = {"updated_at": at}
+        for name in ("email", "first_name", "last_name", "country", "region", "locale"):
+            value = getattr(incoming, name)
+            if value is not None:
+                update[name] = value
+        if phone:
+            update["phone"] = phone
+        if incoming.time_zone:
+            update.update(time_zone=incoming.time_zone, time_zone_source="given")
+        after = _with_zone(base.model_copy(update=update))
+        changes: list[tuple[str, str, Consent]] = []
+        for channel, given in incoming.consent.items():
+            spec = ConsentIn(status=given) if isinstance(given, str) else given
+            consent = Consent(
+                status=spec.status,
+                source=spec.source or "api",
+                at=at,
+                proof={"recorded_by": actor, **spec.proof},
+            )
+            after, changed = _merge_consent(after, channel, spec.purpose, consent)
+            changes += changed
+        if before is not None and before.model_dump(exclude={"updated_at", "version"}) == (
+            after.model_dump(exclude={"updated_at", "version"})
+        ):
+            return before, False
+        try:
+            return _save(before, after, changes, at), before is None
+        except ConcurrentUpdate:
+            continue
+    raise ConcurrentUpdate("the contact kept changing; try again")
+
+
+def set_consent(
+    tenant_id: str,
+    contact_id: str,
+    channel: str,
+    purpose: str,
+    status: Literal["subscribed", "unsubscribed"],
+    source: str,
+    proof: dict[str, Any],
+    at: datetime,
+) -> Contact | None:
+    """One consent change (unsubscribe link, STOP keyword, preference page). None when the
+    contact doesn't exist."""
+    for _ in range(3):
+        before = repo.load_contact(tenant_id, contact_id)
+        if before is None:
+            return None
+        consent = Consent(status=status, source=source, at=at, proof=proof)
+        after, changes = _merge_consent(before, channel, purpose, consent)
+        if not changes:
+            return before
+        try:
+            return _save(before, after.model_copy(update={"updated_at": at}), changes, at)
+        except ConcurrentUpdate:
+            continue
+    raise ConcurrentUpdate("the contact kept changing; try again")
+
+
+def observe(tenant_id: str, detail: dict[str, Any], source: str, at: datetime) -> Contact | None:
+    """The contact behind an ingested customer, checkout or order event, created or filled in.
+
+    Platform data never overrides what the seller set, and a platform's email marketing flag
+    (Shopify's ``accepts_marketing``) grants email marketing consent only: SMS and WhatsApp
+    need their own explicit opt-in.
+    """
+    email = detail.get("email")
+    phone = detail.get("phone")
+    if phone:
+        phone = to_e164(str(phone), detail.get("country"))
+    if not email and not phone:
+        return None
+    contact_id = contact_id_for(tenant_id, email, phone)
+    for _ in range(3):
+        before = repo.load_contact(tenant_id, contact_id)
+        base = before or Contact(
+            tenant_id=tenant_id, contact_id=contact_id, source=source, created_at=at, updated_at=at
+        )
+        update: dict[str, Any] = {}
+        for name, key in (
+            ("email", "email"),
+            ("first_name", "first_name"),
+            ("last_name", "last_name"),
+            ("country", "country"),
+            ("locale", "locale"),
+        ):
+            if detail.get(key) and getattr(base, name) is None:
+                update[name] = detail[key]
+        if phone and base.phone is None:
+            update["phone"] = phone
+        if detail.get("timezone") and base.time_zone is None:
+            update.update(time_zone=detail["timezone"], time_zone_source="platform")
+        after = _with_zone(base.model_copy(update=update)) if update or before is None else base
+        changes: list[tuple[str, str, Consent]] = []
+        if (
+            detail.get("accepts_marketing") is True
+            and after.consent_for("email", "marketing") is None
+        ):
+            consent = Consent(
+                status="subscribed",
+                source=f"platform:{source}",
+                at=at,
+                proof={"platform_flag": "accepts_marketing", "store_id": detail.get("store_id")},
+            )
+            after, changes = _merge_consent(after, "email", "marketing", consent)
+        if before is not None and not changes and after == before:
+            return before
+        try:
+            return _save(before, after.model_copy(update={"updated_at": at}), changes, at)
+        except ConcurrentUpdate:
+            continue
+    return repo.load_contact(tenant_id, contact_id)

@@ -1,0 +1,42 @@
+"""A tenant's outreach settings: default locale, sender, quiet-hour rules, frequency caps,
+attribution windows, and whether the reputation breaker has paused marketing email.
+
+The legal floor (TCPA hours, state rules) is in ``compliance``; what a tenant sets here can only
+narrow it. Settings are read once per invocation per tenant (they change rarely).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from linkstar.outreach.compliance import FrequencyCap, QuietHoursRule
+from linkstar.store import outreach as repo
+
+
+class ReputationPause(BaseModel):
+    at: datetime
+    reason: str
+
+
+class OutreachSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default_locale: str = "en"
+    sender_email: str | None = Field(default=None, max_length=320)
+    sender_name: str | None = Field(default=None, max_length=100)
+    quiet_hours: list[QuietHoursRule] = []  # only ever narrower than the legal windows
+    frequency_caps: list[FrequencyCap] | None = None  # None: compliance.DEFAULT_CAPS
+    # How long after a message an order still counts as its conversion (Klaviyo's defaults).
+    attribution_hours: dict[str, int] = {"email": 120, "sms": 24, "whatsapp": 24, "in_app": 24}
+    marketing_email_paused: ReputationPause | None = None
+
+
+def load(tenant_id: str) -> OutreachSettings:
+    doc = repo.load_settings_doc(tenant_id)
+    return OutreachSettings.model_validate(doc) if doc else OutreachSettings()
+
+
+def save(tenant_id: str, settings: OutreachSettings) -> None:
+    repo.put_settings_doc(tenant_id, settings.model_dump(mode="json"))

@@ -1,0 +1,1 @@
+"""Provider gateways: SES (email), SNS (SMS), the WhatsApp Business Cloud API."""

@@ -1,0 +1,135 @@
+"""The typed errors every provider gateway raises (SES, SNS SMS, WhatsApp Cloud API).
+
+A sender needs exactly two answers from a failed send, and the class carries both:
+
+- **Try again?** :class:`RetryableProviderError` — throttled, a 5xx, a timeout, the connection
+  failed. Nothing about the message is wrong; the queue redelivers it later, no sooner than
+  ``retry_after`` seconds when the provider said so. :class:`PermanentProviderError` — the
+  provider refused this send and would refuse it again (a bad recipient, rejected content, an
+  account that may not send). It is a :class:`~linkstar.errors.PermanentError`, as
+  :class:`~linkstar.platforms.clients.http.PermanentMarketplaceError` is, so a consumer that
+  does not handle it specially dead-letters the message at once instead of retrying.
+- **What failed?** ``code`` is machine-readable and stable (``ses_message_rejected``,
+  ``sns_opted_out``, ``whatsapp_131026``), ``reason`` is the provider's own words, and
+  ``scope`` says who the failure is about: the recipient (suppress the contact), the message
+  (fix the content or template) or the account (pause the channel: every other message would
+  fail the same way).
+
+Messages never contain credentials: gateways build them from error codes and the provider's
+reason, and :func:`redact` strips a secret the provider might echo back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal
+
+from linkstar.errors import LinkStarError, PermanentError
+
+Scope = Literal["recipient", "message", "account"]
+RECIPIENT: Final = "recipient"
+MESSAGE: Final = "message"
+ACCOUNT: Final = "account"
+
+_REASON_LIMIT = 500  # provider messages can be long (SES lists identities); keep logs readable
+
+
+class ProviderError(LinkStarError):
+    """A provider (SES, SNS, WhatsApp) did not accept a message."""
+
+    status = 502
+    code = "provider_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        code: str | None = None,
+        reason: str | None = None,
+        http_status: int | None = None,
+        **details: Any,
+    ) -> None:
+        reason = _clip(reason)
+        super().__init__(
+            message, code=code, provider=provider, reason=reason, http_status=http_status, **details
+        )
+        self.provider = provider
+        self.reason = reason
+        self.http_status = http_status
+
+
+class RetryableProviderError(ProviderError):
+    """The provider could not take the message now; the same request may succeed later."""
+
+    status = 503
+    code = "provider_unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        code: str | None = None,
+        reason: str | None = None,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(
+            message,
+            provider=provider,
+            code=code,
+            reason=reason,
+            http_status=http_status,
+            retry_after=retry_after,
+            **details,
+        )
+        self.retry_after = retry_after
+
+
+class PermanentProviderError(PermanentError, ProviderError):
+    """The provider refused the message and would refuse it again as it is."""
+
+    status = 422
+    code = "provider_rejected"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        code: str | None = None,
+        reason: str | None = None,
+        http_status: int | None = None,
+        scope: Scope = MESSAGE,
+        **details: Any,
+    ) -> None:
+        ProviderError.__init__(
+            self,
+            message,
+            provider=provider,
+            code=code,
+            reason=reason,
+            http_status=http_status,
+            scope=scope,
+            **details,
+        )
+        self.scope: Scope = scope
+
+
+def redact(text: str | None, *secrets: str | None) -> str | None:
+    """``text`` with every non-empty secret replaced, for provider messages that might echo a
+    token back (Graph API error messages sometimes quote the request)."""
+    if text is None:
+        return None
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def _clip(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    reason = " ".join(reason.split())
+    return reason if len(reason) <= _REASON_LIMIT else reason[: _REASON_LIMIT - 1] + "…"

@@ -1,0 +1,314 @@
+"""Sending one message: the compliance gates, an exactly-once claim, the provider call.
+
+Order of checks, each against the latest data (the flow may have queued the message hours ago):
+its run exited → ``skipped``; no address, no consent, suppressed → ``suppressed``; marketing
+email paused by the reputation breaker, quiet hours, frequency cap → ``held`` with a timer that
+re-queues it when it may go. Transactional messages skip quiet hours and caps, never suppression.
+
+Exactly once: the message moves ``queued|held → sending`` in a conditional transaction (with the
+contact's cap counter for marketing) *before* the provider is called. A duplicate request finds
+it no longer queued and stops. A provider throttle or 5xx puts it back to ``queued`` and the SQS
+delivery is retried with backoff; a permanent refusal marks it ``failed`` with the reason. If a
+worker dies during the provider call the message stays ``sending``: the next delivery, once the
+claim is older than the queue's visibility timeout, marks it ``failed`` with "outcome unknown"
+rather than risk sending it twice (no provider here takes an idempotency key).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from linkstar import clock
+from linkstar.errors import ConcurrentUpdate, LinkStarError
+from linkstar.outreach import compliance, policy
+from linkstar.outreach.models import Contact, Message, SendRequest
+from linkstar.outreach.providers.errors import PermanentProviderError, RetryableProviderError
+from linkstar.settings import get_settings
+from linkstar.store import dynamo
+from linkstar.store import outreach as repo
+
+CLAIM_TIMEOUT = timedelta(minutes=10)
+PAUSE_RECHECK = timedelta(hours=1)
+
+
+class MessageNotReady(LinkStarError):
+    """The request arrived before the flow's transaction that writes the message (it is queued
+    first on purpose); SQS redelivers it."""
+
+    code = "message_not_ready"
+
+
+@dataclass
+class Outcome:
+    state: str
+    reason: str | None = None
+
+
+def _transition(message: Message, now: datetime, **update: Any) -> Message:
+    return message.model_copy(update={**update, "updated_at": now, "version": message.version + 1})
+
+
+def _save(message: Message, new: Message, ops: list[dynamo.Op] | None = None) -> bool:
+    try:
+        dynamo.transact([repo.message_op(new, message.version), *(ops or [])])
+    except ConcurrentUpdate:
+        return False
+    return True
+
+
+def _stats(message: Message, counters: dict[str, Decimal | int]) -> list[dynamo.Op]:
+    return [repo.stats_op(message.tenant_id, message.flow_id, counters)] if message.flow_id else []
+
+
+def _hold(message: Message, until: datetime, reason: str, now: datetime) -> Outcome:
+    held = _transition(message, now, state="held", reason=reason, hold_until=until)
+    body = {
+        "tenant_id": message.tenant_id,
+        "message_id": message.message_id,
+        "channel": message.channel,
+    }
+    ops = [
+        repo.timer_op(
+            until, message.tenant_id, "MSG", f"{message.message_id}#{until.isoformat()}", body
+        )
+    ]
+    first_hold = message.state != "held"
+    if _save(message, held, ops + (_stats(message, {"held": 1}) if first_hold else [])):
+        return Outcome("held", reason)
+    return Outcome("raced")
+
+
+def _stop(message: Message, state: str, reason: str, now: datetime) -> Outcome:
+    stopped = _transition(message, now, state=state, reason=reason, hold_until=None)
+    if _save(message, stopped, _stats(message, {state: 1})):
+        return Outcome(state, reason)
+    return Outcome("raced")
+
+
+def _gate(message: Message, contact: Contact | None, now: datetime) -> Outcome | None:
+    """Why this message may not go now (None: it may)."""
+    from linkstar.outreach.engine import reachability
+
+    if message.run_id:
+        run = repo.load_run(message.tenant_id, message.run_id)
+        if run is not None and run.state == "exited":
+            return _stop(message, "skipped", f"flow exited: {run.exit_reason}", now)
+    if contact is None:
+        return _stop(message, "suppressed", "contact deleted", now)
+    why = reachability(contact, message.channel, message.purpose)
+    if why is not None:
+        return _stop(message, "suppressed", why, now)
+    if message.purpose != "marketing":
+        return None
+    settings = policy.load(message.tenant_id)
+    if message.channel == "email" and settings.marketing_email_paused is not None:
+        pause = settings.marketing_email_paused
+        return _hold(message, now + PAUSE_RECHECK, f"marketing email paused: {pause.reason}", now)
+    try:
+        allowed = compliance.next_allowed(
+            now,
+            contact.time_zone,
+            contact.country,
+            _regions(contact),
+            message.channel,
+            message.purpose,
+            settings.quiet_hours,
+        )
+    except compliance.NoSendWindow as exc:
+        # No lawful hour can be worked out (no zone, no country): hold and look again daily,
+        # so fixing the contact lets it go.
+        return _hold(message, now + timedelta(days=1), f"held: {exc.reason}", now)
+    if allowed > now:
+        return _hold(message, allowed, compliance.describe_hold(allowed, contact.time_zone), now)
+    return None
+
+
+def _regions(contact: Contact) -> list[str] | None:
+    """The contact's state and the state of its phone's area code: both rules must hold."""
+    regions = [r for r in (contact.region, compliance.us_state_for_phone(contact.phone)) if r]
+    return sorted(set(regions)) or None
+
+
+def _caps(
+    message: Message, contact: Contact, now: datetime
+) -> tuple[list[dynamo.Op], datetime | None]:
+    """The cap counter update that goes with the claim, or when the cap lets it go."""
+    if message.purpose != "marketing":
+        return [], None
+    settings = policy.load(message.tenant_id)
+    configured = settings.frequency_caps
+    caps = compliance.caps_for(
+        message.channel,
+        message.purpose,
+        compliance.DEFAULT_CAPS if configured is None else configured,
+    )
+    if not caps:
+        return [], None
+    recent, version = repo.cap_state(message.tenant_id, contact.contact_id, message.channel)
+    for cap in caps:
+        release = compliance.cap_release(recent, cap, now)
+        if release is not None:
+            return [], release
+    kept = compliance.trim_recent_sends([*recent, now], caps, now)
+    return [
+        repo.cap_op(message.tenant_id, contact.contact_id, message.channel, kept, version)
+    ], None
+
+
+def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Outcome:
+    """Send one message through ``provider`` (a callable ``(message, contact) -> provider id``
+    raising the provider errors). Returns what happened to it."""
+    now = now or clock.now()
+    message = repo.load_message(request.tenant_id, request.message_id)
+    if message is None:
+        raise MessageNotReady(f"message {request.message_id} is not written yet")
+    if message.state == "sending":
+        if now - message.updated_at < CLAIM_TIMEOUT:
+            return Outcome("in_flight")
+        return _stop(
+            message, "failed", "outcome unknown: interrupted during the provider call", now
+        )
+    if message.state not in ("queued", "held"):
+        return Outcome("duplicate")
+    if message.state == "held" and message.hold_until and message.hold_until > now:
+        return Outcome("held_early")  # a stale timer copy; the real one re-queues it later
+    contact = repo.load_contact(message.tenant_id, message.contact_id)
+    stopped = _gate(message, contact, now)
+    if stopped is not None:
+        return stopped
+    assert contact is not None
+    cap_ops, release = _caps(message, contact, now)
+    if release is not None:
+        return _hold(
+            message, release, "frequency cap until " + release.isoformat(timespec="minutes"), now
+        )
+    claimed = _transition(
+        message, now, state="sending", reason=None, hold_until=None, attempts=message.attempts + 1
+    )
+    try:
+        dynamo.transact([repo.message_op(claimed, message.version), *cap_ops])
+    except ConcurrentUpdate:
+        return Outcome("raced")  # another worker claimed it, or the cap moved: SQS retries
+    try:
+        provider_id = provider(claimed, contact)
+    except RetryableProviderError as exc:
+        back = _transition(claimed, now, state="queued", reason=f"retrying: {exc.message}")
+        _save(claimed, back)
+        raise
+    except PermanentProviderError as exc:
+        return _stop(claimed, "failed", f"{exc.code}: {exc.message}", now)
+    sent = _transition(
+        claimed, now, state="sent", provider_message_id=provider_id, sent_at=now, reason=None
+    )
+    ops = _stats(claimed, {"sent": 1})
+    if provider_id:
+        ops.append(repo.provider_route_op(_provider_name(claimed.channel), provider_id, claimed))
+    if claimed.channel in ("sms", "whatsapp") and claimed.to:
+        ops.append(
+            repo.inbound_route_op(
+                claimed.channel, claimed.to, claimed.tenant_id, claimed.contact_id
+            )
+        )
+    if claimed.channel == "email":
+        ops.append(repo.reputation_op(claimed.tenant_id, now.date().isoformat(), {"sent": 1}))
+    if not _save(claimed, sent, ops):
+        raise ConcurrentUpdate("message changed while sending")
+    return Outcome("sent")
+
+
+def _provider_name(channel: str) -> str:
+    return {"email": "ses", "sms": "sns_sms", "whatsapp": "whatsapp", "in_app": "in_app"}[channel]
+
+
+# ---------------------------------------------------------------- the providers, per channel
+
+
+def send_email(message: Message, contact: Contact) -> str:
+    from linkstar.outreach.providers import ses
+
+    settings = get_settings()
+    tenant_settings = policy.load(message.tenant_id)
+    sender = tenant_settings.sender_email or settings.email_from
+    if tenant_settings.sender_name:
+        sender = f"{tenant_settings.sender_name} <{sender}>"
+    return ses.send_email(
+        sender=sender,
+        to=message.to or "",
+        subject=message.subject or "",
+        text=message.text,
+        html=message.html,
+        headers=message.headers,
+        configuration_set=settings.ses_configuration_set,
+        tags={"tenant_id": message.tenant_id, "message_id": message.message_id},
+    )
+
+
+def send_sms(message: Message, contact: Contact) -> str:
+    from linkstar.outreach.providers import sns_sms
+
+    numbers = json.loads(get_settings().sms_origination_numbers or "{}")
+    return sns_sms.send_sms(
+        phone=message.to or "",
+        text=message.text,
+        transactional=message.purpose == "transactional",
+        origination_number=sns_sms.origination_for(contact.country or "", numbers),
+        sender_id=None,
+    )
+
+
+def send_whatsapp(message: Message, contact: Contact) -> str:
+    from pydantic import SecretStr
+
+    from linkstar.outreach.providers import whatsapp
+
+    config = whatsapp.WhatsAppConfig(
+        base_url=get_settings().whatsapp_api_base,
+        phone_number_id=get_settings().whatsapp_phone_number_id or "0",
+        access_token=SecretStr(_whatsapp_token()),
+    )
+    template = message.whatsapp_template
+    if template:
+        # Business-initiated messages outside the 24 h window must use an approved template;
+        # the rendered text fills its single body parameter.
+        return whatsapp.send_template(
+            config,
+            to=message.to or "",
+            name=str(template["name"]),
+            language=str(template["language"]),
+            body_parameters=[message.text],
+        )
+    return whatsapp.send_text(config, to=message.to or "", body=message.text)
+
+
+_token_cache: dict[str, tuple[str, float]] = {}
+
+
+def _whatsapp_token() -> str:
+    import time
+
+    from linkstar import aws
+    from linkstar.settings import require
+
+    arn = require(get_settings().whatsapp_token_secret_arn, "WHATSAPP_TOKEN_SECRET_ARN")
+    cached = _token_cache.get(arn)
+    if cached and cached[1] > time.monotonic():
+        return cached[0]
+    value = str(aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+    _token_cache[arn] = (value, time.monotonic() + 300)
+    return value
+
+
+def send_in_app(message: Message, contact: Contact) -> str:
+    at = clock.now()
+    # A lost guard means it is already in the inbox (a retry after the inbox write).
+    with contextlib.suppress(ConcurrentUpdate):
+        dynamo.transact([repo.inbox_op(message, message.subject, message.text, at)])
+    return ""
+
+
+PROVIDERS = {"email": send_email, "sms": send_sms, "whatsapp": send_whatsapp, "in_app": send_in_app}

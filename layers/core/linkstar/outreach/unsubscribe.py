@@ -1,0 +1,98 @@
+"""Signed unsubscribe links and the RFC 8058 one-click headers every marketing email carries.
+
+A token names the tenant, contact, channel and message and is signed with HMAC-SHA256 under a
+key kept in Secrets Manager (``UNSUBSCRIBE_SECRET_ARN``): anyone holding the link may withdraw
+that one consent (as the law wants it to be easy), nobody can forge one for another contact.
+Tokens don't expire: an old email's link must still work.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from typing import Any
+
+from pydantic import BaseModel
+
+from linkstar import aws
+from linkstar.errors import BadRequest
+from linkstar.settings import get_settings, require
+
+_cache: dict[str, tuple[bytes, float]] = {}
+_lock = threading.Lock()
+KEY_TTL_SECONDS = 300
+
+
+class UnsubscribeToken(BaseModel):
+    tenant_id: str
+    contact_id: str
+    channel: str
+    message_id: str | None = None
+
+
+def _key() -> bytes:
+    arn = require(get_settings().unsubscribe_secret_arn, "UNSUBSCRIBE_SECRET_ARN")
+    with _lock:
+        cached = _cache.get(arn)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+    value = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+    key = value.encode()
+    with _lock:
+        _cache[arn] = (key, time.monotonic() + KEY_TTL_SECONDS)
+    return key
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(token: UnsubscribeToken, key: bytes | None = None) -> str:
+    payload = json.dumps(
+        {"t": token.tenant_id, "c": token.contact_id, "ch": token.channel, "m": token.message_id},
+        separators=(",", ":"),
+    ).encode()
+    mac = hmac.new(key or _key(), payload, hashlib.sha256).digest()
+    return f"{_b64(payload)}.{_b64(mac)}"
+
+
+def verify(text: str, key: bytes | None = None) -> UnsubscribeToken:
+    try:
+        payload_part, mac_part = text.split(".", 1)
+        payload = _unb64(payload_part)
+        mac = _unb64(mac_part)
+    except ValueError as exc:
+        raise BadRequest("the unsubscribe link is not valid", code="invalid_token") from exc
+    expected = hmac.new(key or _key(), payload, hashlib.sha256).digest()
+    if not hmac.compare_digest(mac, expected):
+        raise BadRequest("the unsubscribe link is not valid", code="invalid_token")
+    data: dict[str, Any] = json.loads(payload)
+    return UnsubscribeToken(
+        tenant_id=data["t"], contact_id=data["c"], channel=data["ch"], message_id=data.get("m")
+    )
+
+
+def links(token: UnsubscribeToken) -> dict[str, str]:
+    """The template's ``links`` context: where the contact unsubscribes or sets preferences."""
+    base = get_settings().public_base_url
+    signed = sign(token)
+    return {
+        "unsubscribe_url": f"{base}/unsubscribe/{signed}",
+        "preferences_url": f"{base}/unsubscribe/{signed}",
+    }
+
+
+def one_click_headers(unsubscribe_url: str) -> dict[str, str]:
+    """RFC 8058: a POST to the HTTPS URI with ``List-Unsubscribe=One-Click`` unsubscribes."""
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }

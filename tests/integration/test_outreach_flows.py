@@ -1,0 +1,100 @@
+"""Outreach end to end through the handlers, on moto: preset flows fire from real platform
+webhooks, waits pass on a pinned clock, and what moto's SES and SNS recorded is what we check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests import moto_outbox
+from tests.integration.conftest import Stack, call, new_seller, post_webhook
+from tests.integration.outreach import add_contact, enable_preset, messages, pipeline
+from tests.support import fixture_json
+
+pytestmark = pytest.mark.xdist_group("outreach")
+
+BUYER = "bob.norman@hostmail.com"  # the Shopify checkout fixture's buyer
+
+
+def checkout_body(**changes: object) -> bytes:
+    checkout = fixture_json("shopify/checkouts_create.json")
+    checkout.update(changes)
+    return json.dumps(checkout).encode()
+
+
+def test_abandoned_checkout_sends_email_after_an_hour_and_sms_after_a_day(stack: Stack) -> None:
+    # Given a seller with the abandoned-checkout preset and a buyer who opted in to both
+    moto_outbox.install()
+    seller = new_seller(stack, "Cartly")
+    enable_preset(stack, seller, "abandoned_checkout")
+    add_contact(
+        stack,
+        seller,
+        email=BUYER,
+        phone="+1 415 555 0134",
+        first_name="Bob",
+        locale="en-US",
+        consent={"email": "subscribed", "sms": "subscribed"},
+    )
+    sent_before = len(moto_outbox.sent_emails())
+    sms_before = len(moto_outbox.sent_sms())
+    with pipeline(stack) as (flow, clock):
+        # When the checkout webhook arrives
+        assert post_webhook(stack, seller, "checkouts/create", checkout_body()).status_code == 200
+        flow.run()
+        # Then nothing is sent before the hour is up
+        assert len(moto_outbox.sent_emails()) == sent_before
+        clock.advance(seconds=3600)
+        flow.tick()
+        emails = moto_outbox.sent_emails()[sent_before:]
+        assert [e.destinations for e in emails] == [[BUYER]]
+        email = emails[0].message
+        # A marketing email: RFC 8058 one-click unsubscribe, a signed link, UTM on links
+        assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert "/unsubscribe/" in email["List-Unsubscribe"]
+        assert len(moto_outbox.sent_sms()) == sms_before
+        # And after a day, still unpaid: the SMS goes out, once
+        clock.advance(seconds=23 * 3600)
+        flow.tick()
+        flow.tick()
+    texts = moto_outbox.sent_sms()[sms_before:]
+    assert [t.phone for t in texts] == ["+14155550134"]
+    assert texts[0].attributes.get("AWS.SNS.SMS.SMSType") == "Promotional"
+    log = messages(stack, seller)
+    assert sorted((m["channel"], m["state"]) for m in log) == [("email", "sent"), ("sms", "sent")]
+
+
+def test_paying_the_checkout_exits_the_flow_before_the_sms(stack: Stack) -> None:
+    # Given a buyer in the abandoned-checkout flow who got the email
+    moto_outbox.install()
+    seller = new_seller(stack, "Paidly")
+    enable_preset(stack, seller, "abandoned_checkout")
+    add_contact(
+        stack,
+        seller,
+        email=BUYER,
+        phone="+14155550135",
+        consent={"email": "subscribed", "sms": "subscribed"},
+    )
+    sms_before = len(moto_outbox.sent_sms())
+    with pipeline(stack) as (flow, clock):
+        post_webhook(stack, seller, "checkouts/create", checkout_body())
+        flow.run()
+        clock.advance(seconds=3600)
+        flow.tick()
+        # When the checkout completes (the platform updates it)
+        clock.advance(seconds=600)
+        completed = checkout_body(
+            completed_at="2026-11-20T19:15:00Z", updated_at="2026-11-20T19:15:00Z"
+        )
+        post_webhook(stack, seller, "checkouts/update", completed)
+        flow.run()
+        clock.advance(seconds=23 * 3600)
+        flow.tick()
+    # Then no SMS went out and the flow's stats say why
+    assert len(moto_outbox.sent_sms()) == sms_before
+    flow_id = json.loads(call(stack, "GET", "/flows", seller.api_key).body)["flows"][0]["flow_id"]
+    stats = json.loads(call(stack, "GET", f"/flows/{flow_id}/stats", seller.api_key).body)
+    assert stats["sent"] == 1
+    assert stats["exited"] == 1
