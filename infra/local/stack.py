@@ -589,6 +589,22 @@ class _MotoPlan:
         return physical
 
     def _create_ses(self, clients: ClientFactory, kind: str, props: dict[str, Any]) -> str:
+        # SES names are per account and region, not per stack: a second local deploy of the
+        # same stack name (tests do this) finds them already there, as a redeploy would.
+        with contextlib.suppress(ClientError):
+            return self._create_ses_once(clients, kind, props)
+        return self._ses_arn(kind, props)
+
+    def _ses_arn(self, kind: str, props: dict[str, Any]) -> str:
+        prefix = f"arn:aws:ses:{self.region}:{self.account_id}"
+        if kind == "AWS::SES::EmailIdentity":
+            return f"{prefix}:identity/{props['EmailIdentity']}"
+        if kind == "AWS::SES::ConfigurationSet":
+            return f"{prefix}:configuration-set/{props['Name']}"
+        name, destination = props["ConfigurationSetName"], props["EventDestination"]["Name"]
+        return f"{prefix}:configuration-set/{name}/event-destination/{destination}"
+
+    def _create_ses_once(self, clients: ClientFactory, kind: str, props: dict[str, Any]) -> str:
         ses = clients("ses")
         prefix = f"arn:aws:ses:{self.region}:{self.account_id}"
         if kind == "AWS::SES::EmailIdentity":

@@ -163,9 +163,18 @@ def test_unknown_file_format_is_a_clear_400(stack: Stack) -> None:
     assert body_of(response)["code"] == "unknown_import_format"
 
 
-def test_a_job_that_keeps_failing_is_marked_failed_with_its_reason(stack: Stack) -> None:
+def test_a_job_that_keeps_failing_is_marked_failed_with_its_reason(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from functions.importer.app import handler
+    from linkstar.settings import reset_settings
     from tests.integration.conftest import FakeContext
+
+    # The import function's own environment (the suite's process merges every function's).
+    monkeypatch.setenv(
+        "MAX_RECEIVE_COUNT", stack.deployed.function_env("ImportFunction")["MAX_RECEIVE_COUNT"]
+    )
+    reset_settings()
 
     # Given: a queued import whose uploaded file has gone missing (a transient-looking failure)
     seller = new_seller(stack, "Lost file")

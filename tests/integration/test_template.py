@@ -165,7 +165,7 @@ def test_app_table_has_declared_keys_stream_ttl_and_backups(deployed: DeployedSt
         "pk": "HASH",
         "sk": "RANGE",
     }
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["gsi1"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["gsi1", "gsi2"]
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     assert table["LatestStreamArn"]
     ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -191,6 +191,12 @@ def test_idempotency_table_expires_records(deployed: DeployedStack) -> None:
         ("IngestFunction", "AmazonNotificationsQueue", "AmazonNotificationsDLQ"),
         ("EnrichFunction", "EnrichQueue", "EnrichDLQ"),
         ("ImportFunction", "ImportQueue", "ImportDLQ"),
+        ("FlowsFunction", "FlowQueue", "FlowDLQ"),
+        ("SenderFunction", "EmailQueue", "EmailDLQ"),
+        ("SenderFunction", "SmsQueue", "SmsDLQ"),
+        ("SenderFunction", "WhatsAppQueue", "WhatsAppDLQ"),
+        ("SenderFunction", "InAppQueue", "InAppDLQ"),
+        ("FeedbackFunction", "FeedbackQueue", "FeedbackDLQ"),
     ],
 )
 def test_work_queues_redrive_to_a_dlq_and_outlast_their_function(

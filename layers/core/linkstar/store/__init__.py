@@ -1,8 +1,11 @@
 """DynamoDB access: the only package that knows the table's key schema.
 
-Single table (``TABLE_NAME``), string keys ``pk``/``sk`` and one GSI (``gsi1pk``/``gsi1sk``).
+Single table (``TABLE_NAME``), string keys ``pk``/``sk`` and two GSIs (``gsi1pk``/``gsi1sk``,
+``gsi2pk``/``gsi2sk``; gsi2 only holds messages, by flow).
 Every partition key begins with ``T#<tenant_id>#`` (the tenant item itself is ``T#<tenant_id>``;
-the one exception is the Amazon SellerId routing item, which exists to *find* the tenant),
+the exceptions are routing items that exist to *find* the tenant: the Amazon SellerId, a
+provider's message id, a phone that may reply STOP; and the sharded timers and the registry of
+segment flows, which the schedules scan across tenants),
 so a query built for one tenant can never reach another, and an IAM session policy can pin
 ``dynamodb:LeadingKeys`` to ``T#<tenant_id>*``. Partition keys are per entity, not per tenant, so
 one busy tenant spreads over many partitions.
@@ -21,6 +24,25 @@ one busy tenant spreads over many partitions.
 | import job        | ``T#<tid>#STORE#<store_id>``         | ``IMPORT#<job_id>``    |                      |                              |
 | inventory level   | ``T#<tid>#INV#<store_id>``           | ``<sku>#<market>``     |                      |                              |
 | Amazon seller     | ``AMZSELLER#<seller_id>``            | ``ROUTE``              |                      |                              |
+| contact           | ``T#<tid>#CONTACT#<contact_id>``     | ``CONTACT``            | ``T#<tid>#CONTACTS`` | ``<contact_id>``             |
+| consent history   | ``T#<tid>#CONTACT#<contact_id>``     | ``CONSENT#<at>#<ch>#<purpose>`` |             |                              |
+| frequency-cap log | ``T#<tid>#CONTACT#<contact_id>``     | ``CAP#<channel>``      |                      |                              |
+| suppression       | ``T#<tid>#SUPP#<ch>#<sha(address)>`` | ``SUPP``               | ``T#<tid>#SUPPS``    | ``<channel>#<at>``           |
+| template (locale) | ``T#<tid>#TPL#<template_id>``        | ``<locale>``           | ``T#<tid>#TPLS``     | ``<template_id>#<locale>``   |
+| flow              | ``T#<tid>#FLOW#<flow_id>``           | ``FLOW``               | ``T#<tid>#FLOWS``    | ``<flow_id>``                |
+| flow stats        | ``T#<tid>#FLOW#<flow_id>``           | ``STATS``              |                      |                              |
+| flow entry guard  | ``T#<tid>#FLOW#<flow_id>``           | ``ENTRY#<contact_id>`` |                      |                              |
+| flow run          | ``T#<tid>#RUN#<run_id>``             | ``RUN``                |                      |                              |
+| exit watch        | ``T#<tid>#WATCH#<event>#<key>#<sha>``| ``RUN#<run_id>``       |                      |                              |
+| message           | ``T#<tid>#MSG#<message_id>``         | ``MSG``                | ``T#<tid>#CMSG#<contact>`` | ``<created>#<mid>`` (gsi2: ``T#<tid>#FMSG#<flow>``) |
+| in-app inbox      | ``T#<tid>#INBOX#<contact_id>``       | ``<at>#<message_id>``  |                      |                              |
+| attribution       | ``T#<tid>#ATTR#<order_id>``          | ``ATTR``               |                      |                              |
+| email reputation  | ``T#<tid>#REP#<yyyy-mm>``            | ``<day>``              |                      |                              |
+| outreach settings | ``T#<tid>``                          | ``OUTREACH``           |                      |                              |
+| provider message  | ``PMSG#<provider>#<provider_id>``    | ``ROUTE``              |                      |                              |
+| inbound route     | ``INBOUND#<channel>#<phone>``        | ``T#<tid>``            |                      |                              |
+| timer (4 shards)  | ``TIMER#<shard>``                    | ``<due>#<tid>#<kind>#<ref>`` |                |                              |
+| segment flow      | ``SEGFLOWS``                         | ``T#<tid>#<flow_id>``  |                      |                              |
 
 Outbox items carry ``expires_at`` (TTL); the table's stream feeds the publisher function, which
 filters on ``INSERT`` of ``sk`` beginning ``EVT#`` (see template.yaml).
