@@ -21,8 +21,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -45,6 +47,7 @@ from infra.local.runtime import (
 )
 from infra.local.stack import DeployedStack, deploy
 from infra.local.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, REPO_ROOT, load_template
+from infra.local.whatsapp import FakeWhatsApp
 
 log = logging.getLogger("infra.local.supervisor")
 
@@ -96,6 +99,7 @@ class Supervisor:
     stop: threading.Event = field(default_factory=threading.Event)
     children: list[Child] = field(default_factory=list)
     marketplaces: FakeMarketplaces | None = None
+    whatsapp: FakeWhatsApp | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -140,6 +144,15 @@ class Supervisor:
         parameters = {
             TEMPLATE_PARAMETERS[name]: value for name, value in self.marketplaces.env().items()
         }
+        # WhatsApp's Cloud API, answered locally with a token only this run knows; the stack's
+        # WhatsAppTokenSecret gets it after the deploy, as an operator would paste Meta's.
+        self.whatsapp = FakeWhatsApp(access_token=secrets.token_urlsafe(24)).start()
+        parameters["WhatsAppApiBase"] = self.whatsapp.url
+        parameters["WhatsAppPhoneNumberId"] = self.whatsapp.phone_number_id
+        # Unsubscribe links must point at the API the contact can reach: the local API server
+        # gets a port chosen now, so the template's PublicBaseUrl can name it.
+        api_port = _free_port()
+        parameters["PublicBaseUrl"] = f"http://127.0.0.1:{api_port}"
         template = load_template(self.template_path, parameters, region=self.region)
         deployed = deploy(
             self._client(endpoint, "cloudformation"),
@@ -158,6 +171,11 @@ class Supervisor:
             "function_specs": {lid: spec.to_dict() for lid, spec in template.functions.items()},
         }
         _write_json(self.state / "deployment.json", deployment)
+        token_secret = deployed.resources.get("WhatsAppTokenSecret")
+        if token_secret:
+            self._client(endpoint, "secretsmanager").put_secret_value(
+                SecretId=token_secret, SecretString=self.whatsapp.access_token
+            )
 
         base_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
         base_env["PYTHONUNBUFFERED"] = "1"
@@ -167,7 +185,7 @@ class Supervisor:
         api = template.api_function()
         if api is not None:
             env = {**base_env, **lambda_environment(deployed, api, endpoint)}
-            argv = [sys.executable, "-m", "infra.local.api", *common]
+            argv = [sys.executable, "-m", "infra.local.api", *common, "--port", str(api_port)]
             self.children.append(Child(api.logical_id, argv, env))
         for spec in template.functions.values():
             if not spec.background_sources:
@@ -233,6 +251,7 @@ class Supervisor:
             "aws_endpoint_url": endpoint,
             "amazon_notifications_queue_url": deployed.resources.get("AmazonNotificationsQueue"),
             "marketplaces_url": self.marketplaces.url if self.marketplaces else None,
+            "whatsapp_url": self.whatsapp.url if self.whatsapp else None,
             "admin_token": self._admin_token(deployed, endpoint),
             "region": deployed.region,
             "account_id": deployed.account_id,
@@ -277,6 +296,9 @@ class Supervisor:
         if self.marketplaces is not None:
             self.marketplaces.stop()
             self.marketplaces = None
+        if self.whatsapp is not None:
+            self.whatsapp.stop()
+            self.whatsapp = None
         running = [c for c in self.children if c.process and c.process.poll() is None]
         for child in running:
             assert child.process is not None
@@ -296,6 +318,12 @@ class Supervisor:
         for name in ("stack.json", "deployment.json", CLOCK_FILE_NAME):
             (self.state / name).unlink(missing_ok=True)
         shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _write_json(path: Path, data: Any) -> None:

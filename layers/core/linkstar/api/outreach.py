@@ -92,6 +92,8 @@ def message_view(message: Message) -> dict[str, Any]:
         "sent_at": message.sent_at.isoformat() if message.sent_at else None,
         "events": message.events,
         "attributed_order_id": message.attributed_order_id,
+        # The seller sees what went out, including the one-click unsubscribe header.
+        "headers": message.headers,
     }
 
 
