@@ -39,6 +39,7 @@ from urllib.parse import urljoin
 import requests
 from linkstar.money import minor_units
 
+from scripts import demo_outreach
 from scripts.demo_data import (
     DATE_SHIFT_NOTE,
     Delivery,
@@ -959,6 +960,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 str(info["amazon_notifications_queue_url"]),
             )
             seed_marketplaces(fake, history)
+            flows = demo_outreach.enable_presets(str(info["api_url"]), api_key)
+            print(f"  outreach presets on: {', '.join(f['name'] for f in flows)}")
 
             heading(
                 f"Sending {len(history.deliveries):,} signed deliveries ({args.workers} workers)"
@@ -989,6 +992,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             dlq = api.call("GET", "/admin/dlq", str(info["admin_token"]), params={"limit": 500})
             print(f"\n  Dead-letter queue: {len(dlq.get('messages', [])):,} messages")
             failed += check(snap, history, targets, orders)
+            shop = next(t for t in targets.values() if t.store.platform == "shopify")
+            failed += demo_outreach.run(
+                info,
+                api_key,
+                str(shop.webhook_url),
+                str(shop.store.webhook_secret),
+                sqs.client(),
+            )
             print("\n  Stopping the local stack ...")
     except DemoError as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)

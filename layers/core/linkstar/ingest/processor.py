@@ -222,6 +222,10 @@ def _customer_event(customer: customers.Customer, kind: str) -> DomainEvent:
         "country": customer.country,
         "locale": customer.locale,
         "timezone": customer.timezone,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        # Outreach reads the platform's email marketing flag as (email-only) consent.
+        "accepts_marketing": customer.accepts_marketing,
     }
     event_key = "created" if kind == "customer.created" else str(customer.version)
     return DomainEvent(

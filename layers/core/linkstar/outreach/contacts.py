@@ -137,16 +137,21 @@ def _save(
     after: Contact,
     changes: list[tuple[str, str, Consent]],
     at: datetime,
+    announce: bool = True,
 ) -> Contact:
     after = after.model_copy(update={"version": (before.version if before else 0) + 1})
-    events = [
-        _subscribed_event(after, channel, at)
-        for channel, purpose, consent in changes
-        if purpose == "marketing"
-        and consent.status == "subscribed"
-        and not _was_subscribed(before, channel)
-        and channel == "email"
-    ]
+    events = (
+        []
+        if not announce
+        else [
+            _subscribed_event(after, channel, at)
+            for channel, purpose, consent in changes
+            if purpose == "marketing"
+            and consent.status == "subscribed"
+            and not _was_subscribed(before, channel)
+            and channel == "email"
+        ]
+    )
     ops = repo.contact_ops(after, before.version if before else 0, changes)
     ops += outbox.event_ops(after.tenant_id, events, at.isoformat())
     dynamo.transact(ops)
@@ -247,7 +252,9 @@ def set_consent(
     raise ConcurrentUpdate("the contact kept changing; try again")
 
 
-def observe(tenant_id: str, detail: dict[str, Any], source: str, at: datetime) -> Contact | None:
+def observe(
+    tenant_id: str, detail: dict[str, Any], source: str, at: datetime, announce: bool = True
+) -> Contact | None:
     """The contact behind an ingested customer, checkout or order event, created or filled in.
 
     Platform data never overrides what the seller set, and a platform's email marketing flag
@@ -296,7 +303,8 @@ def observe(tenant_id: str, detail: dict[str, Any], source: str, at: datetime) -
         if before is not None and not changes and after == before:
             return before
         try:
-            return _save(before, after.model_copy(update={"updated_at": at}), changes, at)
+            # A backfilled order's flag is not a new subscription: no welcome for it.
+            return _save(before, after.model_copy(update={"updated_at": at}), changes, at, announce)
         except ConcurrentUpdate:
             continue
     return repo.load_contact(tenant_id, contact_id)

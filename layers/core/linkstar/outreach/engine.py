@@ -66,14 +66,23 @@ def on_event(detail_type: str, detail: dict[str, Any], now: datetime) -> str:
     tenant_id = detail.get("tenant_id")
     if not tenant_id:
         return "ignored"
-    contact = _contact_for(tenant_id, detail_type, detail, now)
-    exited = _exit_watchers(tenant_id, detail_type, detail, contact, now)
-    if detail_type == "order.placed" and contact is not None:
+    history = _is_history(detail_type, detail, now)
+    contact = _contact_for(tenant_id, detail_type, detail, now, announce=not history)
+    all_flows = repo.list_flows(tenant_id)
+    # Only the exit rules some flow declares are looked up: most events end no run.
+    exit_keys = {
+        rule["match"]
+        for flow in all_flows
+        for rule in flow["definition"].get("exit") or []
+        if rule["event"] == detail_type
+    }
+    exited = _exit_watchers(tenant_id, detail_type, detail, contact, exit_keys, now)
+    if detail_type == "order.placed" and contact is not None and all_flows:
         _attribute(tenant_id, detail, contact, now)
-    if _is_history(detail_type, detail, now):
+    if history:
         return "history"
     entered = 0
-    for flow in repo.list_flows(tenant_id):
+    for flow in all_flows:
         definition = flow["definition"]
         if not flow.get("enabled") or definition["trigger"].get("event") != detail_type:
             continue
@@ -85,13 +94,13 @@ def on_event(detail_type: str, detail: dict[str, Any], now: datetime) -> str:
 
 
 def _contact_for(
-    tenant_id: str, detail_type: str, detail: dict[str, Any], now: datetime
+    tenant_id: str, detail_type: str, detail: dict[str, Any], now: datetime, announce: bool
 ) -> Contact | None:
     if detail_type.startswith("contact."):
         return repo.load_contact(tenant_id, detail["contact_id"])
     if detail_type.startswith(CONTACT_EVENTS):
         source = str(detail.get("platform") or "platform")
-        return contact_service.observe(tenant_id, detail, source, now)
+        return contact_service.observe(tenant_id, detail, source, now, announce=announce)
     return None
 
 
@@ -150,7 +159,15 @@ def enter(
     tenant_id = contact.tenant_id
     definition = flow["definition"]
     facts = _facts(detail, contact, tenant_id)
-    if not flows.match_trigger(definition, detail_type, detail, facts):
+    segment = definition["trigger"].get("segment")
+    if segment is not None:
+        # match_trigger knows event triggers only: a segment entry is checked against the
+        # segment it came from and the trigger's filters.
+        if detail_type != f"segment:{segment['type']}" or not flows.passes_filters(
+            definition, {**facts, "event": detail}
+        ):
+            return 0
+    elif not flows.match_trigger(definition, detail_type, detail, facts):
         return 0
     reentry = definition.get("reentry") or {"policy": "once_per_trigger"}
     policy_name = reentry.get("policy", "once_per_trigger")
@@ -479,13 +496,19 @@ def bounce_fallback(tenant_id: str, run_id: str, step_id: str, now: datetime) ->
 
 
 def _exit_watchers(
-    tenant_id: str, detail_type: str, detail: dict[str, Any], contact: Contact | None, now: datetime
+    tenant_id: str,
+    detail_type: str,
+    detail: dict[str, Any],
+    contact: Contact | None,
+    wanted: set[str],
+    now: datetime,
 ) -> int:
     values = {k: str(detail[k]) for k in MATCH_KEYS if detail.get(k)}
     if contact is not None:
         values.setdefault("contact_id", contact.contact_id)
         if contact.email:
             values.setdefault("email", contact.email)
+    values = {k: v for k, v in values.items() if k in wanted}
     exited = 0
     for match, value in values.items():
         for run_id in repo.watching_runs(tenant_id, detail_type, match, value):
@@ -590,7 +613,8 @@ def build_messages(
         why = reachability(contact, channel, purpose)
         if why is None:
             message = _render_message(run, flow, step, contact, channel, purpose, now)
-            return [message], [repo.new_message_op(message), *_stat(message, "queued")]
+            # "failed" when the template could not be rendered for this contact
+            return [message], [repo.new_message_op(message), *_stat(message, message.state)]
         reasons[channel] = why
     first = candidates[0] if candidates else step["channel"]
     reason = "; ".join(f"{c}: {r}" for c, r in reasons.items()) or "no channel"
@@ -710,6 +734,12 @@ def render_context(run: FlowRun, contact: Contact, link_context: dict[str, str])
     order = _order_facts(run.tenant_id, event)
     if order is not None:
         context["order"] = order
+    elif run.trigger.startswith("segment:"):
+        # A segment run promises an "order" context (the last order), but its entry carries
+        # only when that order was: the other fields are unknown (None renders as empty).
+        context["order"] = dict.fromkeys(tpl.CONTEXT_FIELDS["order"]) | {
+            "created_at": event.get("last_order_at")
+        }
     if event.get("fulfillment_id") or event.get("tracking_numbers"):
         context["shipment"] = {
             "tracking_company": event.get("tracking_company"),
@@ -828,7 +858,7 @@ def run_segments(now: datetime) -> int:
         if segment.get("type") != "dormant":
             continue
         for detail in dormant_candidates(tenant_id, int(segment["days"]), now):
-            contact = contact_service.observe(tenant_id, detail, "segment", now)
+            contact = contact_service.observe(tenant_id, detail, "segment", now, announce=False)
             if contact is None:
                 continue
             work.append(
