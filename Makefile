@@ -53,6 +53,7 @@ demo: install
 bench: install
 	$(PY) -m bench.webhook_path
 	$(PY) -m bench.marketplaces
+	$(PY) -m bench.outreach
 
 replay-dlq: install
 	$(PY) -m infra.local replay-dlq

@@ -42,6 +42,7 @@ class Stack:
 def _reset_caches() -> None:
     from linkstar.api import auth
     from linkstar.ingest import processor
+    from linkstar.outreach import policy
     from linkstar.settings import reset_settings
     from linkstar.store import stores as store_repo
 
@@ -49,6 +50,7 @@ def _reset_caches() -> None:
     store_repo._cache.clear()
     auth._admin_cache.clear()
     processor._idempotent.cache_clear()
+    policy.forget()
 
 
 @pytest.fixture(scope="session")
