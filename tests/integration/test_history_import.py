@@ -166,8 +166,9 @@ def test_unknown_file_format_is_a_clear_400(stack: Stack) -> None:
 def test_a_job_that_keeps_failing_is_marked_failed_with_its_reason(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions.importer.app import handler
     from linkstar.settings import reset_settings
+
+    from functions.importer.app import handler
     from tests.integration.conftest import FakeContext
 
     # The import function's own environment (the suite's process merges every function's).

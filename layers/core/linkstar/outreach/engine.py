@@ -513,8 +513,16 @@ def _exit_watchers(
     for match, value in values.items():
         for run_id in repo.watching_runs(tenant_id, detail_type, match, value):
             run = repo.load_run(tenant_id, run_id)
-            if run is None or run.state in ("completed", "exited"):
+            if run is None or run.state == "exited":
                 continue
+            counters: dict[str, Any] = {"exited": 1}
+            if run.state == "completed":
+                # A run ends when its last message is queued, but that message may still be
+                # held (quiet hours, a cap): the exit must stop it too (the sender skips
+                # messages of exited runs), and the run then counts as exited instead.
+                if not _has_unsent_messages(run):
+                    continue
+                counters["completed"] = -1
             done = run.model_copy(
                 update={
                     "state": "exited",
@@ -522,9 +530,23 @@ def _exit_watchers(
                     "updated_at": now,
                 }
             )
-            if _save_run(run, done, [repo.stats_op(tenant_id, run.flow_id, {"exited": 1})]):
+            if _save_run(run, done, [repo.stats_op(tenant_id, run.flow_id, counters)]):
                 exited += 1
     return exited
+
+
+def _has_unsent_messages(run: FlowRun) -> bool:
+    flow = repo.load_flow(run.tenant_id, run.flow_id)
+    if flow is None:
+        return False
+    for step in flow["definition"]["steps"]:
+        if step["type"] != "send":
+            continue
+        for channel in [step["channel"], *(step.get("fallback") or [])]:
+            found = repo.load_message(run.tenant_id, message_id_for(run, step["id"], channel))
+            if found is not None and found.state in ("queued", "held"):
+                return True
+    return False
 
 
 def _attribute(tenant_id: str, detail: dict[str, Any], contact: Contact, now: datetime) -> None:

@@ -160,6 +160,23 @@ def _caps(
     ], None
 
 
+def _uncount(message: Message, contact: Contact, at: datetime) -> None:
+    """Take back the cap count of a send the provider didn't take: a throttled retry (or a
+    refused message) must not hold the contact's next message for a day."""
+    for _ in range(3):
+        recent, version = repo.cap_state(message.tenant_id, contact.contact_id, message.channel)
+        if at not in recent:
+            return
+        kept = list(recent)
+        kept.remove(at)
+        op = repo.cap_op(message.tenant_id, contact.contact_id, message.channel, kept, version)
+        try:
+            dynamo.transact([op])
+        except ConcurrentUpdate:
+            continue
+        return
+
+
 def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Outcome:
     """Send one message through ``provider`` (a callable ``(message, contact) -> provider id``
     raising the provider errors). Returns what happened to it."""
@@ -193,14 +210,21 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
     try:
         dynamo.transact([repo.message_op(claimed, message.version), *cap_ops])
     except ConcurrentUpdate:
-        return Outcome("raced")  # another worker claimed it, or the cap moved: SQS retries
+        current = repo.load_message(message.tenant_id, message.message_id)
+        if current is not None and current.state in ("queued", "held"):
+            raise  # the contact's cap counter moved (another send to them): SQS retries
+        return Outcome("raced")  # another worker claimed it
     try:
         provider_id = provider(claimed, contact)
     except RetryableProviderError as exc:
         back = _transition(claimed, now, state="queued", reason=f"retrying: {exc.message}")
         _save(claimed, back)
+        if cap_ops:
+            _uncount(claimed, contact, now)
         raise
     except PermanentProviderError as exc:
+        if cap_ops:
+            _uncount(claimed, contact, now)
         return _stop(claimed, "failed", f"{exc.code}: {exc.message}", now)
     sent = _transition(
         claimed, now, state="sent", provider_message_id=provider_id, sent_at=now, reason=None

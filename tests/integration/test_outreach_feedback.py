@@ -1,0 +1,467 @@
+"""Provider feedback through the FeedbackQueue, as SES and SNS deliver it, with the real SES
+samples in ../shared/fixtures/ses/ pointed at messages the pipeline sent: delivery, bounces
+(and the fallback they trigger), complaints, out-of-order events, the reputation breaker,
+inbound STOP / 退订, the one-click unsubscribe link, and the in-app inbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from tests import moto_outbox
+from tests.integration.conftest import Seller, Stack, call, new_seller, post_webhook
+from tests.integration.outreach import (
+    START,
+    add_contact,
+    enable_preset,
+    messages,
+    pipeline,
+    publish_feedback,
+)
+from tests.support import fixture_json
+
+pytestmark = pytest.mark.xdist_group("outreach-feedback")
+
+
+class StreamTail:
+    """The table's stream from where the last read stopped. ``conftest.stream_records`` reads
+    it from the start on every call, so each test in a worker got slower than the one before;
+    the pipeline only ever wants what is new (its first read only marks the start). Each
+    outreach test module has this copy until ``outreach.Pipeline`` reads the stream this way."""
+
+    def __init__(self) -> None:
+        self.iterators: dict[str, str] = {}
+        self.arn: str | None = None
+        self.streams = boto3.client("dynamodbstreams")
+
+    def __call__(self, stack: Stack) -> list[dict[str, Any]]:
+        if self.arn is None:
+            table = boto3.client("dynamodb").describe_table(TableName=stack.resource("AppTable"))
+            self.arn = str(table["Table"]["LatestStreamArn"])
+        arn, streams = self.arn, self.streams
+        records = []
+        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            iterator = (
+                self.iterators.get(shard["ShardId"])
+                or streams.get_shard_iterator(
+                    StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+                )["ShardIterator"]
+            )
+            while True:
+                page = streams.get_records(ShardIterator=iterator, Limit=1000)
+                iterator = page["NextShardIterator"]
+                for record in page["Records"]:
+                    record["eventSourceARN"] = arn
+                    records.append(record)
+                if not page["Records"]:
+                    break
+            self.iterators[shard["ShardId"]] = iterator
+        return records
+
+
+@pytest.fixture(autouse=True)
+def _stream_tail(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.integration import outreach
+
+    monkeypatch.setattr(outreach, "stream_records", StreamTail())
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def ses_event(fixture: str, sent: moto_outbox.SentEmail) -> dict[str, Any]:
+    """A real SES sample about ``sent``: its mail.messageId is the MessageId SES (moto) gave
+    the email, which the sender keeps a route for; recipients are the email's."""
+    event = fixture_json(f"ses/{fixture}.json")
+    (address,) = sent.destinations
+    event["mail"].update(messageId=sent.message_id, destination=[address])
+    event["mail"].pop("tags", None)  # found through the route, not the tags
+    for key in ("bounce", "complaint", "delivery"):
+        if key in event:
+            for recipients in ("bouncedRecipients", "complainedRecipients"):
+                for recipient in event[key].get(recipients, []):
+                    recipient["emailAddress"] = address
+            if "recipients" in event[key]:
+                event[key]["recipients"] = [address]
+    return event
+
+
+def emails_to(address: str, since: int) -> list[moto_outbox.SentEmail]:
+    return [e for e in moto_outbox.sent_emails()[since:] if address in e.destinations]
+
+
+def contact_view(stack: Stack, seller: Seller, contact_id: str) -> dict[str, Any]:
+    answer = call(stack, "GET", f"/contacts/{contact_id}", seller.api_key)
+    assert answer.status_code == 200, answer.body
+    return dict(json.loads(answer.body))
+
+
+def stats(stack: Stack, seller: Seller, flow_id: str) -> dict[str, Any]:
+    answer = call(stack, "GET", f"/flows/{flow_id}/stats", seller.api_key)
+    assert answer.status_code == 200, answer.body
+    return dict(json.loads(answer.body))
+
+
+def paid_order(buyer: str) -> bytes:
+    """The orders/create fixture, paid, bought by ``buyer`` five minutes before START (each
+    test has its own buyer: a later test's tick may fire an earlier test's timers)."""
+    order = fixture_json("shopify/orders_create.json")
+    placed = iso(START - timedelta(minutes=5))
+    order.update(email=buyer, financial_status="paid", processed_at=placed)
+    order.update(created_at=placed, updated_at=placed)
+    order["customer"]["email"] = buyer
+    return json.dumps(order).encode()
+
+
+def subscribe(stack: Stack, seller: Seller, email: str, **fields: Any) -> str:
+    fields.setdefault("consent", {"email": "subscribed"})
+    return str(add_contact(stack, seller, email=email, **fields)["contact_id"])
+
+
+def test_a_delivery_marks_the_message_delivered_and_counts_once(stack: Stack) -> None:
+    # Given a welcome email that went out
+    seller = new_seller(stack, "Delivered")
+    flow = enable_preset(stack, seller, "welcome")
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, _):
+        contact = add_contact(
+            stack, seller, email="dee@example.com", consent={"email": "subscribed"}
+        )
+        run.run()
+        (sent,) = emails_to("dee@example.com", before)
+        # When SES reports the delivery (and SNS delivers the report twice)
+        delivery = ses_event("event_delivery", sent)
+        publish_feedback(stack, delivery)
+        publish_feedback(stack, delivery)
+        run.run()
+    # Then the message is delivered, counted once
+    (message,) = messages(stack, seller, contact_id=contact["contact_id"])
+    assert message["state"] == "delivered"
+    counts = stats(stack, seller, flow["flow_id"])
+    assert (counts["sent"], counts["delivered"]) == (1, 1)
+    assert counts["rates"]["delivery"] == "1.0000"
+
+
+def test_a_hard_bounce_suppresses_the_address_and_sends_the_sms_fallback(stack: Stack) -> None:
+    # Given the shipping-update preset (email, falling back to SMS) and a buyer with a phone
+    moto_outbox.install()
+    seller = new_seller(stack, "Bouncy")
+    flow = enable_preset(stack, seller, "shipping_update")
+    buyer = "bounced.buyer@example.com"
+    contact = add_contact(stack, seller, email=buyer, phone="+1 415 555 0181")["contact_id"]
+    before, sms_before = len(moto_outbox.sent_emails()), len(moto_outbox.sent_sms())
+    with pipeline(stack) as (run, _):
+        post_webhook(stack, seller, "orders/create", paid_order(buyer))
+        fulfillment = fixture_json("shopify/fulfillments_create.json")
+        fulfillment.update(created_at=iso(START), updated_at=iso(START))
+        post_webhook(stack, seller, "fulfillments/create", json.dumps(fulfillment).encode())
+        run.run()
+        (sent,) = emails_to(buyer, before)
+        # When SES reports a permanent bounce
+        publish_feedback(stack, ses_event("event_bounce", sent))
+        run.run()
+    # Then the email is bounced with the receiving server's words
+    log = {m["channel"]: m for m in messages(stack, seller, contact_id=contact)}
+    assert (log["email"]["state"], log["email"]["reason"]) == (
+        "bounced",
+        "General: smtp; 550 5.1.1 user unknown",
+    )
+    # And the address is suppressed for this seller
+    assert contact_view(stack, seller, contact)["suppressed"] == {"email": "hard bounce"}
+    # And the step's SMS fallback carried the tracking link instead
+    (text,) = [t for t in moto_outbox.sent_sms()[sms_before:] if t.phone == "+14155550181"]
+    assert "http://www.google.com/search?q=1Z2345" in text.message
+    assert text.attributes.get("AWS.SNS.SMS.SMSType") == "Transactional"
+    assert log["sms"]["state"] == "sent"
+    counts = stats(stack, seller, flow["flow_id"])
+    assert (counts["sent"], counts["bounced"]) == (2, 1)
+
+
+def test_a_complaint_unsubscribes_and_suppresses_the_address(stack: Stack) -> None:
+    # Given a welcome email that went out
+    seller = new_seller(stack, "Complained")
+    flow = enable_preset(stack, seller, "welcome")
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, clock):
+        contact = subscribe(stack, seller, "grumpy@example.com")
+        run.run()
+        (sent,) = emails_to("grumpy@example.com", before)
+        # When the recipient marks it as spam
+        publish_feedback(stack, ses_event("event_complaint", sent))
+        run.run()
+        # And the series' second email falls due
+        clock.advance(days=2)
+        run.tick()
+    # Then email marketing consent is withdrawn and the address suppressed
+    view = contact_view(stack, seller, contact)
+    consent = view["consent"]["email"]["marketing"]
+    assert (consent["status"], consent["source"]) == ("unsubscribed", "complaint")
+    assert view["suppressed"] == {"email": "complaint"}
+    # And nothing more is sent to them
+    assert len(emails_to("grumpy@example.com", before)) == 1
+    log = {m["step_id"]: m for m in messages(stack, seller, contact_id=contact)}
+    assert (log["welcome_email"]["state"], log["welcome_email"]["reason"]) == (
+        "complained",
+        "abuse",
+    )
+    assert (log["tip_email"]["state"], log["tip_email"]["reason"]) == (
+        "suppressed",
+        "email: unsubscribed",
+    )
+    assert stats(stack, seller, flow["flow_id"])["complained"] == 1
+
+
+def test_a_delivery_reported_after_the_click_changes_nothing(stack: Stack) -> None:
+    # Given a welcome email that went out
+    seller = new_seller(stack, "Clicky")
+    flow = enable_preset(stack, seller, "welcome")
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, _):
+        contact = subscribe(stack, seller, "clicker@example.com")
+        run.run()
+        (sent,) = emails_to("clicker@example.com", before)
+        # When SES reports the click before the delivery
+        click = ses_event("event_delivery", sent)
+        del click["delivery"]
+        click.update(
+            eventType="Click",
+            click={
+                "timestamp": "2026-11-20T18:07:00.000Z",
+                "ipAddress": "192.0.2.1",
+                "userAgent": "Mozilla/5.0",
+                "link": "https://welcomely.example/new?utm_source=linkstar",
+                "linkTags": {},
+            },
+        )
+        publish_feedback(stack, click)
+        run.run()
+        publish_feedback(stack, ses_event("event_delivery", sent))
+        run.run()
+    # Then the message stays clicked, and the click counted as delivered and opened too, once
+    (message,) = messages(stack, seller, contact_id=contact)
+    assert message["state"] == "clicked"
+    assert [e["kind"] for e in message["events"]] == ["clicked"]
+    counts = stats(stack, seller, flow["flow_id"])
+    assert (counts["delivered"], counts["opened"], counts["clicked"]) == (1, 1, 1)
+
+
+def test_the_reputation_breaker_pauses_marketing_email_but_not_transactional(
+    stack: Stack,
+) -> None:
+    # Given a seller that sent 98 emails yesterday (the daily counts the sender keeps; the
+    # breaker needs 100 sends before it judges a rate) and welcomes two new subscribers today
+    from linkstar.store import dynamo
+    from linkstar.store import outreach as repo
+
+    seller = new_seller(stack, "Bulkmail")
+    enable_preset(stack, seller, "welcome")
+    enable_preset(stack, seller, "order_confirmation")
+    yesterday = (START - timedelta(days=1)).date().isoformat()
+    dynamo.transact([repo.reputation_op(seller.tenant_id, yesterday, {"sent": 98})])
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, _):
+        subscribe(stack, seller, "first@example.com")
+        subscribe(stack, seller, "second@example.com")
+        run.run()
+        welcomes = emails_to("first@example.com", before) + emails_to("second@example.com", before)
+        assert len(welcomes) == 2
+        # When both bounce (2 of 100), reported as SES notifications
+        publish_feedback(stack, ses_event("bounce", welcomes[0]))
+        run.run()
+        settings = json.loads(call(stack, "GET", "/outreach/settings", seller.api_key).body)
+        assert settings["marketing_email_paused"] is None  # 1% is not enough
+        publish_feedback(stack, ses_event("bounce", welcomes[1]))
+        run.run()
+        # Then the seller's settings show marketing email paused, and why
+        settings = json.loads(call(stack, "GET", "/outreach/settings", seller.api_key).body)
+        assert settings["marketing_email_paused"]["reason"] == "bounce rate 2% >= 2%"
+        # And a new subscriber's welcome is held, while an order confirmation still goes
+        late = subscribe(stack, seller, "late@example.com")
+        post_webhook(stack, seller, "orders/create", paid_order("bulk.buyer@example.com"))
+        run.run()
+    (held,) = messages(stack, seller, contact_id=late)
+    assert (held["state"], held["reason"]) == (
+        "held",
+        "marketing email paused: bounce rate 2% >= 2%",
+    )
+    assert emails_to("late@example.com", before) == []
+    confirmations = emails_to("bulk.buyer@example.com", before)
+    assert [e.subject for e in confirmations] == ["Order #1001 confirmed"]
+
+
+def sms_flow(stack: Stack, seller: Seller) -> None:
+    """A marketing SMS to every new subscriber."""
+    template = {
+        "template_id": "hello.sms",
+        "channel": "sms",
+        "locale": "en",
+        "purpose": "marketing",
+        "body": "{{ tenant.name }}: thanks for joining! Reply STOP to opt out",
+    }
+    assert call(stack, "POST", "/templates", seller.api_key, template).status_code == 200
+    flow = {
+        "name": "Hello by SMS",
+        "trigger": {"event": "contact.subscribed"},
+        "steps": [
+            {
+                "id": "hello",
+                "type": "send",
+                "channel": "sms",
+                "template": "hello.sms",
+                "purpose": "marketing",
+            }
+        ],
+    }
+    created = call(stack, "POST", "/flows", seller.api_key, flow)
+    assert created.status_code == 200, created.body
+
+
+def inbound_sms(phone: str, text: str) -> dict[str, Any]:
+    """A two-way SMS reply as SNS delivers it (events/sms_inbound_sns.json)."""
+    from tests.support import REPO
+
+    payload = json.loads((REPO / "events" / "sms_inbound_sns.json").read_text())
+    payload.update(originationNumber=phone, messageBody=text)
+    return dict(payload)
+
+
+def test_stop_and_tuiding_replies_opt_out_of_sms_for_the_seller_that_texted(
+    stack: Stack,
+) -> None:
+    # Given a seller that texted two subscribers, and another seller that never texted one
+    moto_outbox.install()
+    texter = new_seller(stack, "Texter")
+    sms_flow(stack, texter)
+    silent = new_seller(stack, "Silent")
+    both = {"email": "subscribed", "sms": "subscribed"}
+    sms_before = len(moto_outbox.sent_sms())
+    with pipeline(stack) as (run, _):
+        english = subscribe(stack, texter, "en@example.com", phone="+1 425 555 0182", consent=both)
+        chinese = subscribe(stack, texter, "zh@example.com", phone="+1 425 555 0183", consent=both)
+        elsewhere = subscribe(
+            stack, silent, "en@example.com", phone="+1 425 555 0182", consent=both
+        )
+        run.run()
+        texted = {t.phone for t in moto_outbox.sent_sms()[sms_before:]}
+        assert {"+14255550182", "+14255550183"} <= texted
+        # When they reply STOP and 退订
+        publish_feedback(stack, inbound_sms("+14255550182", "STOP"))
+        publish_feedback(stack, inbound_sms("+14255550183", "退订"))
+        run.run()
+    # Then both are opted out of the texting seller's SMS marketing, with the reply as proof
+    for contact, text in ((english, "STOP"), (chinese, "退订")):
+        view = contact_view(stack, texter, contact)
+        assert view["consent"]["sms"]["marketing"]["status"] == "unsubscribed"
+        last = view["consent_history"][-1]
+        assert (last["channel"], last["status"], last["source"]) == (
+            "sms",
+            "unsubscribed",
+            "sms_keyword",
+        )
+        assert last["proof"]["text"] == text
+    # And the seller that never texted that number keeps its own consent
+    kept = contact_view(stack, silent, elsewhere)["consent"]["sms"]["marketing"]
+    assert kept["status"] == "subscribed"
+
+
+def test_the_one_click_unsubscribe_link(stack: Stack) -> None:
+    # Given a welcome email with its List-Unsubscribe link
+    seller = new_seller(stack, "Unsubly")
+    flow = enable_preset(stack, seller, "welcome")
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, clock):
+        contact = subscribe(stack, seller, "una@example.com")
+        run.run()
+        (sent,) = emails_to("una@example.com", before)
+        header = sent.header("List-Unsubscribe") or ""
+        path = urlsplit(header.strip("<>")).path
+        assert path.startswith("/unsubscribe/")
+        assert path.rsplit("/", 1)[1] in (sent.text or "")  # the footer has the same link
+        # When the recipient opens it an hour later, a small preference page shows
+        clock.advance(hours=1)
+        page = stack.api.get(path)
+        assert page.status_code == 200
+        assert "Unsubscribe from email" in page.body.decode()
+        # And a forged link (another contact, the original signature) is refused
+        assert stack.api.get(forged(path)).status_code == 400
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        refused = stack.api.post(forged(path), headers=form, body=b"List-Unsubscribe=One-Click")
+        assert refused.status_code == 400
+        # When the mailbox provider posts the RFC 8058 one-click request
+        done = stack.api.post(path, headers=form, body=b"List-Unsubscribe=One-Click")
+        assert done.status_code == 200
+        assert "You are unsubscribed" in done.body.decode()
+        # And the second email of the series falls due
+        clock.advance(days=2)
+        run.tick()
+    # Then consent is withdrawn at once, and the history shows how
+    view = contact_view(stack, seller, contact)
+    assert view["consent"]["email"]["marketing"]["status"] == "unsubscribed"
+    history = [(c["channel"], c["status"], c["source"]) for c in view["consent_history"]]
+    assert history == [("email", "subscribed", "api"), ("email", "unsubscribed", "one_click")]
+    assert "You are not subscribed" in stack.api.get(path).body.decode()
+    # And nothing more is sent
+    assert len(emails_to("una@example.com", before)) == 1
+    tip = next(
+        m for m in messages(stack, seller, contact_id=contact) if m["step_id"] == "tip_email"
+    )
+    assert (tip["state"], tip["reason"]) == ("suppressed", "email: unsubscribed")
+    assert stats(stack, seller, flow["flow_id"])["unsubscribed"] == 1
+
+
+def forged(path: str) -> str:
+    """The same link with another contact id in its payload and the original signature."""
+    import base64
+
+    prefix, token = path.rsplit("/", 1)
+    payload, signature = token.split(".")
+    claim = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claim["c"] = "c" + "0" * 20
+    encoded = base64.urlsafe_b64encode(json.dumps(claim).encode()).decode().rstrip("=")
+    return f"{prefix}/{encoded}.{signature}"
+
+
+def test_an_in_app_step_lands_in_the_contacts_inbox(stack: Stack) -> None:
+    # Given a flow that greets new subscribers in the app
+    seller = new_seller(stack, "Appy")
+    template = {
+        "template_id": "points.in_app",
+        "channel": "in_app",
+        "locale": "en",
+        "purpose": "marketing",
+        "subject": "50 points for you",
+        "body": "Hi {{ contact.first_name }}, 50 points are waiting at {{ tenant.name }}.",
+    }
+    assert call(stack, "POST", "/templates", seller.api_key, template).status_code == 200
+    flow = {
+        "name": "Points",
+        "trigger": {"event": "contact.subscribed"},
+        "steps": [
+            {
+                "id": "points",
+                "type": "send",
+                "channel": "in_app",
+                "template": "points.in_app",
+                "purpose": "marketing",
+            }
+        ],
+    }
+    assert call(stack, "POST", "/flows", seller.api_key, flow).status_code == 200
+    with pipeline(stack) as (run, _):
+        # When a contact subscribes
+        contact = subscribe(stack, seller, "app@example.com", first_name="Ann")
+        run.run()
+    # Then the message is in their inbox
+    inbox = json.loads(call(stack, "GET", f"/contacts/{contact}/inbox", seller.api_key).body)
+    assert [(m["title"], m["text"]) for m in inbox["messages"]] == [
+        ("50 points for you", "Hi Ann, 50 points are waiting at Appy.")
+    ]
+    (message,) = messages(stack, seller, contact_id=contact)
+    assert (message["channel"], message["state"]) == ("in_app", "sent")
+    assert inbox["messages"][0]["message_id"] == message["message_id"]
