@@ -40,7 +40,7 @@ class Stack:
 
 
 def _reset_caches() -> None:
-    from linkstar.api import auth
+    from linkstar import secrets
     from linkstar.ingest import processor
     from linkstar.outreach import policy
     from linkstar.settings import reset_settings
@@ -48,7 +48,7 @@ def _reset_caches() -> None:
 
     reset_settings()
     store_repo._cache.clear()
-    auth._admin_cache.clear()
+    secrets.forget()
     processor._idempotent.cache_clear()
     policy.forget()
 

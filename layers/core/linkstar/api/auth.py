@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 from chalice import Blueprint
 
-from linkstar import aws
+from linkstar.secrets import secret_value
 from linkstar.settings import get_settings
 from linkstar.tenants import service
 from linkstar.tenants.models import Principal, Role
-
-_admin_cache: dict[str, tuple[str, float]] = {}
-_lock = threading.Lock()
-ADMIN_TOKEN_TTL = 300  # seconds; a rotated token is honoured within five minutes
 
 
 def principal(bp: Blueprint, role: Role = Role.VIEWER) -> Principal:
@@ -24,15 +17,8 @@ def principal(bp: Blueprint, role: Role = Role.VIEWER) -> Principal:
 
 
 def _admin_token() -> str:
-    arn = get_settings().admin_token_secret_arn or ""
-    with _lock:
-        cached = _admin_cache.get(arn)
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
-    value = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-    with _lock:
-        _admin_cache[arn] = (value, time.monotonic() + ADMIN_TOKEN_TTL)
-    return value
+    # Cached for a few minutes (linkstar.secrets): a rotated token is honoured within five.
+    return secret_value(get_settings().admin_token_secret_arn or "")
 
 
 def require_admin(bp: Blueprint) -> None:

@@ -15,8 +15,6 @@ import hashlib
 import hmac
 import html
 import json
-import threading
-import time
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
@@ -27,6 +25,7 @@ from linkstar.api.http import route
 from linkstar.errors import BadRequest, LinkStarError, Unauthorized
 from linkstar.outreach import contacts as contact_service
 from linkstar.outreach import unsubscribe
+from linkstar.secrets import secret_value
 from linkstar.settings import get_settings, require
 from linkstar.store import outreach as repo
 
@@ -146,20 +145,9 @@ def unsubscribe_now(token: str) -> Response:
 
 # ---------------------------------------------------------------- WhatsApp webhooks
 
-_secret_cache: dict[str, tuple[str, float]] = {}
-_lock = threading.Lock()
-
 
 def _app_secret() -> str:
-    arn = require(get_settings().whatsapp_app_secret_arn, "WHATSAPP_APP_SECRET_ARN")
-    with _lock:
-        cached = _secret_cache.get(arn)
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
-    value = str(aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
-    with _lock:
-        _secret_cache[arn] = (value, time.monotonic() + 300)
-    return value
+    return secret_value(require(get_settings().whatsapp_app_secret_arn, "WHATSAPP_APP_SECRET_ARN"))
 
 
 def verify_token() -> str:

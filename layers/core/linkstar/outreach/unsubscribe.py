@@ -12,19 +12,13 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
-import time
 from typing import Any
 
 from pydantic import BaseModel
 
-from linkstar import aws
 from linkstar.errors import BadRequest
+from linkstar.secrets import secret_value
 from linkstar.settings import get_settings, require
-
-_cache: dict[str, tuple[bytes, float]] = {}
-_lock = threading.Lock()
-KEY_TTL_SECONDS = 300
 
 
 class UnsubscribeToken(BaseModel):
@@ -36,15 +30,7 @@ class UnsubscribeToken(BaseModel):
 
 def _key() -> bytes:
     arn = require(get_settings().unsubscribe_secret_arn, "UNSUBSCRIBE_SECRET_ARN")
-    with _lock:
-        cached = _cache.get(arn)
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
-    value = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-    key = value.encode()
-    with _lock:
-        _cache[arn] = (key, time.monotonic() + KEY_TTL_SECONDS)
-    return key
+    return secret_value(arn).encode()
 
 
 def _b64(data: bytes) -> str:
