@@ -59,7 +59,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import signal
 import sys
 import threading
 import time
@@ -70,10 +69,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from infra.local.fake_server import FakeServer
 
 AMAZON = "amazon"
 TIKTOK = "tiktok_shop"
@@ -152,7 +152,7 @@ def _answer(status: int, body: Any, **headers: str) -> _Answer:
 # ------------------------------------------------------------------------------ the fake
 
 
-class FakeMarketplaces:
+class FakeMarketplaces(FakeServer):
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -174,10 +174,7 @@ class FakeMarketplaces:
         self._orders: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._order_requests = 0
         self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer((host, port), _Handler)
-        self._server.daemon_threads = True
-        self._server.fake = self  # type: ignore[attr-defined]
-        self._thread: threading.Thread | None = None
+        super().__init__(host, port, _Handler, "fake-marketplaces")
         self._routes: tuple[tuple[str, Callable[..., _Answer]], ...] = (
             ("/_fake", self._control),
             ("/amazon-lwa", self._lwa),
@@ -188,46 +185,6 @@ class FakeMarketplaces:
             ("/lazada-auth/rest", self._lazada_refresh),
             ("/lazada/rest", self._lazada),
         )
-
-    # --------------------------------------------------------------------- lifecycle
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeMarketplaces:
-        if self._thread is None:
-            # A short poll interval: stop() (shutdown) waits up to one interval.
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="fake-marketplaces",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def __enter__(self) -> FakeMarketplaces:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def env(self) -> dict[str, str]:
         """The client environment that points every marketplace client at this fake."""
@@ -1294,19 +1251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     fake = FakeMarketplaces(
         args.host, args.port, throttle_every=args.throttle_every, retry_after=args.retry_after
     )
-
-    def stop(signum: int, frame: Any) -> None:
-        # shutdown() waits for serve_forever to return: call it off the serving thread.
-        threading.Thread(target=fake._server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    # One JSON line on stdout: the supervisor reads the URL and the client environment from it.
-    print(json.dumps({"url": fake.url, "env": fake.env()}), flush=True)
-    try:
-        fake.serve_forever()
-    finally:
-        fake._server.server_close()
+    # The supervisor reads the URL and the client environment from the announced line.
+    fake.serve_until_signalled({"url": fake.url, "env": fake.env()})
     return 0
 
 

@@ -44,7 +44,6 @@ import argparse
 import base64
 import json
 import re
-import signal
 import sys
 import threading
 import time
@@ -53,10 +52,11 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from infra.local.fake_server import FakeServer
 
 DEFAULT_PHONE_NUMBER_ID = "106540352242922"  # the id Meta's examples use
 DEFAULT_ACCESS_TOKEN = "fake-whatsapp-access-token"  # noqa: S105 - the fake's own, not a secret
@@ -110,7 +110,7 @@ class _Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeWhatsApp:
+class FakeWhatsApp(FakeServer):
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -126,50 +126,7 @@ class FakeWhatsApp:
         self._messages: list[SentMessage] = []
         self._failures: deque[Failure] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _Handler)
-        self._server.daemon_threads = True
-        self._server.fake = self  # type: ignore[attr-defined]
-        self._thread: threading.Thread | None = None
-
-    # --------------------------------------------------------------------- lifecycle
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeWhatsApp:
-        if self._thread is None:
-            # A short poll interval: stop() (shutdown) waits up to one interval.
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="fake-whatsapp",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def __enter__(self) -> FakeWhatsApp:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().__init__(host, port, _Handler, "fake-whatsapp")
 
     def config(self) -> dict[str, str]:
         """The fields of a ``WhatsAppConfig`` that sends through this fake."""
@@ -473,19 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     fake = FakeWhatsApp(
         args.host, args.port, phone_number_id=args.phone_number_id, access_token=args.access_token
     )
-
-    def stop(signum: int, frame: Any) -> None:
-        # shutdown() waits for serve_forever to return: call it off the serving thread.
-        threading.Thread(target=fake._server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    # One JSON line on stdout for the supervisor; the token is not printed (it chose it).
-    print(json.dumps({"url": fake.url, "phone_number_id": fake.phone_number_id}), flush=True)
-    try:
-        fake.serve_forever()
-    finally:
-        fake._server.server_close()
+    # The token is not announced: whoever started the fake chose it.
+    fake.serve_until_signalled({"url": fake.url, "phone_number_id": fake.phone_number_id})
     return 0
 
 
