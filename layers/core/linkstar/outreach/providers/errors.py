@@ -21,6 +21,7 @@ reason, and :func:`redact` strips a secret the provider might echo back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from typing import Any, Final, Literal
 
 from linkstar.errors import LinkStarError, PermanentError
@@ -133,3 +134,58 @@ def _clip(reason: str | None) -> str | None:
         return None
     reason = " ".join(reason.split())
     return reason if len(reason) <= _REASON_LIMIT else reason[: _REASON_LIMIT - 1] + "…"
+
+
+def classify_aws_error(
+    response: Mapping[str, Any],
+    *,
+    provider: str,
+    prefix: str,
+    refused: str,
+    throttled: Set[str],
+    unavailable: Set[str],
+    permanent: Mapping[str, tuple[str, Scope]],
+) -> RetryableProviderError | PermanentProviderError:
+    """Map a botocore ``ClientError.response`` to a provider error, by its error *code*: the
+    service's own tables first, then its HTTP status for a code the tables don't know.
+    ``prefix`` starts our codes (``ses_throttled``); ``refused`` says what was refused."""
+    error = response.get("Error", {})
+    code = str(error.get("Code") or "")
+    reason = error.get("Message")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    service = prefix.upper()
+    if code in throttled or code in unavailable:
+        return RetryableProviderError(
+            f"{service} {code}",
+            provider=provider,
+            code=f"{prefix}_throttled" if code in throttled else f"{prefix}_unavailable",
+            reason=reason,
+            http_status=status,
+        )
+    if code in permanent:
+        ours, scope = permanent[code]
+        return PermanentProviderError(
+            f"{service} refused {refused}: {code}",
+            provider=provider,
+            code=ours,
+            reason=reason,
+            http_status=status,
+            scope=scope,
+        )
+    # A code the tables don't know: the HTTP status is the provider's own verdict.
+    if status is not None and (status == 429 or status >= 500):
+        return RetryableProviderError(
+            f"{service} {code or 'error'} (HTTP {status})",
+            provider=provider,
+            code=f"{prefix}_unavailable",
+            reason=reason,
+            http_status=status,
+        )
+    return PermanentProviderError(
+        f"{service} refused {refused}: {code or 'unknown error'}",
+        provider=provider,
+        code=f"{prefix}_error",
+        reason=reason,
+        http_status=status,
+        aws_code=code or None,
+    )

@@ -50,6 +50,7 @@ from linkstar.outreach.providers.errors import (
     PermanentProviderError,
     RetryableProviderError,
     Scope,
+    classify_aws_error,
 )
 
 if TYPE_CHECKING:
@@ -215,44 +216,14 @@ def sanitise_tag(value: str) -> str:
 
 def classify_client_error(exc: ClientError) -> RetryableProviderError | PermanentProviderError:
     """Map a botocore ``ClientError`` from ``SendEmail`` to a provider error, by its code."""
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code") or "")
-    reason = error.get("Message")
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if code in _THROTTLED or code in _UNAVAILABLE:
-        return RetryableProviderError(
-            f"SES {code}",
-            provider=PROVIDER,
-            code="ses_throttled" if code in _THROTTLED else "ses_unavailable",
-            reason=reason,
-            http_status=status,
-        )
-    if code in _PERMANENT:
-        ours, scope = _PERMANENT[code]
-        return PermanentProviderError(
-            f"SES refused the email: {code}",
-            provider=PROVIDER,
-            code=ours,
-            reason=reason,
-            http_status=status,
-            scope=scope,
-        )
-    # A code this module doesn't know: the HTTP status is the provider's own verdict.
-    if status is not None and (status == 429 or status >= 500):
-        return RetryableProviderError(
-            f"SES {code or 'error'} (HTTP {status})",
-            provider=PROVIDER,
-            code="ses_unavailable",
-            reason=reason,
-            http_status=status,
-        )
-    return PermanentProviderError(
-        f"SES refused the email: {code or 'unknown error'}",
+    return classify_aws_error(
+        exc.response,
         provider=PROVIDER,
-        code="ses_error",
-        reason=reason,
-        http_status=status,
-        aws_code=code or None,
+        prefix="ses",
+        refused="the email",
+        throttled=_THROTTLED,
+        unavailable=_UNAVAILABLE,
+        permanent=_PERMANENT,
     )
 
 

@@ -40,6 +40,7 @@ from linkstar.outreach.providers.errors import (
     PermanentProviderError,
     RetryableProviderError,
     Scope,
+    classify_aws_error,
 )
 
 if TYPE_CHECKING:
@@ -167,43 +168,14 @@ def destination_country(phone: str) -> str | None:
 
 def classify_client_error(exc: ClientError) -> RetryableProviderError | PermanentProviderError:
     """Map a botocore ``ClientError`` from ``Publish`` to a provider error, by its code."""
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code") or "")
-    reason = error.get("Message")
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if code in _THROTTLED or code in _UNAVAILABLE:
-        return RetryableProviderError(
-            f"SNS {code}",
-            provider=PROVIDER,
-            code="sns_throttled" if code in _THROTTLED else "sns_unavailable",
-            reason=reason,
-            http_status=status,
-        )
-    if code in _PERMANENT:
-        ours, scope = _PERMANENT[code]
-        return PermanentProviderError(
-            f"SNS refused the SMS: {code}",
-            provider=PROVIDER,
-            code=ours,
-            reason=reason,
-            http_status=status,
-            scope=scope,
-        )
-    if status is not None and (status == 429 or status >= 500):
-        return RetryableProviderError(
-            f"SNS {code or 'error'} (HTTP {status})",
-            provider=PROVIDER,
-            code="sns_unavailable",
-            reason=reason,
-            http_status=status,
-        )
-    return PermanentProviderError(
-        f"SNS refused the SMS: {code or 'unknown error'}",
+    return classify_aws_error(
+        exc.response,
         provider=PROVIDER,
-        code="sns_error",
-        reason=reason,
-        http_status=status,
-        aws_code=code or None,
+        prefix="sns",
+        refused="the SMS",
+        throttled=_THROTTLED,
+        unavailable=_UNAVAILABLE,
+        permanent=_PERMANENT,
     )
 
 
