@@ -9,7 +9,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
 from tests import moto_outbox
@@ -25,49 +24,6 @@ from tests.integration.outreach import (
 from tests.support import fixture_json
 
 pytestmark = pytest.mark.xdist_group("outreach-presets")
-
-
-class StreamTail:
-    """The table's stream from where the last read stopped. ``conftest.stream_records`` reads
-    it from the start on every call, so each test in a worker got slower than the one before;
-    the pipeline only ever wants what is new (its first read only marks the start). Each
-    outreach test module has this copy until ``outreach.Pipeline`` reads the stream this way."""
-
-    def __init__(self) -> None:
-        self.iterators: dict[str, str] = {}
-        self.arn: str | None = None
-        self.streams = boto3.client("dynamodbstreams")
-
-    def __call__(self, stack: Stack) -> list[dict[str, Any]]:
-        if self.arn is None:
-            table = boto3.client("dynamodb").describe_table(TableName=stack.resource("AppTable"))
-            self.arn = str(table["Table"]["LatestStreamArn"])
-        arn, streams = self.arn, self.streams
-        records = []
-        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            iterator = (
-                self.iterators.get(shard["ShardId"])
-                or streams.get_shard_iterator(
-                    StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
-                )["ShardIterator"]
-            )
-            while True:
-                page = streams.get_records(ShardIterator=iterator, Limit=1000)
-                iterator = page["NextShardIterator"]
-                for record in page["Records"]:
-                    record["eventSourceARN"] = arn
-                    records.append(record)
-                if not page["Records"]:
-                    break
-            self.iterators[shard["ShardId"]] = iterator
-        return records
-
-
-@pytest.fixture(autouse=True)
-def _stream_tail(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.integration import outreach
-
-    monkeypatch.setattr(outreach, "stream_records", StreamTail())
 
 
 def iso(moment: datetime) -> str:
