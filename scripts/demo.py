@@ -942,6 +942,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     history = build_history(max_orders=args.orders, seed=args.seed)
     print_intro(history)
 
+    # A demo that was killed (not interrupted) left its stack running, and deleting its state
+    # would orphan it: a second stack on two cores halves the speed of this one.
+    from infra.local import control
+
+    if control.down(STATE_DIR):
+        print("  stopped the stack a previous, interrupted demo left running")
     shutil.rmtree(STATE_DIR, ignore_errors=True)  # a fresh stack: old state would blur the checks
     STATE_DIR.mkdir(parents=True)
     failed: list[str] = []

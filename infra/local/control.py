@@ -203,6 +203,9 @@ def down(state: Path | None = None, timeout: float = STOP_TIMEOUT_SECONDS) -> bo
     info = read_stack(state) or {}
     supervisor = _supervisor_pid(state)
     children = [int(pid) for pid in (info.get("pids") or {}).values() if pid]
+    # Processes whose command line names this state directory count too: a stack whose pid
+    # files were lost (a killed demo, a deleted directory) is still this directory's stack.
+    children += sorted(processes_of(state))
     found = _ours([supervisor, *children], group=supervisor)
     if supervisor in found:
         assert supervisor is not None

@@ -66,3 +66,21 @@ def test_down_leaves_nothing_running(tmp_path: Path) -> None:
     assert processes_of(state) == set()
     assert alive([info["supervisor_pid"], *info["pids"].values()]) == set()
     assert not (state / "stack.json").exists()
+
+
+def test_down_stops_a_stack_whose_pid_files_were_lost(tmp_path: Path) -> None:
+    # Given: a running stack whose state files are gone (a killed demo, a deleted directory)
+    from infra.local import control
+
+    state = tmp_path / "orphan"
+    info = LocalStack(state_dir=state).start()
+    for name in ("supervisor.pid", "stack.json"):
+        (state / name).unlink()
+
+    # When: the directory's stack is stopped
+    stopped = control.down(state)
+
+    # Then: it was found by its processes' command lines, and nothing of it remains
+    assert stopped
+    assert processes_of(state) == set()
+    assert alive([info["supervisor_pid"], *info["pids"].values()]) == set()
