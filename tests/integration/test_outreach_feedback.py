@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 
 from tests import moto_outbox
@@ -26,49 +25,6 @@ from tests.integration.outreach import (
 from tests.support import fixture_json
 
 pytestmark = pytest.mark.xdist_group("outreach-feedback")
-
-
-class StreamTail:
-    """The table's stream from where the last read stopped. ``conftest.stream_records`` reads
-    it from the start on every call, so each test in a worker got slower than the one before;
-    the pipeline only ever wants what is new (its first read only marks the start). Each
-    outreach test module has this copy until ``outreach.Pipeline`` reads the stream this way."""
-
-    def __init__(self) -> None:
-        self.iterators: dict[str, str] = {}
-        self.arn: str | None = None
-        self.streams = boto3.client("dynamodbstreams")
-
-    def __call__(self, stack: Stack) -> list[dict[str, Any]]:
-        if self.arn is None:
-            table = boto3.client("dynamodb").describe_table(TableName=stack.resource("AppTable"))
-            self.arn = str(table["Table"]["LatestStreamArn"])
-        arn, streams = self.arn, self.streams
-        records = []
-        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            iterator = (
-                self.iterators.get(shard["ShardId"])
-                or streams.get_shard_iterator(
-                    StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
-                )["ShardIterator"]
-            )
-            while True:
-                page = streams.get_records(ShardIterator=iterator, Limit=1000)
-                iterator = page["NextShardIterator"]
-                for record in page["Records"]:
-                    record["eventSourceARN"] = arn
-                    records.append(record)
-                if not page["Records"]:
-                    break
-            self.iterators[shard["ShardId"]] = iterator
-        return records
-
-
-@pytest.fixture(autouse=True)
-def _stream_tail(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.integration import outreach
-
-    monkeypatch.setattr(outreach, "stream_records", StreamTail())
 
 
 def iso(moment: datetime) -> str:
@@ -465,3 +421,80 @@ def test_an_in_app_step_lands_in_the_contacts_inbox(stack: Stack) -> None:
     (message,) = messages(stack, seller, contact_id=contact)
     assert (message["channel"], message["state"]) == ("in_app", "sent")
     assert inbox["messages"][0]["message_id"] == message["message_id"]
+
+
+def order_placed_at(buyer: str, placed: datetime) -> bytes:
+    order = json.loads(paid_order(buyer))
+    stamp = iso(placed)
+    order.update(created_at=stamp, updated_at=stamp, processed_at=stamp)
+    return json.dumps(order).encode()
+
+
+def test_an_order_after_a_click_is_the_flows_conversion_once(stack: Stack) -> None:
+    # Given a welcome email the buyer clicked
+    seller = new_seller(stack, "Converts")
+    flow = enable_preset(stack, seller, "welcome")
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, clock):
+        contact = subscribe(stack, seller, "convert@example.com")
+        run.run()
+        (sent,) = emails_to("convert@example.com", before)
+        click = ses_event("event_delivery", sent)
+        del click["delivery"]
+        click.update(
+            eventType="Click",
+            click={
+                "timestamp": "2026-11-20T18:07:00.000Z",
+                "ipAddress": "192.0.2.1",
+                "userAgent": "Mozilla/5.0",
+                "link": "https://converts.example/new?utm_source=linkstar",
+                "linkTags": {},
+            },
+        )
+        publish_feedback(stack, click)
+        run.run()
+        # When the buyer orders an hour later (and the platform sends the webhook twice)
+        clock.advance(seconds=3600)
+        body = order_placed_at("convert@example.com", START + timedelta(hours=1))
+        post_webhook(stack, seller, "orders/create", body)
+        post_webhook(stack, seller, "orders/create", body)
+        run.run()
+    # Then the order is the flow's conversion, its revenue attributed, once
+    counts = stats(stack, seller, flow["flow_id"])
+    assert counts["conversions"] == 1
+    assert counts["attributed_revenue"] == {"USD": "409.94"}  # the fixture order's total
+    (message,) = messages(stack, seller, contact_id=contact)
+    assert message["attributed_order_id"] is not None
+
+
+def test_an_order_outside_the_window_is_not_attributed(stack: Stack) -> None:
+    # Given a welcome email the buyer opened
+    seller = new_seller(stack, "Too late")
+    flow = enable_preset(stack, seller, "welcome")
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, clock):
+        contact = subscribe(stack, seller, "late@example.com")
+        run.run()
+        (sent,) = emails_to("late@example.com", before)
+        opened = ses_event("event_delivery", sent)
+        del opened["delivery"]
+        opened.update(
+            eventType="Open",
+            open={
+                "timestamp": "2026-11-20T18:07:00.000Z",
+                "ipAddress": "192.0.2.1",
+                "userAgent": "Mozilla/5.0",
+            },
+        )
+        publish_feedback(stack, opened)
+        run.run()
+        # When the order comes six days later (the email window is five)
+        clock.advance(seconds=6 * 86400)
+        later = START + timedelta(days=6)
+        post_webhook(stack, seller, "orders/create", order_placed_at("late@example.com", later))
+        run.run()
+    # Then nothing is attributed
+    assert stats(stack, seller, flow["flow_id"])["conversions"] == 0
+    assert all(
+        m["attributed_order_id"] is None for m in messages(stack, seller, contact_id=contact)
+    )

@@ -98,3 +98,29 @@ def test_paying_the_checkout_exits_the_flow_before_the_sms(stack: Stack) -> None
     stats = json.loads(call(stack, "GET", f"/flows/{flow_id}/stats", seller.api_key).body)
     assert stats["sent"] == 1
     assert stats["exited"] == 1
+
+
+def test_bad_contact_input_gets_a_clear_error_and_loses_nothing(stack: Stack) -> None:
+    # Given a seller
+    seller = new_seller(stack, "Strict")
+    headers = {"Authorization": f"Bearer {seller.api_key}", "Content-Type": "application/json"}
+
+    # When the body is not JSON, or one contact has a bad phone
+    not_json = stack.api.post("/contacts", headers=headers, body=b"{not json")
+    bad_phone = call(stack, "POST", "/contacts", seller.api_key, {"phone": "12", "country": "US"})
+    bulk = call(
+        stack,
+        "POST",
+        "/contacts",
+        seller.api_key,
+        {"contacts": [{"email": "ok@example.com"}, {"email": "not-an-email"}]},
+    )
+
+    # Then each gets a status and a machine-readable code, and the good contact is kept
+    assert not_json.status_code == 400
+    assert json.loads(not_json.body)["code"] == "invalid_json"
+    assert bad_phone.status_code == 400
+    assert json.loads(bad_phone.body)["code"] == "invalid_phone"
+    answer = json.loads(bulk.body)
+    assert [c["email"] for c in answer["contacts"]] == ["ok@example.com"]
+    assert [(e["index"], e["code"]) for e in answer["errors"]] == [(1, "validation_error")]

@@ -35,6 +35,10 @@ def new_key_id() -> str:
     return "k" + _token(11)
 
 
+def new_flow_id() -> str:
+    return "f" + _token(11)
+
+
 def new_delivery_id() -> str:
     return str(uuid.uuid4())
 

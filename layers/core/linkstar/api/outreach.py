@@ -116,7 +116,10 @@ def flow_view(flow: dict[str, Any]) -> dict[str, Any]:
 @route(bp, "/contacts", methods=["POST"])
 def create_contacts() -> dict:
     who = principal(bp, Role.OPERATOR)
-    raw = json.loads(bp.current_request.raw_body or b"null")
+    try:
+        raw = json.loads(bp.current_request.raw_body or b"null")
+    except ValueError as exc:
+        raise BadRequest("the request body is not JSON", code="invalid_json") from exc
     single = isinstance(raw, dict) and "contacts" not in raw
     items = [raw] if single else (raw.get("contacts") if isinstance(raw, dict) else raw)
     if not isinstance(items, list) or not items:
@@ -345,7 +348,7 @@ def _new_flow_record(
 ) -> dict[str, Any]:
     now = clock.now().isoformat()
     return {
-        "flow_id": "f" + ids.new_key_id()[1:],
+        "flow_id": ids.new_flow_id(),
         "name": name,
         "preset": preset,
         "enabled": enabled,

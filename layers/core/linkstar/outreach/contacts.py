@@ -308,3 +308,21 @@ def observe(
         except ConcurrentUpdate:
             continue
     return repo.load_contact(tenant_id, contact_id)
+
+
+def reachability(contact: Contact, channel: str, purpose: str) -> str | None:
+    """Why this contact can't be sent this message on this channel (None: it can)."""
+    address = contact.address(channel)
+    if not address:
+        return "no email address" if channel == "email" else "no phone number"
+    consent = contact.consent_for(channel, purpose)
+    if purpose == "marketing":
+        if channel == "in_app":
+            if consent is not None and consent.status == "unsubscribed":
+                return "unsubscribed"
+        elif consent is None or consent.status != "subscribed":
+            return "no consent" if consent is None else "unsubscribed"
+    elif consent is not None and consent.status == "unsubscribed":
+        return "unsubscribed"
+    reason = repo.suppression_reason(contact.tenant_id, channel, address)
+    return f"suppressed: {reason}" if reason else None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -179,11 +180,6 @@ def enter(
         ),
     }[policy_name]
     run_id = ids.event_id(tenant_id, flow["flow_id"], contact.contact_id, key)
-    existing = repo.load_run(tenant_id, run_id)
-    if existing is not None:
-        if existing.state == "active":  # a crash left it between steps: carry on
-            advance(existing, flow, now)
-        return 0
     correlation = correlation_of(detail, contact)
     run = FlowRun(
         tenant_id=tenant_id,
@@ -214,8 +210,13 @@ def enter(
     try:
         dynamo.transact(ops)
     except ConcurrentUpdate:
-        return 0  # already in (a duplicate event) or not allowed back in yet (re-entry policy)
-    advance(run, flow, now)
+        # Already in (a duplicate event) or not allowed back in yet (re-entry policy). Only
+        # now is the run read: a crash may have left it between steps, so carry it on.
+        existing = repo.load_run(tenant_id, run_id)
+        if existing is not None and existing.state == "active":
+            advance(existing, flow, now, contact)
+        return 0
+    advance(run, flow, now, contact)
     return 1
 
 
@@ -242,10 +243,15 @@ def _save_run(run: FlowRun, new: FlowRun, ops: list[dynamo.Op] | None = None) ->
     return updated
 
 
-def advance(run: FlowRun, flow: dict[str, Any], now: datetime) -> FlowRun:
+def advance(
+    run: FlowRun, flow: dict[str, Any], now: datetime, contact: Contact | None = None
+) -> FlowRun:
+    """Walk the run's steps until it waits or ends. ``contact`` is the one the caller just
+    read, if it did (entering a flow does): no second read of the same item."""
     definition = flow["definition"]
     steps: list[dict[str, Any]] = definition["steps"]
-    contact = repo.load_contact(run.tenant_id, run.contact_id)
+    if contact is None or contact.contact_id != run.contact_id:
+        contact = repo.load_contact(run.tenant_id, run.contact_id)
     for _ in range(len(steps) + 2):
         if run.state != "active":
             return run
@@ -559,16 +565,16 @@ def _attribute(tenant_id: str, detail: dict[str, Any], contact: Contact, now: da
     settings = policy.load(tenant_id)
     placed = _parse_time(detail.get("created_at")) or now
     longest = max(settings.attribution_hours.values())
-    for message in repo.messages_of_contact(
-        tenant_id, contact.contact_id, placed - timedelta(hours=longest)
-    ):
-        if message.flow_id is None or message.sent_at is None or message.sent_at > placed:
+    since = placed - timedelta(hours=longest)
+    for engaged in repo.engagements(tenant_id, contact.contact_id, since, placed):
+        channel = str(engaged["channel"])
+        sent_at = datetime.fromisoformat(str(engaged["sent_at"]).replace("Z", "+00:00"))
+        window = timedelta(hours=settings.attribution_hours.get(channel, 24))
+        counts = engaged["state"] == "clicked" or channel == "email"
+        if not counts or placed - sent_at > window:
             continue
-        window = timedelta(hours=settings.attribution_hours.get(message.channel, 24))
-        engaged = message.state == "clicked" or (
-            message.channel == "email" and message.state == "opened"
-        )
-        if not engaged or placed - message.sent_at > window:
+        message = repo.load_message(tenant_id, str(engaged["message_id"]))
+        if message is None or message.flow_id is None:
             continue
         currency = str(detail.get("currency") or "XXX")
         ops = [
@@ -598,24 +604,6 @@ def message_id_for(run: FlowRun, step_id: str, channel: str) -> str:
     return "m" + ids.event_id(run.tenant_id, run.run_id, step_id, channel)[:31]
 
 
-def reachability(contact: Contact, channel: str, purpose: str) -> str | None:
-    """Why this contact can't be sent this message on this channel (None: it can)."""
-    address = contact.address(channel)
-    if not address:
-        return "no email address" if channel == "email" else "no phone number"
-    consent = contact.consent_for(channel, purpose)
-    if purpose == "marketing":
-        if channel == "in_app":
-            if consent is not None and consent.status == "unsubscribed":
-                return "unsubscribed"
-        elif consent is None or consent.status != "subscribed":
-            return "no consent" if consent is None else "unsubscribed"
-    elif consent is not None and consent.status == "unsubscribed":
-        return "unsubscribed"
-    reason = repo.suppression_reason(contact.tenant_id, channel, address)
-    return f"suppressed: {reason}" if reason else None
-
-
 def build_messages(
     run: FlowRun,
     flow: dict[str, Any],
@@ -627,12 +615,13 @@ def build_messages(
     """The message for a send step on the first channel the contact can be reached on (the
     step's channel, then its fallbacks). When none can, one message records why."""
     purpose = step.get("purpose", "marketing")
-    candidates = list(channels) + [c for c in step.get("fallback") or [] if c not in channels]
-    if channels != [step["channel"]]:
-        candidates = list(channels)  # an explicit fallback send uses only the fallback channels
+    # The step itself tries its channel, then its fallbacks; a fallback send (after a bounce or
+    # an unopened window) tries only the fallbacks it was given.
+    primary = channels == [step["channel"]]
+    candidates = [*channels, *(step.get("fallback") or [])] if primary else list(channels)
     reasons: dict[str, str] = {}
     for channel in candidates:
-        why = reachability(contact, channel, purpose)
+        why = contact_service.reachability(contact, channel, purpose)
         if why is None:
             message = _render_message(run, flow, step, contact, channel, purpose, now)
             # "failed" when the template could not be rendered for this contact
@@ -742,12 +731,19 @@ def _render_message(
     )
 
 
+@lru_cache(maxsize=1024)
+def _tenant_name(tenant_id: str) -> str:
+    """A tenant's name is set once, at creation (no API renames it): read it once per process,
+    not once per message."""
+    tenant = tenant_repo.load_tenant(tenant_id)
+    return tenant.name if tenant else ""
+
+
 def render_context(run: FlowRun, contact: Contact, link_context: dict[str, str]) -> dict[str, Any]:
-    tenant = tenant_repo.load_tenant(run.tenant_id)
     event = run.event
     context: dict[str, Any] = {
         "contact": contact.render_view(),
-        "tenant": {"name": tenant.name if tenant else ""},
+        "tenant": {"name": _tenant_name(run.tenant_id)},
         "links": link_context,
     }
     checkout = _checkout_facts(run.tenant_id, event)

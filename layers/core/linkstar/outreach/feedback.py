@@ -117,6 +117,8 @@ def _apply_to(message: Message, event: FeedbackEvent, now: datetime) -> str:
         )
     if message.channel == "email" and new_state in ("bounced", "complained"):
         ops.append(repo.reputation_op(message.tenant_id, now.date().isoformat(), {new_state: 1}))
+    if new_state in ("opened", "clicked") and message.sent_at is not None and message.flow_id:
+        ops.append(repo.engagement_op(message, new_state))
     dynamo.transact(ops)
     if new_state == "complained" and address:
         contact_service.set_consent(

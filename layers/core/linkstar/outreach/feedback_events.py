@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from linkstar.contacts import to_e164
 from linkstar.errors import PermanentError
+from linkstar.outreach.models import NEGATIVE_STATES, UNSENT_STATES
 
 Provider = Literal["ses", "sns_sms", "whatsapp"]
 Kind = Literal[
@@ -119,9 +120,6 @@ STATE_FOR_KIND: dict[str, str] = {
     "rejected": "failed",
     "failed": "failed",
 }
-# Message states before the provider accepted it, and states it can never leave.
-_UNSENT_STATES = frozenset({"queued", "held", "sending"})
-_TERMINAL_STATES = frozenset({"bounced", "complained", "failed", "suppressed", "skipped"})
 
 
 def advances(current_state: str, kind: str) -> bool:
@@ -140,9 +138,9 @@ def advances(current_state: str, kind: str) -> bool:
         return False
     if kind not in STATE_FOR_KIND:
         raise ValueError(f"unknown feedback kind: {kind!r}")
-    if current_state in _TERMINAL_STATES:
+    if current_state in NEGATIVE_STATES:
         return False
-    if current_state in _UNSENT_STATES:
+    if current_state in UNSENT_STATES:
         current = 0
     elif current_state in KIND_RANK:
         current = KIND_RANK[current_state]

@@ -26,6 +26,7 @@ from typing import Any
 from linkstar import clock
 from linkstar.errors import ConcurrentUpdate, LinkStarError
 from linkstar.outreach import compliance, policy
+from linkstar.outreach import contacts as contact_service
 from linkstar.outreach.models import Contact, Message, SendRequest
 from linkstar.outreach.providers.errors import PermanentProviderError, RetryableProviderError
 from linkstar.settings import get_settings
@@ -92,15 +93,13 @@ def _stop(message: Message, state: str, reason: str, now: datetime) -> Outcome:
 
 def _gate(message: Message, contact: Contact | None, now: datetime) -> Outcome | None:
     """Why this message may not go now (None: it may)."""
-    from linkstar.outreach.engine import reachability
-
     if message.run_id:
         run = repo.load_run(message.tenant_id, message.run_id)
         if run is not None and run.state == "exited":
             return _stop(message, "skipped", f"flow exited: {run.exit_reason}", now)
     if contact is None:
         return _stop(message, "suppressed", "contact deleted", now)
-    why = reachability(contact, message.channel, message.purpose)
+    why = contact_service.reachability(contact, message.channel, message.purpose)
     if why is not None:
         return _stop(message, "suppressed", why, now)
     if message.purpose != "marketing":
@@ -309,22 +308,12 @@ def send_whatsapp(message: Message, contact: Contact) -> str:
     return whatsapp.send_text(config, to=message.to or "", body=message.text)
 
 
-_token_cache: dict[str, tuple[str, float]] = {}
-
-
 def _whatsapp_token() -> str:
-    import time
-
-    from linkstar import aws
+    from linkstar.secrets import secret_value
     from linkstar.settings import require
 
     arn = require(get_settings().whatsapp_token_secret_arn, "WHATSAPP_TOKEN_SECRET_ARN")
-    cached = _token_cache.get(arn)
-    if cached and cached[1] > time.monotonic():
-        return cached[0]
-    value = str(aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
-    _token_cache[arn] = (value, time.monotonic() + 300)
-    return value
+    return secret_value(arn)
 
 
 def send_in_app(message: Message, contact: Contact) -> str:

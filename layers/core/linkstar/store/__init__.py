@@ -29,7 +29,7 @@ one busy tenant spreads over many partitions.
 | frequency-cap log | ``T#<tid>#CONTACT#<contact_id>``     | ``CAP#<channel>``      |                      |                              |
 | suppression       | ``T#<tid>#SUPP#<ch>#<sha(address)>`` | ``SUPP``               | ``T#<tid>#SUPPS``    | ``<channel>#<at>``           |
 | template (locale) | ``T#<tid>#TPL#<template_id>``        | ``<locale>``           | ``T#<tid>#TPLS``     | ``<template_id>#<locale>``   |
-| flow              | ``T#<tid>#FLOW#<flow_id>``           | ``FLOW``               | ``T#<tid>#FLOWS``    | ``<flow_id>``                |
+| flow              | ``T#<tid>#FLOWS``                    | ``FLOW#<flow_id>``     |                      |                              |
 | flow stats        | ``T#<tid>#FLOW#<flow_id>``           | ``STATS``              |                      |                              |
 | flow entry guard  | ``T#<tid>#FLOW#<flow_id>``           | ``ENTRY#<contact_id>`` |                      |                              |
 | flow run          | ``T#<tid>#RUN#<run_id>``             | ``RUN``                |                      |                              |

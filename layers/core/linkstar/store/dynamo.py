@@ -163,6 +163,14 @@ def update_op(
     return Op("Update", body, is_guard=guard)
 
 
+def delete(key: Mapping[str, str]) -> None:
+    aws.client("dynamodb").delete_item(TableName=_table(), Key=serialize(key))
+
+
+def delete_op(key: Mapping[str, str]) -> Op:
+    return Op("Delete", {"TableName": _table(), "Key": serialize(key)})
+
+
 def transact(ops: list[Op]) -> None:
     """Write all or nothing. A failed guard condition raises :class:`ConcurrentUpdate` so the
     caller re-reads and retries; other cancellations propagate (the delivery is retried)."""
@@ -198,6 +206,7 @@ def query(
     limit: int = 50,
     next_token: str | None = None,
     forward: bool = True,
+    consistent: bool = False,
 ) -> Page:
     """One page of a query. ``next_token`` is opaque to callers and is checked to belong to
     ``pk_value``, so a token minted for one tenant can't page through another's data."""
@@ -222,6 +231,8 @@ def query(
     }
     if index:
         kwargs["IndexName"] = index
+    elif consistent:  # a GSI can't be read consistently; the base table can
+        kwargs["ConsistentRead"] = True
     if filter_expression:
         kwargs["FilterExpression"] = filter_expression
     if next_token:

@@ -91,6 +91,10 @@ def consent_record(tid: str, contact_id: str, at: str, channel: str, purpose: st
     return {"pk": f"T#{tid}#CONTACT#{contact_id}", "sk": f"CONSENT#{at}#{channel}#{purpose}"}
 
 
+def engagement(tid: str, contact_id: str, sent_at: str, message_id: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#CONTACT#{contact_id}", "sk": f"ENGAGED#{sent_at}#{message_id}"}
+
+
 def contact_cap(tid: str, contact_id: str, channel: str) -> dict[str, str]:
     return {"pk": f"T#{tid}#CONTACT#{contact_id}", "sk": f"CAP#{channel}"}
 
@@ -112,10 +116,12 @@ def templates_index(tid: str) -> str:
 
 
 def flow(tid: str, flow_id: str) -> dict[str, str]:
-    return {"pk": f"T#{tid}#FLOW#{flow_id}", "sk": "FLOW"}
+    """A tenant's flows share one small partition: every domain event lists them, and a
+    base-table query is strongly consistent (a flow just enabled is seen at once)."""
+    return {"pk": flows_partition(tid), "sk": f"FLOW#{flow_id}"}
 
 
-def flows_index(tid: str) -> str:
+def flows_partition(tid: str) -> str:
     return f"T#{tid}#FLOWS"
 
 

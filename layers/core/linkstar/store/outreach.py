@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from linkstar.errors import Conflict
 from linkstar.outreach.models import Consent, Contact, FlowRun, Message
 from linkstar.store import dynamo, keys
 
@@ -118,15 +117,6 @@ def suppress_op(
     )
 
 
-def remove_suppression(tenant_id: str, channel: str, address: str) -> None:
-    from linkstar import aws
-
-    aws.client("dynamodb").delete_item(
-        TableName=dynamo._table(),
-        Key=dynamo.serialize(keys.suppression(tenant_id, channel, digest(address))),
-    )
-
-
 def list_suppressions(tenant_id: str, limit: int = 200) -> list[dict[str, Any]]:
     page = dynamo.query("gsi1pk", keys.suppressions_index(tenant_id), index="gsi1", limit=limit)
     return [{k: i[k] for k in ("channel", "address", "reason", "source", "at")} for i in page.items]
@@ -164,8 +154,6 @@ def all_template_docs(tenant_id: str) -> list[str]:
 def put_flow(tenant_id: str, flow_id: str, record: dict[str, Any], expected_version: int) -> None:
     item = {
         **keys.flow(tenant_id, flow_id),
-        "gsi1pk": keys.flows_index(tenant_id),
-        "gsi1sk": flow_id,
         "type": "flow",
         "version": record["version"],
         "doc": json.dumps(record, sort_keys=True, default=str),
@@ -176,9 +164,7 @@ def put_flow(tenant_id: str, flow_id: str, record: dict[str, Any], expected_vers
     if segment and record.get("enabled"):
         ops.append(dynamo.put_op({**registry, "tenant_id": tenant_id, "flow_id": flow_id}))
     else:
-        ops.append(
-            dynamo.Op("Delete", {"TableName": dynamo._table(), "Key": dynamo.serialize(registry)})
-        )
+        ops.append(dynamo.delete_op(registry))
     dynamo.transact(ops)
 
 
@@ -190,7 +176,9 @@ def load_flow(tenant_id: str, flow_id: str) -> dict[str, Any] | None:
 def list_flows(tenant_id: str) -> list[dict[str, Any]]:
     return [
         json.loads(i["doc"])
-        for i in dynamo.query_all("gsi1pk", keys.flows_index(tenant_id), index="gsi1")
+        for i in dynamo.query_all(
+            "pk", keys.flows_partition(tenant_id), sk_prefix="FLOW#", consistent=True
+        )
     ]
 
 
@@ -204,16 +192,21 @@ def flow_stats(tenant_id: str, flow_id: str) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("pk", "sk", "type")}
 
 
-def stats_op(tenant_id: str, flow_id: str, counters: dict[str, Decimal | int]) -> dynamo.Op:
+def _add_op(key: dict[str, str], counters: Mapping[str, Decimal | int], kind: str) -> dynamo.Op:
+    """Atomic counter increments (ADD) on one item, which is created on first use."""
     names = {f"#c{i}": name for i, name in enumerate(counters)}
     values = {f":c{i}": Decimal(value) for i, value in enumerate(counters.values())}
     adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counters)))
     return dynamo.update_op(
-        keys.flow_stats(tenant_id, flow_id),
+        key,
         f"ADD {adds} SET #t = :t",
         names={**names, "#t": "type"},
-        values={**values, ":t": "flow_stats"},
+        values={**values, ":t": kind},
     )
+
+
+def stats_op(tenant_id: str, flow_id: str, counters: Mapping[str, Decimal | int]) -> dynamo.Op:
+    return _add_op(keys.flow_stats(tenant_id, flow_id), counters, "flow_stats")
 
 
 # ---------------------------------------------------------------- runs
@@ -302,15 +295,11 @@ def load_message(tenant_id: str, message_id: str) -> Message | None:
     return Message.model_validate_json(item["doc"]) if item else None
 
 
-def messages_of_contact(
-    tenant_id: str, contact_id: str, since: datetime | None = None, limit: int = 100
-) -> list[Message]:
+def messages_of_contact(tenant_id: str, contact_id: str, limit: int = 100) -> list[Message]:
     page = dynamo.query(
         "gsi1pk",
         keys.contact_messages_index(tenant_id, contact_id),
         index="gsi1",
-        sk_name="gsi1sk",
-        sk_between=(iso(since), "~") if since else None,
         limit=limit,
         forward=False,
     )
@@ -350,6 +339,42 @@ def inbox_op(message: Message, title: str | None, text: str, at: datetime) -> dy
 def inbox(tenant_id: str, contact_id: str, limit: int = 50) -> list[dict[str, Any]]:
     page = dynamo.query("pk", keys.inbox(tenant_id, contact_id), limit=limit, forward=False)
     return [{k: i.get(k) for k in ("message_id", "title", "text", "at")} for i in page.items]
+
+
+ENGAGEMENT_RETENTION = timedelta(days=30)
+
+
+def engagement_op(message: Message, state: str) -> dynamo.Op:
+    """The contact's record of a message it opened or clicked, kept (TTL) long enough for any
+    attribution window: an order then finds it with one query of the contact's partition."""
+    assert message.sent_at is not None
+    sent = iso(message.sent_at)
+    return dynamo.put_op(
+        {
+            **keys.engagement(message.tenant_id, message.contact_id, sent, message.message_id),
+            "type": "engagement",
+            "message_id": message.message_id,
+            "channel": message.channel,
+            "state": state,
+            "sent_at": sent,
+            "expires_at": int((message.sent_at + ENGAGEMENT_RETENTION).timestamp()),
+        }
+    )
+
+
+def engagements(
+    tenant_id: str, contact_id: str, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Messages the contact engaged with that were sent in [since, until], newest first."""
+    page = dynamo.query(
+        "pk",
+        keys.contact(tenant_id, contact_id)["pk"],
+        sk_between=(f"ENGAGED#{iso(since)}", f"ENGAGED#{iso(until)}~"),
+        forward=False,
+        limit=50,
+        consistent=True,
+    )
+    return page.items
 
 
 def cap_state(tenant_id: str, contact_id: str, channel: str) -> tuple[list[datetime], int]:
@@ -423,11 +448,7 @@ def due_timers(now: datetime, limit: int = 500) -> list[dict[str, Any]]:
 
 
 def delete_timer(item: dict[str, Any]) -> None:
-    from linkstar import aws
-
-    aws.client("dynamodb").delete_item(
-        TableName=dynamo._table(), Key=dynamo.serialize({"pk": item["pk"], "sk": item["sk"]})
-    )
+    dynamo.delete({"pk": item["pk"], "sk": item["sk"]})
 
 
 # ---------------------------------------------------------------- attribution, reputation
@@ -446,13 +467,8 @@ def attribution_op(tenant_id: str, order_id: str, message: Message, revenue: str
     )
 
 
-def reputation_op(tenant_id: str, day: str, counters: dict[str, int]) -> dynamo.Op:
-    names = {f"#c{i}": name for i, name in enumerate(counters)}
-    values = {f":c{i}": Decimal(v) for i, v in enumerate(counters.values())}
-    adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counters)))
-    return dynamo.update_op(
-        keys.reputation(tenant_id, day), f"ADD {adds}", names=names, values=values
-    )
+def reputation_op(tenant_id: str, day: str, counters: Mapping[str, int]) -> dynamo.Op:
+    return _add_op(keys.reputation(tenant_id, day), counters, "reputation")
 
 
 def reputation_days(tenant_id: str, months: list[str]) -> dict[str, dict[str, int]]:
@@ -481,7 +497,3 @@ def put_settings_doc(tenant_id: str, doc: dict[str, Any]) -> None:
             "doc": json.dumps(doc, sort_keys=True, default=str),
         }
     )
-
-
-def conflict_is_duplicate(exc: Exception) -> bool:
-    return isinstance(exc, Conflict)
