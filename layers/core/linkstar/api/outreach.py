@@ -9,7 +9,7 @@ reputation pause. Stored entities are mapped to views here, never returned as th
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,13 +18,14 @@ from linkstar import clock, ids
 from linkstar.api.auth import principal
 from linkstar.api.http import int_param, json_object, query_params, route
 from linkstar.errors import BadRequest, ConcurrentUpdate, Conflict, LinkStarError, NotFound
-from linkstar.outreach import contacts as contact_service
-from linkstar.outreach import flows, policy, presets
-from linkstar.outreach import templates as tpl
-from linkstar.outreach.models import Contact, Message
 from linkstar.store import dynamo
-from linkstar.store import outreach as repo
 from linkstar.tenants.models import Role
+
+if TYPE_CHECKING:
+    # The outreach domain (Jinja, flow models, compliance tables) is imported by the routes
+    # that use it: the API's cold start, webhooks included, doesn't pay for it.
+    from linkstar.outreach import templates as tpl
+    from linkstar.outreach.models import Contact, Message
 
 bp = Blueprint(__name__)
 MAX_CONTACTS_PER_CALL = 500
@@ -34,6 +35,8 @@ MAX_CONTACTS_PER_CALL = 500
 
 
 def contact_view(contact: Contact, detail: bool = False) -> dict[str, Any]:
+    from linkstar.store import outreach as repo
+
     view: dict[str, Any] = {
         "contact_id": contact.contact_id,
         "email": contact.email,
@@ -115,6 +118,8 @@ def flow_view(flow: dict[str, Any]) -> dict[str, Any]:
 
 @route(bp, "/contacts", methods=["POST"])
 def create_contacts() -> dict:
+    from linkstar.outreach import contacts as contact_service
+
     who = principal(bp, Role.OPERATOR)
     try:
         raw = json.loads(bp.current_request.raw_body or b"null")
@@ -164,6 +169,8 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 @route(bp, "/contacts", methods=["GET"])
 def list_contacts() -> dict:
+    from linkstar.store import outreach as repo
+
     who = principal(bp)
     params = query_params(bp)
     found, token = repo.list_contacts(
@@ -173,6 +180,8 @@ def list_contacts() -> dict:
 
 
 def _contact(tenant_id: str, contact_id: str) -> Contact:
+    from linkstar.store import outreach as repo
+
     found = repo.load_contact(tenant_id, contact_id)
     if found is None:
         raise NotFound("no such contact", code="contact_not_found")
@@ -196,6 +205,8 @@ class ConsentChange(BaseModel):
 
 @route(bp, "/contacts/{contact_id}/consent", methods=["POST"])
 def set_consent(contact_id: str) -> dict:
+    from linkstar.outreach import contacts as contact_service
+
     who = principal(bp, Role.OPERATOR)
     change = ConsentChange.model_validate(json_object(bp))
     if change.channel not in ("email", "sms", "whatsapp", "in_app"):
@@ -222,6 +233,8 @@ def set_consent(contact_id: str) -> dict:
 
 @route(bp, "/contacts/{contact_id}/inbox", methods=["GET"])
 def contact_inbox(contact_id: str) -> dict:
+    from linkstar.store import outreach as repo
+
     who = principal(bp)
     _contact(who.tenant_id, contact_id)
     limit = int_param(query_params(bp), "limit", 50, 1, 200)
@@ -234,11 +247,17 @@ def contact_inbox(contact_id: str) -> dict:
 def _save_template(tenant_id: str, template: tpl.Template) -> None:
     # A template may be used by any trigger: at save time it may name only documented
     # variables; flows check it against their trigger's contexts when they are saved.
+    from linkstar.outreach import templates as tpl
+    from linkstar.store import outreach as repo
+
     tpl.validate(template, set(tpl.CONTEXT_FIELDS))
     repo.put_template(tenant_id, template.template_id, template.locale, template.model_dump_json())
 
 
 def _templates(tenant_id: str) -> dict[str, list[tpl.Template]]:
+    from linkstar.outreach import templates as tpl
+    from linkstar.store import outreach as repo
+
     found: dict[str, list[tpl.Template]] = {}
     for doc in repo.all_template_docs(tenant_id):
         template = tpl.Template.model_validate_json(doc)
@@ -248,6 +267,8 @@ def _templates(tenant_id: str) -> dict[str, list[tpl.Template]]:
 
 @route(bp, "/templates", methods=["POST"])
 def put_template() -> dict:
+    from linkstar.outreach import templates as tpl
+
     who = principal(bp, Role.MANAGER)
     template = tpl.Template.model_validate(json_object(bp))
     _save_template(who.tenant_id, template)
@@ -267,6 +288,9 @@ def list_templates() -> dict:
 def preview_template() -> dict:
     """Render a template (given inline, or stored by id and locale) with sample data, and say
     how an SMS would be encoded and how many segments it costs."""
+    from linkstar.outreach import policy
+    from linkstar.outreach import templates as tpl
+
     who = principal(bp)
     body = json_object(bp)
     if "template" in body:
@@ -339,6 +363,8 @@ def sample_context() -> dict[str, Any]:
 
 
 def _validated(tenant_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+    from linkstar.outreach import flows
+
     model = flows.validate_flow(definition, _templates(tenant_id))
     return model.model_dump(mode="json", exclude_none=True, by_alias=True)
 
@@ -361,6 +387,10 @@ def _new_flow_record(
 
 @route(bp, "/flows", methods=["POST"])
 def create_flow() -> dict:
+    from linkstar.outreach import presets
+    from linkstar.outreach import templates as tpl
+    from linkstar.store import outreach as repo
+
     who = principal(bp, Role.MANAGER)
     body = json_object(bp)
     preset_name = body.get("preset")
@@ -372,11 +402,7 @@ def create_flow() -> dict:
             )
         existing = _templates(who.tenant_id)
         for template in preset.templates():
-            model = (
-                template
-                if isinstance(template, tpl.Template)
-                else tpl.Template.model_validate(template)
-            )
+            model = tpl.Template.model_validate(template)
             have = {t.locale for t in existing.get(model.template_id, [])}
             if model.locale not in have:  # a seller's edited copy is kept
                 _save_template(who.tenant_id, model)
@@ -397,11 +423,15 @@ def create_flow() -> dict:
 
 @route(bp, "/flows", methods=["GET"])
 def list_flows() -> dict:
+    from linkstar.store import outreach as repo
+
     who = principal(bp)
     return {"flows": [flow_view(f) for f in repo.list_flows(who.tenant_id)]}
 
 
 def _flow(tenant_id: str, flow_id: str) -> dict[str, Any]:
+    from linkstar.store import outreach as repo
+
     found = repo.load_flow(tenant_id, flow_id)
     if found is None:
         raise NotFound("no such flow", code="flow_not_found")
@@ -416,6 +446,8 @@ def get_flow(flow_id: str) -> dict:
 
 @route(bp, "/flows/{flow_id}", methods=["PATCH"])
 def update_flow(flow_id: str) -> dict:
+    from linkstar.store import outreach as repo
+
     who = principal(bp, Role.MANAGER)
     body = json_object(bp)
     unknown = set(body) - {"enabled", "name", "definition"}
@@ -464,6 +496,8 @@ STAT_NAMES = (
 
 @route(bp, "/flows/{flow_id}/stats", methods=["GET"])
 def flow_stats(flow_id: str) -> dict:
+    from linkstar.store import outreach as repo
+
     who = principal(bp)
     flow = _flow(who.tenant_id, flow_id)
     raw = repo.flow_stats(who.tenant_id, flow_id)
@@ -494,6 +528,8 @@ def flow_stats(flow_id: str) -> dict:
 
 @route(bp, "/messages", methods=["GET"])
 def list_messages() -> dict:
+    from linkstar.store import outreach as repo
+
     who = principal(bp)
     params = query_params(bp)
     limit = int_param(params, "limit", 100, 1, 500)
@@ -521,13 +557,16 @@ def list_messages() -> dict:
 
 @route(bp, "/outreach/settings", methods=["GET"])
 def get_settings() -> dict:
+    from linkstar.outreach import policy
+
     who = principal(bp)
     return policy.load(who.tenant_id).model_dump(mode="json")
 
 
 @route(bp, "/outreach/settings", methods=["PUT"])
 def put_settings() -> dict:
-    from linkstar.outreach import compliance
+    from linkstar.outreach import compliance, policy
+    from linkstar.outreach import templates as tpl
 
     who = principal(bp, Role.ADMIN)
     body = json_object(bp)
@@ -553,6 +592,8 @@ class SuppressionIn(BaseModel):
 
 @route(bp, "/suppressions", methods=["POST"])
 def add_suppression() -> dict:
+    from linkstar.store import outreach as repo
+
     who = principal(bp, Role.OPERATOR)
     body = SuppressionIn.model_validate(json_object(bp))
     if body.channel not in ("email", "sms", "whatsapp"):
@@ -575,5 +616,7 @@ def add_suppression() -> dict:
 
 @route(bp, "/suppressions", methods=["GET"])
 def list_suppressions() -> dict:
+    from linkstar.store import outreach as repo
+
     who = principal(bp)
     return {"suppressions": repo.list_suppressions(who.tenant_id)}

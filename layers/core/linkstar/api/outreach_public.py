@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import html
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
@@ -23,11 +23,11 @@ from chalice import Blueprint, Response
 from linkstar import aws, clock
 from linkstar.api.http import route
 from linkstar.errors import BadRequest, LinkStarError, Unauthorized
-from linkstar.outreach import contacts as contact_service
-from linkstar.outreach import unsubscribe
 from linkstar.secrets import secret_value
 from linkstar.settings import get_settings, require
-from linkstar.store import outreach as repo
+
+if TYPE_CHECKING:
+    from linkstar.outreach.unsubscribe import UnsubscribeToken
 
 bp = Blueprint(__name__)
 _FORMS = [
@@ -58,7 +58,9 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     )
 
 
-def _token(text: str) -> unsubscribe.UnsubscribeToken:
+def _token(text: str) -> UnsubscribeToken:
+    from linkstar.outreach import unsubscribe
+
     try:
         return unsubscribe.verify(text)
     except LinkStarError:
@@ -69,6 +71,8 @@ def _token(text: str) -> unsubscribe.UnsubscribeToken:
 
 @route(bp, "/unsubscribe/{token}", methods=["GET"])
 def preference_page(token: str) -> Response:
+    from linkstar.store import outreach as repo
+
     try:
         claim = _token(token)
     except LinkStarError:
@@ -98,6 +102,9 @@ def preference_page(token: str) -> Response:
 
 @route(bp, "/unsubscribe/{token}", methods=["POST"], content_types=_FORMS)
 def unsubscribe_now(token: str) -> Response:
+    from linkstar.outreach import contacts as contact_service
+    from linkstar.store import outreach as repo
+
     try:
         claim = _token(token)
     except LinkStarError:
