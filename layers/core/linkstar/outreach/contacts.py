@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +27,8 @@ from linkstar import ids
 from linkstar.contacts import timezone_for, to_e164
 from linkstar.errors import BadRequest, ConcurrentUpdate
 from linkstar.orders.state import DomainEvent
+from linkstar.outreach import compliance
+from linkstar.outreach.compliance import QuietHoursRule
 from linkstar.outreach.models import CHANNELS, Consent, Contact
 from linkstar.store import dynamo, outbox
 from linkstar.store import outreach as repo
@@ -326,3 +329,25 @@ def reachability(contact: Contact, channel: str, purpose: str) -> str | None:
         return "unsubscribed"
     reason = repo.suppression_reason(contact.tenant_id, channel, address)
     return f"suppressed: {reason}" if reason else None
+
+
+def next_lawful_moment(
+    contact: Contact,
+    channel: str,
+    purpose: str,
+    at: datetime,
+    tenant_rules: Iterable[QuietHoursRule],
+) -> datetime:
+    """When this contact may next be sent this kind of message, in its own time zone: the
+    state it lives in and its phone's area-code state must both allow it. Raises
+    ``compliance.NoSendWindow`` when no lawful hour can be worked out."""
+    states = {s for s in (contact.region, compliance.us_state_for_phone(contact.phone)) if s}
+    return compliance.next_allowed(
+        at,
+        contact.time_zone,
+        contact.country,
+        sorted(states) or None,
+        channel,
+        purpose,
+        tenant_rules,
+    )

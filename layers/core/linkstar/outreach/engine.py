@@ -390,14 +390,8 @@ def _respect_quiet_hours(
     step = steps[next_index]
     settings = policy.load(tenant_id)
     try:
-        return compliance.next_allowed(
-            due,
-            contact.time_zone,
-            contact.country,
-            contact.region,
-            step["channel"],
-            step.get("purpose", "marketing"),
-            settings.quiet_hours,
+        return contact_service.next_lawful_moment(
+            contact, step["channel"], step.get("purpose", "marketing"), due, settings.quiet_hours
         )
     except compliance.NoSendWindow:
         return due  # the sender holds it with the reason

@@ -109,14 +109,8 @@ def _gate(message: Message, contact: Contact | None, now: datetime) -> Outcome |
         pause = settings.marketing_email_paused
         return _hold(message, now + PAUSE_RECHECK, f"marketing email paused: {pause.reason}", now)
     try:
-        allowed = compliance.next_allowed(
-            now,
-            contact.time_zone,
-            contact.country,
-            _regions(contact),
-            message.channel,
-            message.purpose,
-            settings.quiet_hours,
+        allowed = contact_service.next_lawful_moment(
+            contact, message.channel, message.purpose, now, settings.quiet_hours
         )
     except compliance.NoSendWindow as exc:
         # No lawful hour can be worked out (no zone, no country): hold and look again daily,
@@ -125,12 +119,6 @@ def _gate(message: Message, contact: Contact | None, now: datetime) -> Outcome |
     if allowed > now:
         return _hold(message, allowed, compliance.describe_hold(allowed, contact.time_zone), now)
     return None
-
-
-def _regions(contact: Contact) -> list[str] | None:
-    """The contact's state and the state of its phone's area code: both rules must hold."""
-    regions = [r for r in (contact.region, compliance.us_state_for_phone(contact.phone)) if r]
-    return sorted(set(regions)) or None
 
 
 def _caps(
