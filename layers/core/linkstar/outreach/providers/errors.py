@@ -65,26 +65,9 @@ class RetryableProviderError(ProviderError):
     status = 503
     code = "provider_unavailable"
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        provider: str,
-        code: str | None = None,
-        reason: str | None = None,
-        http_status: int | None = None,
-        retry_after: float | None = None,
-        **details: Any,
-    ) -> None:
-        super().__init__(
-            message,
-            provider=provider,
-            code=code,
-            reason=reason,
-            http_status=http_status,
-            retry_after=retry_after,
-            **details,
-        )
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        # provider, code, reason, http_status: as ProviderError takes them.
+        super().__init__(message, retry_after=retry_after, **kwargs)
         self.retry_after = retry_after
 
 
@@ -94,27 +77,9 @@ class PermanentProviderError(PermanentError, ProviderError):
     status = 422
     code = "provider_rejected"
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        provider: str,
-        code: str | None = None,
-        reason: str | None = None,
-        http_status: int | None = None,
-        scope: Scope = MESSAGE,
-        **details: Any,
-    ) -> None:
-        ProviderError.__init__(
-            self,
-            message,
-            provider=provider,
-            code=code,
-            reason=reason,
-            http_status=http_status,
-            scope=scope,
-            **details,
-        )
+    def __init__(self, message: str, *, scope: Scope = MESSAGE, **kwargs: Any) -> None:
+        # ProviderError's constructor, not PermanentError's: the provider fields are kept.
+        ProviderError.__init__(self, message, scope=scope, **kwargs)
         self.scope: Scope = scope
 
 
