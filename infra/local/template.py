@@ -328,14 +328,22 @@ def parse_template(path: Path = DEFAULT_TEMPLATE) -> dict[str, Any]:
     return parsed
 
 
+# Parameters whose template default only makes sense in AWS. An empty PublicBaseUrl means the
+# stack's execute-api URL, which the local stack does not create (it serves the API itself, and
+# the supervisor passes that URL); in-process deployments get a stand-in host. The SMS status
+# log groups are one pair per account, and tests deploy several stacks into one moto account.
+LOCAL_PARAMETER_DEFAULTS = {
+    "PublicBaseUrl": "http://api.linkstar.localhost",
+    "SmsStatusLogGroups": "existing",
+}
+
+
 def parameter_values(
     sam: Mapping[str, Any], overrides: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    values = {
-        name: str(decl["Default"])
-        for name, decl in (sam.get("Parameters") or {}).items()
-        if "Default" in decl
-    }
+    declared = sam.get("Parameters") or {}
+    values = {name: str(decl["Default"]) for name, decl in declared.items() if "Default" in decl}
+    values.update({k: v for k, v in LOCAL_PARAMETER_DEFAULTS.items() if k in declared})
     values.update(overrides or {})
     return values
 
@@ -374,6 +382,7 @@ def load_template(
     with _default_region(region):
         transformed: dict[str, Any] = transform(rewritten, dict(params), _NoManagedPolicies())
 
+    transformed = resolve_conditions(transformed, params)
     layers = _layers(transformed, layer_dirs)
     functions = {
         logical_id: _function_spec(
@@ -554,6 +563,110 @@ def _api_source(name: str, props: Mapping[str, Any]) -> ApiSource:
     return ApiSource(name=name, path=path, method=method)
 
 
+# ---------------------------------------------------------------- conditions
+
+
+def resolve_conditions(template: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
+    """``template`` with every condition that depends only on parameters decided.
+
+    The local stack knows its parameter values before it deploys, and it must: a branch that
+    is not taken may name a resource the local stack leaves out (the API's execute-api URL is
+    the default of ``PublicBaseUrl``), and keeping it would drop whatever holds the ``Fn::If``.
+    ``Fn::If`` takes its branch (``AWS::NoValue`` removes the key), resources whose ``Condition``
+    is false go, and the decided conditions leave ``Conditions``. A condition that needs
+    anything but parameters and literals is left for CloudFormation.
+    """
+    conditions: dict[str, Any] = dict(template.get("Conditions") or {})
+    decided: dict[str, bool] = {}
+
+    def value(node: Any) -> str | None:
+        if isinstance(node, str):
+            return node
+        if isinstance(node, dict) and set(node) == {"Ref"} and node["Ref"] in params:
+            return str(params[node["Ref"]])
+        return None
+
+    def decide(node: Any) -> bool | None:
+        if not isinstance(node, dict) or len(node) != 1:
+            return None
+        ((fn, args),) = node.items()
+        if fn == "Condition":
+            return condition(args)
+        if fn == "Fn::Equals":
+            left, right = value(args[0]), value(args[1])
+            return None if left is None or right is None else left == right
+        parts = [decide(arg) for arg in args] if isinstance(args, list) else [None]
+        if None in parts:
+            return None
+        if fn == "Fn::Not":
+            return not parts[0]
+        if fn == "Fn::And":
+            return all(parts)
+        if fn == "Fn::Or":
+            return any(parts)
+        return None
+
+    def condition(name: str) -> bool | None:
+        if name not in decided and name in conditions:
+            verdict = decide(conditions[name])
+            if verdict is None:
+                return None
+            decided[name] = verdict
+        return decided.get(name)
+
+    for name in conditions:
+        condition(name)
+
+    no_value = object()
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Fn::If"}:
+                name, then, otherwise = node["Fn::If"]
+                verdict = condition(name)
+                if verdict is not None:
+                    return rewrite(then if verdict else otherwise)
+            if node == {"Ref": "AWS::NoValue"}:
+                return no_value
+            out = {}
+            for key, item in node.items():
+                new = rewrite(item)
+                if new is not no_value:
+                    out[key] = new
+            return out
+        if isinstance(node, list):
+            return [new for new in (rewrite(item) for item in node) if new is not no_value]
+        return node
+
+    resolved = copy.deepcopy(dict(template))
+    resources = {
+        lid: resource
+        for lid, resource in (resolved.get("Resources") or {}).items()
+        if decided.get(resource.get("Condition", ""), True)
+    }
+    for resource in resources.values():
+        if resource.get("Condition") in decided:
+            del resource["Condition"]
+    resolved["Resources"] = resources
+    outputs = {
+        name: output
+        for name, output in (resolved.get("Outputs") or {}).items()
+        if decided.get(output.get("Condition", ""), True)
+    }
+    for output in outputs.values():
+        if output.get("Condition") in decided:
+            del output["Condition"]
+    if "Outputs" in resolved:
+        resolved["Outputs"] = outputs
+    resolved = rewrite(resolved)
+    remaining = {name: c for name, c in conditions.items() if name not in decided}
+    if remaining:
+        resolved["Conditions"] = remaining
+    else:
+        resolved.pop("Conditions", None)
+    return resolved
+
+
 # ---------------------------------------------------------------- the deployable template
 
 
@@ -569,6 +682,8 @@ def _deployable(
             removed[logical_id] = "API Gateway: the Chalice app is served by infra.local.api"
         elif kind == "AWS::Lambda::EventSourceMapping":
             removed[logical_id] = "event source mapping: polled by infra.local.runtime"
+        elif kind == "AWS::Logs::SubscriptionFilter":
+            removed[logical_id] = "log subscription: SNS in moto writes no SMS delivery logs"
 
     # Whatever only made sense next to a removed resource (the API's invoke permissions) goes too.
     changed = True

@@ -366,3 +366,42 @@ def test_resources_moto_cannot_create_are_left_out_with_a_reason(tmp_path: Path)
     assert stack.resources["Queue"]
     assert "Workflow" not in stack.resources
     assert "not supported by moto" in stack.skipped["Workflow"]
+
+
+def test_public_base_url_defaults_to_the_execute_api_url_in_aws_and_a_local_host_here(
+    template: LocalTemplate, deployed: DeployedStack
+) -> None:
+    # Given: the template as written (SAM passes a function's Environment through unchanged)
+    from infra.local.template import parse_template
+
+    sam = parse_template(DEFAULT_TEMPLATE)
+    flows_env = sam["Resources"]["FlowsFunction"]["Properties"]["Environment"]
+    # Then: in AWS an empty PublicBaseUrl means the stack's own API, never a relative link
+    condition, given, default = flows_env["Variables"]["PUBLIC_BASE_URL"]["Fn::If"]
+    assert condition == "HasPublicBaseUrl"
+    assert given == {"Ref": "PublicBaseUrl"}
+    assert "${ServerlessRestApi}.execute-api" in default["Fn::Sub"]
+    # And: the local stack decided the condition and kept the function that holds it
+    assert "FlowsFunction" in template.functions
+    assert deployed.function_env("FlowsFunction")["PUBLIC_BASE_URL"].startswith("http://")
+
+
+def test_sms_delivery_status_logs_reach_the_feedback_function() -> None:
+    # Given: the template for the first stack in an account, which creates SNS's log groups
+    first = load_template(DEFAULT_TEMPLATE, {"SmsStatusLogGroups": "create"})
+    resources = first.deployable["Resources"]
+    # Then: both groups SNS writes to exist, and each has a subscription to the feedback
+    # function (which the local stack leaves out: moto's SNS writes no delivery logs)
+    names = {
+        resources[lid]["Properties"]["LogGroupName"]["Fn::Sub"]
+        for lid in ("SmsDeliveredLogGroup", "SmsFailedLogGroup")
+    }
+    assert names == {
+        "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber",
+        "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber/Failure",
+    }
+    subscriptions = [lid for lid, why in first.removed.items() if "log subscription" in why]
+    assert sorted(subscriptions) == ["FeedbackFunctionSmsDelivered", "FeedbackFunctionSmsFailed"]
+    # And: a later stack subscribes to the existing groups instead of creating them
+    later = load_template(DEFAULT_TEMPLATE, {"SmsStatusLogGroups": "existing"})
+    assert "SmsDeliveredLogGroup" not in later.deployable["Resources"]

@@ -69,6 +69,12 @@ def verify(text: str, key: bytes | None = None) -> UnsubscribeToken:
 def links(token: UnsubscribeToken) -> dict[str, str]:
     """The template's ``links`` context: where the contact unsubscribes or sets preferences."""
     base = get_settings().public_base_url
+    if not base.startswith(("https://", "http://")):
+        # A relative link in an email goes nowhere and RFC 8058 needs an absolute HTTPS URI:
+        # better a send that fails with this reason (and can be replayed) than a broken footer.
+        raise RuntimeError(
+            f"PUBLIC_BASE_URL must be an absolute URL for unsubscribe links, got {base!r}"
+        )
     signed = sign(token)
     return {
         "unsubscribe_url": f"{base}/unsubscribe/{signed}",
