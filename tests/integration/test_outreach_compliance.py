@@ -389,8 +389,60 @@ def test_sms_marketing_needs_its_own_opt_in_never_a_platform_flag(stack: Stack) 
     # (while the flag is read as what it is: consent to marketing email)
     email = contact["consent"]["email"]["marketing"]
     assert email["status"] == "subscribed"
-    assert email["source"].startswith("platform:")
+    assert email["source"] == "platform:shopify"
     assert email["proof"]["platform_flag"] == "accepts_marketing"
+
+
+def test_a_platform_marketing_flag_is_that_platforms_consent_from_that_store(
+    stack: Stack,
+) -> None:
+    # Given a seller's Shopify store
+    seller = new_seller(stack, "Sourced")
+    with pipeline(stack) as (run, _):
+        # When Shopify creates a customer who accepts marketing
+        customer = fixture_json("shopify/customers_create.json")
+        customer.update(accepts_marketing=True, email="flagged@example.com")
+        post_webhook(stack, seller, "customers/create", json.dumps(customer).encode())
+        run.run()
+    # Then the contact came from Shopify, and its email consent names the platform and the
+    # store whose flag it is, in the contact's history too
+    listed = json.loads(call(stack, "GET", "/contacts", seller.api_key).body)["contacts"]
+    (found,) = [c for c in listed if c["email"] == "flagged@example.com"]
+    contact = json.loads(
+        call(stack, "GET", f"/contacts/{found['contact_id']}", seller.api_key).body
+    )
+    assert contact["source"] == "shopify"
+    email = contact["consent"]["email"]["marketing"]
+    assert (email["status"], email["source"]) == ("subscribed", "platform:shopify")
+    assert email["proof"] == {"platform_flag": "accepts_marketing", "store_id": seller.store_id}
+    (recorded,) = contact["consent_history"]
+    assert (recorded["source"], recorded["proof"]["store_id"]) == (
+        "platform:shopify",
+        seller.store_id,
+    )
+
+
+def test_a_customer_event_naming_only_its_store_is_read_as_that_stores_platform(
+    stack: Stack,
+) -> None:
+    # Given a customer event as published before events named their platform: its store only
+    from linkstar.outreach import engine
+
+    seller = new_seller(stack, "Older events")
+    detail = {
+        "tenant_id": seller.tenant_id,
+        "store_id": seller.store_id,
+        "customer_id": "c-older",
+        "email": "older@example.com",
+        "accepts_marketing": True,
+    }
+    # When the flow engine reads it
+    engine.handle({"detail-type": "customer.created", "detail": detail}, START)
+    # Then the store's record says which platform the flag came from
+    listed = json.loads(call(stack, "GET", "/contacts", seller.api_key).body)["contacts"]
+    (found,) = [c for c in listed if c["email"] == "older@example.com"]
+    assert found["source"] == "shopify"
+    assert found["consent"]["email"]["marketing"]["source"] == "platform:shopify"
 
 
 def test_an_email_step_falls_back_to_sms_when_only_sms_is_consented(stack: Stack) -> None:

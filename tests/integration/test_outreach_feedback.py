@@ -1,7 +1,9 @@
 """Provider feedback through the FeedbackQueue, as SES and SNS deliver it, with the real SES
 samples in ../shared/fixtures/ses/ pointed at messages the pipeline sent: delivery, bounces
 (and the fallback they trigger), complaints, out-of-order events, the reputation breaker,
-inbound STOP / 退订, the one-click unsubscribe link, and the in-app inbox."""
+inbound STOP / 退订, SES list-management unsubscribes, the one-click unsubscribe link, the
+in-app inbox, the consent history, and attribution (by engagement, and by the UTM of the link
+an order landed through)."""
 
 from __future__ import annotations
 
@@ -498,3 +500,232 @@ def test_an_order_outside_the_window_is_not_attributed(stack: Stack) -> None:
     assert all(
         m["attributed_order_id"] is None for m in messages(stack, seller, contact_id=contact)
     )
+
+
+# ---------------------------------------------------------------- attribution by UTM
+
+SHOP = "https://shop.example"
+
+
+def link_flow(stack: Stack, seller: Seller, *, second_after: str | None = None) -> str:
+    """A flow mailing each new subscriber a link to the shop (and, given ``second_after``, a
+    second one after that wait). Returns the flow id."""
+    steps: list[dict[str, Any]] = []
+    for step in ("first", "second") if second_after else ("first",):
+        template = {
+            "template_id": f"{step}.email",
+            "channel": "email",
+            "locale": "en",
+            "purpose": "marketing",
+            "subject": f"The {step} news from {{{{ tenant.name }}}}",
+            "body": f"New arrivals: {SHOP}/collections/{step}\n"
+            "Unsubscribe: {{ links.unsubscribe_url }}",
+        }
+        assert call(stack, "POST", "/templates", seller.api_key, template).status_code == 200
+        if step == "second":
+            steps.append({"id": "pause", "type": "wait", "duration": second_after})
+        send = {"type": "send", "channel": "email", "purpose": "marketing"}
+        steps.append({"id": step, **send, "template": f"{step}.email"})
+    flow = {"name": "News", "trigger": {"event": "contact.subscribed"}, "steps": steps}
+    created = call(stack, "POST", "/flows", seller.api_key, flow)
+    assert created.status_code == 200, created.body
+    return str(json.loads(created.body)["flow_id"])
+
+
+def landing_site_of(sent: moto_outbox.SentEmail) -> str:
+    """Where the email's shop link lands, as Shopify reports an order's ``landing_site``: the
+    path and query of the URL the buyer followed (UTM included)."""
+    (url,) = [word for word in (sent.text or "").split() if word.startswith(SHOP)]
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def order_landing(buyer: str, placed: datetime, landing_site: str) -> bytes:
+    order = json.loads(order_placed_at(buyer, placed))
+    order["landing_site"] = landing_site
+    return json.dumps(order).encode()
+
+
+def test_an_order_landing_through_a_message_link_is_its_conversion_once(stack: Stack) -> None:
+    # Given an email with a shop link, which the buyer neither opened nor clicked as far as SES
+    # can tell (images off, no click tracking)
+    seller = new_seller(stack, "Landed")
+    flow = link_flow(stack, seller)
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, clock):
+        contact = subscribe(stack, seller, "landed@example.com")
+        run.run()
+        (sent,) = emails_to("landed@example.com", before)
+        landing = landing_site_of(sent)
+        # When they order an hour later, having landed through that link (and the platform
+        # sends the webhook twice)
+        clock.advance(hours=1)
+        body = order_landing("landed@example.com", START + timedelta(hours=1), landing)
+        post_webhook(stack, seller, "orders/create", body)
+        post_webhook(stack, seller, "orders/create", body)
+        run.run()
+    # Then the link's UTM named the message, and the order is its flow's conversion, once
+    (message,) = messages(stack, seller, contact_id=contact)
+    assert f"utm_content={message['message_id']}" in landing
+    counts = stats(stack, seller, flow)
+    assert counts["conversions"] == 1
+    assert counts["attributed_revenue"] == {"USD": "409.94"}
+    assert message["attributed_order_id"] is not None
+
+
+def test_a_utm_naming_another_buyers_or_sellers_message_is_not_trusted(stack: Stack) -> None:
+    # Given two sellers mailing the same flow, and the link one of them sent to Alice
+    seller = new_seller(stack, "Trusting")
+    other = new_seller(stack, "Other shop")
+    flow, other_flow = link_flow(stack, seller), link_flow(stack, other)
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, clock):
+        alice = subscribe(stack, seller, "alice.utm@example.com")
+        subscribe(stack, seller, "bob.utm@example.com")
+        run.run()
+        (sent,) = emails_to("alice.utm@example.com", before)
+        landing = landing_site_of(sent)
+        # When Bob orders from that seller through Alice's link, and Alice orders from the
+        # other seller through it
+        clock.advance(hours=1)
+        placed = START + timedelta(hours=1)
+        bobs = order_landing("bob.utm@example.com", placed, landing)
+        post_webhook(stack, seller, "orders/create", bobs)
+        alices = order_landing("alice.utm@example.com", placed, landing)
+        post_webhook(stack, other, "orders/create", alices)
+        run.run()
+    # Then neither order is anybody's conversion
+    assert stats(stack, seller, flow)["conversions"] == 0
+    assert stats(stack, other, other_flow)["conversions"] == 0
+    (message,) = messages(stack, seller, contact_id=alice)
+    assert message["attributed_order_id"] is None
+
+
+def test_an_order_is_credited_to_the_message_its_utm_names_over_the_last_clicked(
+    stack: Stack,
+) -> None:
+    # Given two emails a day apart (the marketing email cap is one per 16 h): the buyer
+    # clicked the first one
+    seller = new_seller(stack, "Two links")
+    flow = link_flow(stack, seller, second_after="P1D")
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, clock):
+        contact = subscribe(stack, seller, "twice@example.com")
+        run.run()
+        (first,) = emails_to("twice@example.com", before)
+        click = ses_event("event_delivery", first)
+        del click["delivery"]
+        click.update(
+            eventType="Click",
+            click={
+                "timestamp": "2026-11-20T18:07:00.000Z",
+                "ipAddress": "192.0.2.1",
+                "userAgent": "Mozilla/5.0",
+                "link": f"{SHOP}/collections/first?utm_source=linkstar",
+                "linkTags": {},
+            },
+        )
+        publish_feedback(stack, click)
+        run.run()
+        clock.advance(days=1)
+        run.tick()
+        _, second = emails_to("twice@example.com", before)
+        # When they order through the second email's link
+        clock.advance(minutes=30)
+        placed = START + timedelta(days=1, minutes=30)
+        body = order_landing("twice@example.com", placed, landing_site_of(second))
+        post_webhook(stack, seller, "orders/create", body)
+        run.run()
+    # Then the second email gets the credit, the clicked one doesn't
+    log = {m["step_id"]: m for m in messages(stack, seller, contact_id=contact)}
+    assert log["first"]["state"] == "clicked"
+    assert log["first"]["attributed_order_id"] is None
+    assert log["second"]["attributed_order_id"] is not None
+    assert stats(stack, seller, flow)["conversions"] == 1
+
+
+# ---------------------------------------------------------------- SES list management
+
+
+def ses_subscription(sent: moto_outbox.SentEmail, at: datetime) -> dict[str, Any]:
+    """The SES guide's Subscription record (events/ses_event_records.json: the recipient used
+    the List-Unsubscribe header to leave every topic of the contact list) about ``sent``."""
+    from tests.support import REPO
+
+    records = json.loads((REPO / "events" / "ses_event_records.json").read_text())
+    event = dict(records["Subscription"])
+    (address,) = sent.destinations
+    event["mail"] = dict(event["mail"], messageId=sent.message_id, destination=[address])
+    event["mail"].pop("tags", None)  # found through the route, not the tags
+    event["subscription"] = dict(event["subscription"], timestamp=iso(at))
+    return event
+
+
+def test_an_ses_list_unsubscribe_withdraws_email_marketing_consent_once(stack: Stack) -> None:
+    # Given a welcome email that went out
+    seller = new_seller(stack, "Listed")
+    flow = enable_preset(stack, seller, "welcome")
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, clock):
+        contact = subscribe(stack, seller, "lister@example.com")
+        run.run()
+        (sent,) = emails_to("lister@example.com", before)
+        # When SES reports that the recipient unsubscribed through the List-Unsubscribe header
+        # (and SNS delivers the report twice)
+        left = ses_subscription(sent, START + timedelta(minutes=10))
+        publish_feedback(stack, left)
+        publish_feedback(stack, left)
+        run.run()
+        # And the series' second email falls due
+        clock.advance(days=2)
+        run.tick()
+    # Then email marketing consent is withdrawn, with SES's list and topics as proof, once
+    view = contact_view(stack, seller, contact)
+    consent = view["consent"]["email"]["marketing"]
+    assert (consent["status"], consent["source"]) == ("unsubscribed", "ses_subscription")
+    proof = consent["proof"]
+    assert (proof["contact_list"], proof["topics"], proof["all_topics"]) == (
+        "ContactListName",
+        [],
+        True,
+    )
+    assert proof["reason"] == "all topics: UnsubscribeHeader"
+    log = {m["step_id"]: m for m in messages(stack, seller, contact_id=contact)}
+    assert proof["message_id"] == log["welcome_email"]["message_id"]
+    history = [(c["channel"], c["status"], c["source"]) for c in view["consent_history"]]
+    assert history == [
+        ("email", "subscribed", "api"),
+        ("email", "unsubscribed", "ses_subscription"),
+    ]
+    assert stats(stack, seller, flow["flow_id"])["unsubscribed"] == 1
+    # And nothing more is sent
+    assert len(emails_to("lister@example.com", before)) == 1
+    assert (log["tip_email"]["state"], log["tip_email"]["reason"]) == (
+        "suppressed",
+        "email: unsubscribed",
+    )
+
+
+# ---------------------------------------------------------------- consent history
+
+
+def test_two_consent_changes_in_one_instant_both_stay_in_the_history(stack: Stack) -> None:
+    # Given a seller texting new subscribers, on a clock that doesn't move
+    moto_outbox.install()
+    seller = new_seller(stack, "Same instant")
+    sms_flow(stack, seller)
+    both = {"email": "subscribed", "sms": "subscribed"}
+    with pipeline(stack) as (run, _):
+        # When a contact is imported with SMS consent and texts STOP in the same microsecond
+        contact = subscribe(
+            stack, seller, "instant@example.com", phone="+1 425 555 0191", consent=both
+        )
+        run.run()
+        publish_feedback(stack, inbound_sms("+14255550191", "STOP"))
+        run.run()
+    # Then the history keeps both SMS changes, in the order they were made
+    view = contact_view(stack, seller, contact)
+    sms = [(c["status"], c["source"]) for c in view["consent_history"] if c["channel"] == "sms"]
+    assert sms == [("subscribed", "api"), ("unsubscribed", "sms_keyword")]
+    assert len({c["at"] for c in view["consent_history"]}) == 1  # one instant
+    assert view["consent"]["sms"]["marketing"]["status"] == "unsubscribed"

@@ -4,6 +4,7 @@ webhooks, waits pass on a pinned clock, and what moto's SES and SNS recorded is 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -124,3 +125,62 @@ def test_bad_contact_input_gets_a_clear_error_and_loses_nothing(stack: Stack) ->
     answer = json.loads(bulk.body)
     assert [c["email"] for c in answer["contacts"]] == ["ok@example.com"]
     assert [(e["index"], e["code"]) for e in answer["errors"]] == [(1, "validation_error")]
+
+
+def test_wait_until_uses_the_sellers_time_zone_for_a_contact_without_one(stack: Stack) -> None:
+    # Given a seller in Shanghai (a time zone that isn't one isn't taken) ...
+    seller = new_seller(stack, "Morningly")
+    refused = call(
+        stack, "PUT", "/outreach/settings", seller.api_key, {"default_time_zone": "Mars/Olympus"}
+    )
+    assert refused.status_code == 400, refused.body
+    saved = call(
+        stack, "PUT", "/outreach/settings", seller.api_key, {"default_time_zone": "Asia/Shanghai"}
+    )
+    assert saved.status_code == 200, saved.body
+    settings = json.loads(call(stack, "GET", "/outreach/settings", seller.api_key).body)
+    assert settings["default_time_zone"] == "Asia/Shanghai"
+    # ... whose flow greets new subscribers at nine in the morning
+    template = {
+        "template_id": "morning.email",
+        "channel": "email",
+        "locale": "en",
+        "purpose": "marketing",
+        "subject": "Good morning from {{ tenant.name }}",
+        "body": "Good morning!\nUnsubscribe: {{ links.unsubscribe_url }}",
+    }
+    assert call(stack, "POST", "/templates", seller.api_key, template).status_code == 200
+    flow = {
+        "name": "Morning hello",
+        "trigger": {"event": "contact.subscribed"},
+        "steps": [
+            {"id": "nine", "type": "wait_until", "local_time": "09:00"},
+            {
+                "id": "hello",
+                "type": "send",
+                "channel": "email",
+                "template": "morning.email",
+                "purpose": "marketing",
+            },
+        ],
+    }
+    assert call(stack, "POST", "/flows", seller.api_key, flow).status_code == 200
+    buyer = "nozone@example.com"
+    before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, clock):
+        # When a contact with no time zone (no phone, no country) subscribes at 18:05 UTC,
+        # 02:05 the next morning in Shanghai
+        contact = add_contact(stack, seller, email=buyer, consent={"email": "subscribed"})
+        assert contact["time_zone"] is None
+        run.run()
+        # Then nothing goes out at 00:59 UTC (08:59 in Shanghai) ...
+        clock.set(datetime(2026, 11, 21, 0, 59, tzinfo=UTC))
+        run.tick()
+        assert [e for e in moto_outbox.sent_emails()[before:] if buyer in e.destinations] == []
+        # ... and the email goes at 01:00 UTC, nine in Shanghai (not at nine UTC)
+        clock.set(datetime(2026, 11, 21, 1, 0, tzinfo=UTC))
+        run.tick()
+    sent = [e for e in moto_outbox.sent_emails()[before:] if buyer in e.destinations]
+    assert [e.subject for e in sent] == ["Good morning from Morningly"]
+    (message,) = messages(stack, seller, contact_id=contact["contact_id"])
+    assert (message["state"], message["created_at"]) == ("sent", "2026-11-21T01:00:00+00:00")

@@ -305,6 +305,27 @@ def test_every_ses_event_type_maps_to_its_kind(event_type: str) -> None:
     assert event.account == "sender@example.com"
 
 
+def test_an_ses_subscription_opt_out_carries_its_list_and_topics() -> None:
+    # Given: the guide's Subscription record (unsubscribe from all), and the same record opting
+    # out of one topic only
+    record = sample("ses_event_records.json")["Subscription"]
+    one_topic = copy.deepcopy(record)
+    one_topic["subscription"]["newTopicPreferences"]["unsubscribeAll"] = False
+
+    # When
+    everything = only(from_sqs_body(sns_envelope(record)))
+    topic = only(from_sqs_body(sns_envelope(one_topic)))
+
+    # Then: the contact list and the topics are there to be kept as the opt-out's proof
+    assert (everything.contact_list, everything.topics) == ("ContactListName", ())
+    assert (topic.kind, topic.contact_list, topic.topics) == (
+        "unsubscribed",
+        "ContactListName",
+        ("ExampleTopicName",),
+    )
+    assert topic.reason == "ExampleTopicName: UnsubscribeHeader"
+
+
 def test_an_ses_subscription_opt_in_is_not_feedback() -> None:
     # Given: the Subscription record turned into a re-subscription to the topic
     record = copy.deepcopy(sample("ses_event_records.json")["Subscription"])

@@ -51,6 +51,34 @@ def test_order_fixture() -> None:
     assert not order.paid
 
 
+def test_an_orders_landing_site_and_its_utm_are_kept() -> None:
+    # Given the fixture order as published (a full URL without UTM), and the same order whose
+    # buyer landed through a LinkStar email link (Shopify reports a path and its query)
+    published = fixture_json("shopify/orders_create.json")
+    tagged = dict(
+        published,
+        landing_site="/collections/new?ref=home&utm_source=linkstar&utm_medium=email"
+        "&utm_campaign=welcome&utm_content=m0123456789abcdef0123456789abcde&utm_term=",
+    )
+
+    # When both are read
+    plain = shopify.parse_order(published)
+    linked = shopify.parse_order(tagged)
+
+    # Then the landing site is kept as Shopify gave it, and its UTM parameters (only those,
+    # blank ones left out) are the order's
+    assert plain.landing_site == "http://www.example.com?source=abc"
+    assert plain.utm == {}
+    assert linked.utm == {
+        "utm_source": "linkstar",
+        "utm_medium": "email",
+        "utm_campaign": "welcome",
+        "utm_content": "m0123456789abcdef0123456789abcde",
+    }
+    # And an order without one has none
+    assert shopify.parse_order(dict(published, landing_site=None)).landing_site is None
+
+
 def test_refund_fixture_amount_comes_from_transactions() -> None:
     change = shopify.normalise("refunds/create", fixture_json("shopify/refunds_create.json"))
     assert change.order_external_id == "450789469"

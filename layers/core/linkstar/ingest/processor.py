@@ -213,9 +213,13 @@ def _new_customer(tenant_id: str, customer_id: str) -> customers.Customer:
     return customers.Customer(tenant_id=tenant_id, customer_id=customer_id, created_at=utcnow())
 
 
-def _customer_event(customer: customers.Customer, kind: str) -> DomainEvent:
+def _customer_event(customer: customers.Customer, kind: str, store: Store) -> DomainEvent:
     detail = {
         "tenant_id": customer.tenant_id,
+        # The store (and its platform) whose data this is: a consent read from its marketing
+        # flag is recorded as that platform's, with the store as proof.
+        "store_id": store.store_id,
+        "platform": store.platform.value,
         "customer_id": customer.customer_id,
         "email": customer.email,
         "phone": customer.phone,
@@ -293,7 +297,7 @@ def _apply_order(
         after = after.model_copy(update={"version": before.version + 1})
         ops.append(customer_repo.put_op(after, expected_version=before.version))
         if existing is None:
-            events.insert(0, _customer_event(after, "customer.created"))
+            events.insert(0, _customer_event(after, "customer.created", store))
     _commit(store, meta, ops, events, agg)
     return "applied"
 
@@ -372,6 +376,7 @@ def _apply_checkout(store: Store, change: CheckoutSnapshot, meta: DeliveryMeta) 
     detail = {
         "tenant_id": store.tenant_id,
         "store_id": store.store_id,
+        "platform": store.platform.value,
         "checkout_id": incoming.external_id,
         "email": incoming.email,
         "phone": incoming.customer.phone if incoming.customer else None,
@@ -419,6 +424,6 @@ def _apply_profile(store: Store, change: CustomerSnapshot, meta: DeliveryMeta) -
         store,
         meta,
         [customer_repo.put_op(after, expected_version=before.version)],
-        [_customer_event(after, kind)],
+        [_customer_event(after, kind, store)],
     )
     return "applied"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -138,8 +139,17 @@ class Order(_Model):
     # Rebuilt from an export file (history import): fewer ids than the platform's own record,
     # so at the same timestamp the platform's own snapshot wins.
     from_export: bool = False
+    # The page the buyer's session started on, as the platform reports it (Shopify's
+    # ``landing_site``: a path and query, or a full URL). Its UTM parameters say which campaign
+    # link brought the buyer: see ``utm``. None where the platform doesn't say.
+    landing_site: str | None = None
 
     _utc_times = field_validator("created_at", "updated_at", "cancelled_at")(_utc)
+
+    @property
+    def utm(self) -> dict[str, str]:
+        """The landing page's UTM parameters (``utm_source``, ``utm_content``, ...)."""
+        return utm_parameters(self.landing_site)
 
     @property
     def units(self) -> int:
@@ -151,6 +161,27 @@ class Order(_Model):
             if address and address.country_code:
                 return address.country_code.upper()
         return self.market.upper() if self.market else None
+
+
+UTM_PARAMETERS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "utm_id")
+_UTM_VALUE_MAX = 200  # the landing URL is the buyer's to write: keep what it carries bounded
+
+
+def utm_parameters(url: str | None) -> dict[str, str]:
+    """The UTM parameters in a URL or a path with a query ("/p/x?utm_source=a"); the first value
+    of each, blank ones left out."""
+    if not url:
+        return {}
+    try:
+        query = urlsplit(url.strip()).query
+    except ValueError:  # e.g. an unbalanced "[" in the host part
+        return {}
+    found: dict[str, str] = {}
+    for name, value in parse_qsl(query):
+        key = name.lower()
+        if key in UTM_PARAMETERS and key not in found and value.strip():
+            found[key] = value.strip()[:_UTM_VALUE_MAX]
+    return found
 
 
 # What a status-only notification may change on an order whose details are already known.

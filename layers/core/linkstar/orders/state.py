@@ -287,6 +287,8 @@ def order_summary(state: OrderState) -> dict[str, Any]:
             email=snap.customer.email if snap.customer else None,
             created_at=snap.created_at.isoformat(),
         )
+        if snap.utm:  # which campaign link brought the buyer: outreach attributes by it
+            summary["utm"] = snap.utm
     return summary
 
 

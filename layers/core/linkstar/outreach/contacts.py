@@ -141,6 +141,7 @@ def _save(
     changes: list[tuple[str, str, Consent]],
     at: datetime,
     announce: bool = True,
+    extra_ops: list[dynamo.Op] | None = None,
 ) -> Contact:
     after = after.model_copy(update={"version": (before.version if before else 0) + 1})
     events = (
@@ -157,7 +158,7 @@ def _save(
     )
     ops = repo.contact_ops(after, before.version if before else 0, changes)
     ops += outbox.event_ops(after.tenant_id, events, at.isoformat())
-    dynamo.transact(ops)
+    dynamo.transact([*ops, *(extra_ops or [])])
     return after
 
 
@@ -237,9 +238,11 @@ def set_consent(
     source: str,
     proof: dict[str, Any],
     at: datetime,
+    with_change: list[dynamo.Op] | None = None,
 ) -> Contact | None:
     """One consent change (unsubscribe link, STOP keyword, preference page). None when the
-    contact doesn't exist."""
+    contact doesn't exist. ``with_change`` is written in the same transaction as the change,
+    and only if there is one (a stat counted once however often the request comes)."""
     for _ in range(3):
         before = repo.load_contact(tenant_id, contact_id)
         if before is None:
@@ -249,7 +252,13 @@ def set_consent(
         if not changes:
             return before
         try:
-            return _save(before, after.model_copy(update={"updated_at": at}), changes, at)
+            return _save(
+                before,
+                after.model_copy(update={"updated_at": at}),
+                changes,
+                at,
+                extra_ops=with_change,
+            )
         except ConcurrentUpdate:
             continue
     raise ConcurrentUpdate("the contact kept changing; try again")
@@ -260,9 +269,11 @@ def observe(
 ) -> Contact | None:
     """The contact behind an ingested customer, checkout or order event, created or filled in.
 
+    ``source`` is where the data came from: the platform (``"shopify"``) for ingested events.
     Platform data never overrides what the seller set, and a platform's email marketing flag
     (Shopify's ``accepts_marketing``) grants email marketing consent only: SMS and WhatsApp
-    need their own explicit opt-in.
+    need their own explicit opt-in. That consent's source is ``platform:<platform>``, with the
+    store the flag came from as proof.
     """
     email = detail.get("email")
     phone = detail.get("phone")
@@ -298,7 +309,8 @@ def observe(
         ):
             consent = Consent(
                 status="subscribed",
-                source=f"platform:{source}",
+                # "platform:shopify" (the caller knows the platform from the event or its store)
+                source=source if source == "platform" else f"platform:{source}",
                 at=at,
                 proof={"platform_flag": "accepts_marketing", "store_id": detail.get("store_id")},
             )

@@ -18,7 +18,7 @@ stretch "email after 1 h, SMS after 24 h" into 25 h.
 
 from __future__ import annotations
 
-import contextlib
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -36,6 +36,7 @@ from linkstar.outreach.unsubscribe import UnsubscribeToken, links, one_click_hea
 from linkstar.store import checkouts, dynamo
 from linkstar.store import orders as order_repo
 from linkstar.store import outreach as repo
+from linkstar.store import stores as store_repo
 from linkstar.store import tenants as tenant_repo
 
 MATCH_KEYS = ("checkout_id", "order_id", "email", "contact_id", "customer_id")
@@ -100,9 +101,22 @@ def _contact_for(
     if detail_type.startswith("contact."):
         return repo.load_contact(tenant_id, detail["contact_id"])
     if detail_type.startswith(CONTACT_EVENTS):
-        source = str(detail.get("platform") or "platform")
+        source = _platform_of(tenant_id, detail)
         return contact_service.observe(tenant_id, detail, source, now, announce=announce)
     return None
+
+
+def _platform_of(tenant_id: str, detail: dict[str, Any]) -> str:
+    """The platform the event's data came from ("shopify"): a contact's source, and the source
+    of a consent read from a platform's flag. Events name it; one published before they did
+    names its store, whose record says."""
+    if detail.get("platform"):
+        return str(detail["platform"])
+    if detail.get("store_id"):
+        store = store_repo.get_cached(tenant_id, str(detail["store_id"]))
+        if store is not None:
+            return store.platform.value
+    return "platform"
 
 
 def _is_history(detail_type: str, detail: dict[str, Any], now: datetime) -> bool:
@@ -364,7 +378,8 @@ def _wait_due(run: FlowRun, step: dict[str, Any], contact: Contact) -> datetime:
         return run.as_of + timedelta(
             seconds=flows.parse_duration(step.get("duration") or step.get("seconds") or 0)
         )
-    zone = ZoneInfo(contact.time_zone or "UTC")
+    # The contact's own zone, else the tenant's default, else UTC.
+    zone = ZoneInfo(contact.time_zone or policy.load(run.tenant_id).default_time_zone or "UTC")
     hour, minute = (int(part) for part in step["local_time"].split(":"))
     weekdays = set(step.get("weekdays") or range(1, 8))
     local = run.as_of.astimezone(zone)
@@ -550,45 +565,89 @@ def _has_unsent_messages(run: FlowRun) -> bool:
 
 
 def _attribute(tenant_id: str, detail: dict[str, Any], contact: Contact, now: datetime) -> None:
-    """Credit an order to the last message the buyer engaged with inside its channel's window
-    (opened or clicked email; clicked SMS/WhatsApp/in-app), once per order."""
+    """Credit an order to one message, once per order: the message its landing page's UTM
+    names (``utm_content``, the message id our links carry) when that is a message of this
+    tenant sent to this buyer inside its channel's window; else the last message the buyer
+    engaged with inside its window (opened or clicked email; clicked SMS/WhatsApp/in-app)."""
     order_id = detail.get("order_id")
     total = detail.get("total")
     if not order_id or total is None or detail.get("amounts_pending"):
         return
     settings = policy.load(tenant_id)
     placed = _parse_time(detail.get("created_at")) or now
+
+    def in_window(channel: str, sent_at: datetime) -> bool:
+        window = timedelta(hours=settings.attribution_hours.get(channel, 24))
+        return sent_at <= placed and placed - sent_at <= window
+
+    tagged = _utm_message(tenant_id, detail, contact)
+    if tagged is not None and tagged.sent_at and in_window(tagged.channel, tagged.sent_at):
+        _credit(tenant_id, str(order_id), tagged, detail)
+        return
     longest = max(settings.attribution_hours.values())
     since = placed - timedelta(hours=longest)
     for engaged in repo.engagements(tenant_id, contact.contact_id, since, placed):
         channel = str(engaged["channel"])
         sent_at = datetime.fromisoformat(str(engaged["sent_at"]).replace("Z", "+00:00"))
-        window = timedelta(hours=settings.attribution_hours.get(channel, 24))
         counts = engaged["state"] == "clicked" or channel == "email"
-        if not counts or placed - sent_at > window:
+        if not counts or not in_window(channel, sent_at):
             continue
         message = repo.load_message(tenant_id, str(engaged["message_id"]))
         if message is None or message.flow_id is None:
             continue
-        currency = str(detail.get("currency") or "XXX")
+        _credit(tenant_id, str(order_id), message, detail)
+        return
+
+
+# A message id as ``message_id_for`` makes it: anything else in a buyer's URL is not ours (and
+# is never used as a key).
+_MESSAGE_ID = re.compile(r"m[0-9a-f]{31}")
+
+
+def _utm_message(tenant_id: str, detail: dict[str, Any], contact: Contact) -> Message | None:
+    """The flow message an order's UTM names, if it is this tenant's and went to this buyer.
+    The URL is the buyer's to edit (or to share): a message of another tenant is never found
+    (its key is the tenant's), one sent to someone else is not trusted."""
+    utm = detail.get("utm")
+    content = str(utm.get("utm_content") or "") if isinstance(utm, dict) else ""
+    if not _MESSAGE_ID.fullmatch(content):
+        return None
+    message = repo.load_message(tenant_id, content)
+    if message is None or message.contact_id != contact.contact_id or message.flow_id is None:
+        return None
+    return message
+
+
+def _credit(tenant_id: str, order_id: str, message: Message, detail: dict[str, Any]) -> None:
+    """The order's one attribution: its guard item, the flow's conversion and revenue and the
+    message's mark, in one transaction. A guard already there (a duplicate order event) ends
+    it; a message that changed meanwhile (feedback) is read again."""
+    flow_id = message.flow_id
+    if flow_id is None:  # the callers pick flow messages: stats are per flow
+        return
+    total = Decimal(str(detail["total"]))
+    currency = str(detail.get("currency") or "XXX")
+    for _ in range(3):
         ops = [
-            repo.attribution_op(tenant_id, str(order_id), message, str(total)),
-            repo.stats_op(
-                tenant_id,
-                message.flow_id,
-                {"conversions": 1, f"revenue#{currency}": Decimal(str(total))},
-            ),
+            repo.attribution_op(tenant_id, order_id, message, str(total)),
+            repo.stats_op(tenant_id, flow_id, {"conversions": 1, f"revenue#{currency}": total}),
             repo.message_op(
                 message.model_copy(
-                    update={"attributed_order_id": str(order_id), "version": message.version + 1}
+                    update={"attributed_order_id": order_id, "version": message.version + 1}
                 ),
                 message.version,
             ),
         ]
-        # A lost guard: already attributed (a duplicate order event) or the message changed.
-        with contextlib.suppress(ConcurrentUpdate):
+        try:
             dynamo.transact(ops)
-        return
+            return
+        except ConcurrentUpdate:
+            if repo.attributed(tenant_id, order_id):
+                return
+            reread = repo.load_message(tenant_id, message.message_id)
+            if reread is None:
+                return
+            message = reread
 
 
 # ---------------------------------------------------------------- building messages

@@ -5,7 +5,8 @@ message id (or SES's message tags). State only moves forward (``feedback_events.
 the move, the stat it counts and the suppression it causes are one conditional transaction: a
 redelivered or reordered event changes nothing. A hard bounce or a complaint suppresses the
 address for the tenant; a bounce also sends the flow step's fallback channel. The tenant's
-trailing email bounce and complaint rates feed the reputation breaker.
+trailing email bounce and complaint rates feed the reputation breaker. An SES list-management
+unsubscribe (``Subscription``) withdraws the contact's email marketing consent.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def apply_one(event: FeedbackEvent, now: datetime) -> str:
             extra={"provider": event.provider, "kind": event.kind},
         )
         return "unknown_message"
+    if event.kind == "unsubscribed":
+        return _list_unsubscribe(*found, event, now)
     for _ in range(3):
         message = repo.load_message(*found)
         if message is None:
@@ -145,6 +148,49 @@ def _apply_to(message: Message, event: FeedbackEvent, now: datetime) -> str:
     if message.channel == "email" and new_state in ("bounced", "complained"):
         check_reputation(message.tenant_id, now)
     return new_state
+
+
+def _list_unsubscribe(tenant_id: str, message_id: str, event: FeedbackEvent, now: datetime) -> str:
+    """SES list management (the recipient used the List-Unsubscribe header or SES's preference
+    page): withdraw the contact's email marketing consent, with the list and topics as proof,
+    and count the flow's unsubscribe in the same write. A redelivery changes nothing; an
+    opt-out older than a later re-subscription doesn't undo it."""
+    message = repo.load_message(tenant_id, message_id)
+    if message is None:
+        return "unknown_message"
+    contact = repo.load_contact(tenant_id, message.contact_id)
+    if contact is None:
+        return "unknown_contact"
+    current = contact.consent_for("email", "marketing")
+    if current is not None and current.status == "subscribed" and current.at > event.occurred_at:
+        return "stale"
+    proof = {
+        "provider": event.provider,
+        "message_id": message.message_id,
+        "provider_message_id": event.provider_message_id,
+        "address": message.to,
+        "contact_list": event.contact_list,
+        "topics": list(event.topics),  # none named: every topic (SES "unsubscribeAll")
+        "all_topics": not event.topics,
+        "reason": event.reason,
+        "at": event.occurred_at.isoformat(),
+    }
+    stat = (
+        [repo.stats_op(tenant_id, message.flow_id, {"unsubscribed": 1})] if message.flow_id else []
+    )
+    before = current.status if current is not None else None
+    contact_service.set_consent(
+        tenant_id,
+        message.contact_id,
+        "email",
+        "marketing",
+        "unsubscribed",
+        "ses_subscription",
+        proof,
+        now,
+        with_change=stat,
+    )
+    return "unchanged" if before == "unsubscribed" else "unsubscribed"
 
 
 def check_reputation(tenant_id: str, now: datetime) -> str | None:

@@ -87,6 +87,10 @@ class FeedbackEvent(BaseModel):
     destination: str | None = None  # inbound: our number the contact wrote to (E.164)
     account: str | None = None  # SES sending identity / our SMS number / WhatsApp phone_number_id
     in_reply_to: str | None = None  # inbound: the provider id of our message it answers
+    # SES list management (unsubscribed): the contact list, and the topics opted out of (empty
+    # when the recipient left them all) - the proof an opt-out is recorded with.
+    contact_list: str | None = None
+    topics: tuple[str, ...] = ()
     raw_type: str  # the provider's own name for the event
 
     @field_validator("occurred_at")
@@ -512,16 +516,31 @@ def _ses_subscription(
     new = detail.get("newTopicPreferences") or {}
     at = _aws_time(detail.get("timestamp"), "SES subscription")
     source = _text(detail.get("source"))
+    contact_list = _text(detail.get("contactList"))
     if new.get("unsubscribeAll"):
-        return [event(recipients=destination, occurred_at=at, reason=_join("all topics", source))]
+        return [
+            event(
+                recipients=destination,
+                occurred_at=at,
+                reason=_join("all topics", source),
+                contact_list=contact_list,
+            )
+        ]
     opted_out = [
-        t.get("topicName")
+        str(t.get("topicName"))
         for t in new.get("topicSubscriptionStatus") or []
         if isinstance(t, Mapping) and t.get("subscriptionStatus") == "OptOut"
     ]
     if opted_out:
-        topics = ",".join(str(t) for t in opted_out)
-        return [event(recipients=destination, occurred_at=at, reason=_join(topics, source))]
+        return [
+            event(
+                recipients=destination,
+                occurred_at=at,
+                reason=_join(",".join(opted_out), source),
+                contact_list=contact_list,
+                topics=tuple(opted_out),
+            )
+        ]
     # An opt-in through SES's preference page: consent to send again is never inferred from a
     # provider event (it needs its own proof), so there is nothing for LinkStar to apply.
     return []

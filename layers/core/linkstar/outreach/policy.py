@@ -1,5 +1,6 @@
-"""A tenant's outreach settings: default locale, sender, quiet-hour rules, frequency caps,
-attribution windows, and whether the reputation breaker has paused marketing email.
+"""A tenant's outreach settings: default locale and time zone, sender, quiet-hour rules,
+frequency caps, attribution windows, and whether the reputation breaker has paused marketing
+email.
 
 The legal floor (TCPA hours, state rules) is in ``compliance``; what a tenant sets here can only
 narrow it. Settings are read once per invocation per tenant (they change rarely).
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from linkstar.outreach.compliance import FrequencyCap, QuietHoursRule
 from linkstar.store import outreach as repo
@@ -25,6 +27,9 @@ class OutreachSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     default_locale: str = "en"
+    # The local time of a contact whose own zone is unknown (no time zone given, none derivable
+    # from a phone or country): what a flow's "wait until 09:00" means for them. An IANA zone.
+    default_time_zone: str | None = Field(default=None, max_length=64)
     sender_email: str | None = Field(default=None, max_length=320)
     sender_name: str | None = Field(default=None, max_length=100)
     quiet_hours: list[QuietHoursRule] = []  # only ever narrower than the legal windows
@@ -32,6 +37,17 @@ class OutreachSettings(BaseModel):
     # How long after a message an order still counts as its conversion (Klaviyo's defaults).
     attribution_hours: dict[str, int] = {"email": 120, "sms": 24, "whatsapp": 24, "in_app": 24}
     marketing_email_paused: ReputationPause | None = None
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("not an IANA time zone such as Asia/Shanghai") from exc
+        return value
 
 
 _cache: dict[str, tuple[OutreachSettings, float]] = {}

@@ -79,6 +79,10 @@ def _time(value: Any, field: str) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
+def _text(value: Any) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
 def _optional_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value)) if value else None
 
@@ -200,6 +204,8 @@ def parse_order(payload: dict[str, Any]) -> Order:
         fulfillments=tuple(parse_fulfillment(f) for f in payload.get("fulfillments") or ()),
         source_name=payload.get("source_name"),
         checkout_token=payload.get("checkout_token"),
+        # Where the buyer's session began: the UTM of the campaign link they came through.
+        landing_site=_text(payload.get("landing_site")),
     )
 
 

@@ -40,7 +40,12 @@ def load_contact(tenant_id: str, contact_id: str) -> Contact | None:
 def contact_ops(
     contact: Contact, expected_version: int, changes: list[tuple[str, str, Consent]]
 ) -> list[dynamo.Op]:
-    """The contact (optimistically locked) and one history item per consent change."""
+    """The contact (optimistically locked) and one history item per consent change.
+
+    A history item's key is its time and the contact version that made the change: two
+    changes to one channel and purpose in the same microsecond (an import and an immediate
+    STOP, a pinned clock) are two items, in the order they were made, not one overwriting
+    the other. Sorted by key, the history stays chronological."""
     item = {
         **keys.contact(contact.tenant_id, contact.contact_id),
         "gsi1pk": keys.contacts_index(contact.tenant_id),
@@ -57,7 +62,11 @@ def contact_ops(
             dynamo.put_op(
                 {
                     **keys.consent_record(
-                        contact.tenant_id, contact.contact_id, iso(consent.at), channel, purpose
+                        contact.tenant_id,
+                        contact.contact_id,
+                        f"{iso(consent.at)}#{contact.version:010d}",
+                        channel,
+                        purpose,
                     ),
                     "type": "consent",
                     "channel": channel,
@@ -467,6 +476,11 @@ def attribution_op(tenant_id: str, order_id: str, message: Message, revenue: str
         condition="attribute_not_exists(pk)",
         guard=True,
     )
+
+
+def attributed(tenant_id: str, order_id: str) -> bool:
+    """Whether the order has been credited to a message already."""
+    return dynamo.get(keys.attribution(tenant_id, order_id), consistent=True) is not None
 
 
 def reputation_op(tenant_id: str, day: str, counters: Mapping[str, int]) -> dynamo.Op:
