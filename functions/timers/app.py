@@ -1,5 +1,5 @@
 """Timers function: every minute, due waits and held messages go back to work; daily, the
-segment job (win-back) queues its entries."""
+segment job (win-back) queues its entries; monthly, the billing close freezes invoices."""
 
 from typing import Any
 

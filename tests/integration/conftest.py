@@ -41,6 +41,7 @@ class Stack:
 
 def _reset_caches() -> None:
     from linkstar import secrets
+    from linkstar.billing import service as billing
     from linkstar.ingest import processor
     from linkstar.outreach import policy
     from linkstar.settings import reset_settings
@@ -51,6 +52,7 @@ def _reset_caches() -> None:
     secrets.forget()
     processor._idempotent.cache_clear()
     policy.forget()
+    billing.forget()
 
 
 @pytest.fixture(scope="session")
@@ -77,11 +79,22 @@ def _fresh_caches(stack: Stack) -> None:
     _reset_caches()
 
 
-def call(stack: Stack, method: str, path: str, token: str | None, body: Any = None) -> Any:
-    headers = {"Content-Type": "application/json"}
+def call(
+    stack: Stack,
+    method: str,
+    path: str,
+    token: str | None,
+    body: Any = None,
+    content_type: str = "application/json",
+) -> Any:
+    """A request to the API; ``body`` is sent as JSON, or as it is with another content type."""
+    headers = {"Content-Type": content_type}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    raw = json.dumps(body).encode() if body is not None else b""
+    if content_type == "application/json":
+        raw = json.dumps(body).encode() if body is not None else b""
+    else:
+        raw = body.encode() if isinstance(body, str) else (body or b"")
     response = getattr(stack.api, method.lower())(path, headers=headers, body=raw)
     return response
 

@@ -9,6 +9,7 @@ from chalice import Chalice
 def register(app: Chalice) -> None:
     from linkstar.api import (
         admin,
+        billing,
         customers,
         orders,
         outreach,
@@ -19,6 +20,6 @@ def register(app: Chalice) -> None:
         webhooks,
     )
 
-    modules = (webhooks, tenants, stores, orders, customers, reports, admin, outreach)
+    modules = (webhooks, tenants, stores, orders, customers, reports, admin, outreach, billing)
     for module in (*modules, outreach_public):
         app.register_blueprint(module.bp)

@@ -154,6 +154,8 @@ class Message(BaseModel):
     sent_at: datetime | None = None
     events: list[dict[str, str]] = Field(default_factory=list)  # feedback history
     attributed_order_id: str | None = None
+    # Set while the message is metered (from its claim): {"month": "YYYY-MM", "lines": [...]}.
+    billing: dict[str, Any] | None = None
     version: int = 0
 
 
@@ -163,3 +165,5 @@ class SendRequest(BaseModel):
     tenant_id: str
     message_id: str
     channel: Channel
+    # A cause of a hold was lifted (a plan change): decide now, not when its timer is due.
+    recheck: bool = False

@@ -12,6 +12,12 @@ delivery is retried with backoff; a permanent refusal marks it ``failed`` with t
 worker dies during the provider call the message stays ``sending``: the next delivery, once the
 claim is older than the queue's visibility timeout, marks it ``failed`` with "outcome unknown"
 rather than risk sending it twice (no provider here takes an idempotency key).
+
+Metering (``linkstar.billing``): the claim's transaction also writes the message's usage record
+and counter increments, so a message is counted exactly when it may have reached the provider. A
+refusal or a throttle takes the count back in the transaction that un-claims it; a message whose
+outcome is unknown stays counted. A send that can't be priced, or that a hard spending cap
+forbids, is held with the reason instead, and re-queued when the plan changes.
 """
 
 from __future__ import annotations
@@ -44,6 +50,18 @@ class MessageNotReady(LinkStarError):
     code = "message_not_ready"
 
 
+class MessageInFlight(LinkStarError):
+    """Another delivery claimed the message and may be inside the provider call. Acknowledging
+    this copy would leave a worker that died there with nobody to settle its message, so SQS
+    redelivers it once the claim has gone stale (``retry_after`` seconds)."""
+
+    code = "message_in_flight"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass
 class Outcome:
     state: str
@@ -66,7 +84,13 @@ def _stats(message: Message, counters: dict[str, Decimal | int]) -> list[dynamo.
     return [repo.stats_op(message.tenant_id, message.flow_id, counters)] if message.flow_id else []
 
 
-def _hold(message: Message, until: datetime, reason: str, now: datetime) -> Outcome:
+def _hold(
+    message: Message,
+    until: datetime,
+    reason: str,
+    now: datetime,
+    extra: list[dynamo.Op] | None = None,
+) -> Outcome:
     held = _transition(message, now, state="held", reason=reason, hold_until=until)
     body = {
         "tenant_id": message.tenant_id,
@@ -78,15 +102,23 @@ def _hold(message: Message, until: datetime, reason: str, now: datetime) -> Outc
             until, message.tenant_id, "MSG", f"{message.message_id}#{until.isoformat()}", body
         )
     ]
+    ops += extra or []
     first_hold = message.state != "held"
     if _save(message, held, ops + (_stats(message, {"held": 1}) if first_hold else [])):
         return Outcome("held", reason)
     return Outcome("raced")
 
 
-def _stop(message: Message, state: str, reason: str, now: datetime) -> Outcome:
-    stopped = _transition(message, now, state=state, reason=reason, hold_until=None)
-    if _save(message, stopped, _stats(message, {state: 1})):
+def _stop(
+    message: Message,
+    state: str,
+    reason: str,
+    now: datetime,
+    extra: list[dynamo.Op] | None = None,
+    **update: Any,
+) -> Outcome:
+    stopped = _transition(message, now, state=state, reason=reason, hold_until=None, **update)
+    if _save(message, stopped, _stats(message, {state: 1}) + (extra or [])):
         return Outcome(state, reason)
     return Outcome("raced")
 
@@ -173,13 +205,18 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
         raise MessageNotReady(f"message {request.message_id} is not written yet")
     if message.state == "sending":
         if now - message.updated_at < CLAIM_TIMEOUT:
-            return Outcome("in_flight")
+            left = CLAIM_TIMEOUT - (now - message.updated_at)
+            raise MessageInFlight(
+                f"message {message.message_id} is being sent", left.total_seconds() + 1
+            )
+        # Metered at the claim and kept: the provider may well have sent it (and billed us).
         return _stop(
             message, "failed", "outcome unknown: interrupted during the provider call", now
         )
     if message.state not in ("queued", "held"):
         return Outcome("duplicate")
-    if message.state == "held" and message.hold_until and message.hold_until > now:
+    early = message.hold_until is not None and message.hold_until > now
+    if message.state == "held" and early and not request.recheck:
         return Outcome("held_early")  # a stale timer copy; the real one re-queues it later
     contact = repo.load_contact(message.tenant_id, message.contact_id)
     stopped = _gate(message, contact, now)
@@ -191,11 +228,30 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
         return _hold(
             message, release, "frequency cap until " + release.isoformat(timespec="minutes"), now
         )
+    from linkstar.billing import service as billing
+
+    metered = billing.meter(message, contact, now)
+    if isinstance(metered, billing.BillingHold):
+        return _hold(
+            message,
+            now + metered.recheck,
+            metered.reason,
+            now,
+            [billing.hold_op(message, metered.reason)],
+        )
     claimed = _transition(
-        message, now, state="sending", reason=None, hold_until=None, attempts=message.attempts + 1
+        message,
+        now,
+        state="sending",
+        reason=None,
+        hold_until=None,
+        attempts=message.attempts + 1,
+        billing=metered.stamp,
     )
     try:
-        dynamo.transact([repo.message_op(claimed, message.version), *cap_ops])
+        dynamo.transact(
+            [repo.message_op(claimed, message.version), *cap_ops, *metered.record_ops(claimed)]
+        )
     except ConcurrentUpdate:
         current = repo.load_message(message.tenant_id, message.message_id)
         if current is not None and current.state in ("queued", "held"):
@@ -204,15 +260,24 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
     try:
         provider_id = provider(claimed, contact)
     except RetryableProviderError as exc:
-        back = _transition(claimed, now, state="queued", reason=f"retrying: {exc.message}")
-        _save(claimed, back)
+        back = _transition(
+            claimed, now, state="queued", reason=f"retrying: {exc.message}", billing=None
+        )
+        _save(claimed, back, billing.unrecord_ops(claimed))
         if cap_ops:
             _uncount(claimed, contact, now)
         raise
     except PermanentProviderError as exc:
         if cap_ops:
             _uncount(claimed, contact, now)
-        return _stop(claimed, "failed", f"{exc.code}: {exc.message}", now)
+        return _stop(
+            claimed,
+            "failed",
+            f"{exc.code}: {exc.message}",
+            now,
+            billing.unrecord_ops(claimed),
+            billing=None,
+        )
     sent = _transition(
         claimed, now, state="sent", provider_message_id=provider_id, sent_at=now, reason=None
     )
@@ -229,6 +294,7 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
         ops.append(repo.reputation_op(claimed.tenant_id, now.date().isoformat(), {"sent": 1}))
     if not _save(claimed, sent, ops):
         raise ConcurrentUpdate("message changed while sending")
+    billing.after_send(claimed.tenant_id, now)
     return Outcome("sent")
 
 

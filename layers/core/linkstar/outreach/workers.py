@@ -60,7 +60,7 @@ def handle_send_record(record: dict[str, Any]) -> str:
             raise PermanentError("not a send request", code="invalid_work")
         try:
             outcome = sender.send(request, sender.PROVIDERS[request.channel])
-        except RetryableProviderError as exc:
+        except (RetryableProviderError, sender.MessageInFlight) as exc:
             _back_off(record, request.channel, exc.retry_after)
             raise
         logger.info(
@@ -118,10 +118,16 @@ def handle_feedback_logs(event: dict[str, Any]) -> list[str]:
 
 def tick(event: dict[str, Any]) -> dict[str, int]:
     """The schedules: every minute fire due timers; once a day (``{"job": "segments"}``) queue
-    segment entries such as win-back."""
+    segment entries such as win-back; on the 1st (``{"job": "close_month"}``) close the previous
+    month's invoices."""
     from linkstar.outreach import engine, timers
 
     now = clock.now()
     if isinstance(event, dict) and event.get("job") == "segments":
         return {"segment_entries": engine.run_segments(now)}
+    if isinstance(event, dict) and event.get("job") == "close_month":
+        from linkstar.billing import service as billing
+
+        result = billing.close_all(now)
+        return {"closed": len(result["closed"]), "failed": len(result["failed"])}
     return timers.fire_due(now)

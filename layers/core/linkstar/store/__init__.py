@@ -4,8 +4,8 @@ Single table (``TABLE_NAME``), string keys ``pk``/``sk`` and two GSIs (``gsi1pk`
 ``gsi2pk``/``gsi2sk``; gsi2 only holds messages, by flow).
 Every partition key begins with ``T#<tenant_id>#`` (the tenant item itself is ``T#<tenant_id>``;
 the exceptions are routing items that exist to *find* the tenant: the Amazon SellerId, a
-provider's message id, a phone that may reply STOP; and the sharded timers and the registry of
-segment flows, which the schedules scan across tenants),
+provider's message id, a phone that may reply STOP; and the sharded timers and the registries of
+segment flows and tenants, which the schedules scan across tenants),
 so a query built for one tenant can never reach another, and an IAM session policy can pin
 ``dynamodb:LeadingKeys`` to ``T#<tenant_id>*``. Partition keys are per entity, not per tenant, so
 one busy tenant spreads over many partitions.
@@ -25,7 +25,7 @@ one busy tenant spreads over many partitions.
 | inventory level   | ``T#<tid>#INV#<store_id>``           | ``<sku>#<market>``     |                      |                              |
 | Amazon seller     | ``AMZSELLER#<seller_id>``            | ``ROUTE``              |                      |                              |
 | contact           | ``T#<tid>#CONTACT#<contact_id>``     | ``CONTACT``            | ``T#<tid>#CONTACTS`` | ``<contact_id>``             |
-| consent history   | ``T#<tid>#CONTACT#<contact_id>``     | ``CONSENT#<at>#<ch>#<purpose>`` |             |                              |
+| consent history   | ``T#<tid>#CONTACT#<contact_id>``     | ``CONSENT#<at>#<contact version>#<ch>#<purpose>`` | |                              |
 | frequency-cap log | ``T#<tid>#CONTACT#<contact_id>``     | ``CAP#<channel>``      |                      |                              |
 | suppression       | ``T#<tid>#SUPP#<ch>#<sha(address)>`` | ``SUPP``               | ``T#<tid>#SUPPS``    | ``<channel>#<at>``           |
 | template (locale) | ``T#<tid>#TPL#<template_id>``        | ``<locale>``           | ``T#<tid>#TPLS``     | ``<template_id>#<locale>``   |
@@ -43,6 +43,15 @@ one busy tenant spreads over many partitions.
 | inbound route     | ``INBOUND#<channel>#<phone>``        | ``T#<tid>``            |                      |                              |
 | timer (4 shards)  | ``TIMER#<shard>``                    | ``<due>#<tid>#<kind>#<ref>`` |                |                              |
 | segment flow      | ``SEGFLOWS``                         | ``T#<tid>#<flow_id>``  |                      |                              |
+| usage counters    | ``T#<tid>#USAGE#<yyyy-mm>``          | ``CTR#<shard>``        |                      |                              |
+| usage alert fired | ``T#<tid>#USAGE#<yyyy-mm>``          | ``ALERT#<key>``        |                      |                              |
+| usage record      | ``T#<tid>#UREC#<yyyy-mm>#<shard>``   | ``<message_id>``       |                      |                              |
+| plan version      | ``T#<tid>#PLAN``                     | ``V#<effective_from>`` |                      |                              |
+| plan audit        | ``T#<tid>#PLANAUDIT``                | ``<at>#<sha>``         |                      |                              |
+| billing hold      | ``T#<tid>#BILLHOLD``                 | ``<message_id>``       |                      |                              |
+| invoice           | ``T#<tid>#INVOICE``                  | ``<yyyy-mm>``          |                      |                              |
+| credit balances   | ``T#<tid>``                          | ``CREDITS``            |                      |                              |
+| tenant registry   | ``TENANTS``                          | ``T#<tid>``            |                      |                              |
 
 Outbox items carry ``expires_at`` (TTL); the table's stream feeds the publisher function, which
 filters on ``INSERT`` of ``sk`` beginning ``EVT#`` (see template.yaml).

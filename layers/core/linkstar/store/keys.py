@@ -207,3 +207,74 @@ def timer(shard: int, due: str, tid: str, kind: str, ref: str) -> dict[str, str]
 
 def timer_partition(shard: int) -> str:
     return f"TIMER#{shard}"
+
+
+# ---------------------------------------------------------------- billing
+
+USAGE_SHARDS = 10
+"""Counter shards per tenant-month: 10 items take 10 x 1,000 writes/s, and reading a month is
+still one query of one partition."""
+
+
+def usage_month(tid: str, month: str) -> str:
+    """The month's counter shards (``CTR#<n>``) and the alerts it fired (``ALERT#<key>``)."""
+    return f"T#{tid}#USAGE#{month}"
+
+
+def usage_counter(tid: str, month: str, shard: int) -> dict[str, str]:
+    return {"pk": usage_month(tid, month), "sk": f"CTR#{shard:02d}"}
+
+
+def usage_alert(tid: str, month: str, key: str) -> dict[str, str]:
+    return {"pk": usage_month(tid, month), "sk": f"ALERT#{key}"}
+
+
+def usage_records(tid: str, month: str, shard: int) -> str:
+    return f"T#{tid}#UREC#{month}#{shard:02d}"
+
+
+def usage_record(tid: str, month: str, shard: int, message_id: str) -> dict[str, str]:
+    """One billable message's units, keyed by its message id (written with its claim)."""
+    return {"pk": usage_records(tid, month, shard), "sk": message_id}
+
+
+def plan_versions(tid: str) -> str:
+    return f"T#{tid}#PLAN"
+
+
+def plan_version(tid: str, effective_from: str) -> dict[str, str]:
+    return {"pk": plan_versions(tid), "sk": f"V#{effective_from}"}
+
+
+def plan_audit(tid: str, at: str, digest: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#PLANAUDIT", "sk": f"{at}#{digest}"}
+
+
+def billing_holds(tid: str) -> str:
+    """Messages held by billing (hard cap, unpriceable): lifting the cause re-queues them."""
+    return f"T#{tid}#BILLHOLD"
+
+
+def billing_hold(tid: str, message_id: str) -> dict[str, str]:
+    return {"pk": billing_holds(tid), "sk": message_id}
+
+
+def invoice(tid: str, month: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#INVOICE", "sk": month}
+
+
+def invoices(tid: str) -> str:
+    return f"T#{tid}#INVOICE"
+
+
+def credit_balance(tid: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}", "sk": "CREDITS"}
+
+
+TENANT_REGISTRY = "TENANTS"
+"""Global partition naming every tenant (sk ``T#<tid>``), for the jobs that visit them all, such
+as the month close."""
+
+
+def tenant_registry(tid: str) -> dict[str, str]:
+    return {"pk": TENANT_REGISTRY, "sk": f"T#{tid}"}

@@ -43,6 +43,13 @@ def create_tenant(tenant: Tenant, owner_key: ApiKey, digest: str) -> None:
             [
                 dynamo.put_op(tenant_item, condition="attribute_not_exists(pk)", guard=True),
                 dynamo.put_op(_key_item(owner_key, digest), condition="attribute_not_exists(pk)"),
+                dynamo.put_op(
+                    {
+                        **keys.tenant_registry(tenant.tenant_id),
+                        "type": "tenant_registry",
+                        "tenant_id": tenant.tenant_id,
+                    }
+                ),
             ]
         )
     except ConcurrentUpdate as exc:  # an id collision in 32^11: unlikely, but say so
