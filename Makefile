@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit integration e2e lint format demo up down status bench replay-dlq requirements clean
+.PHONY: install test unit integration e2e lint format demo up down status bench replay-dlq reconcile requirements clean
 
 install: $(STAMP)
 
@@ -57,6 +57,10 @@ bench: install
 
 replay-dlq: install
 	$(PY) -m infra.local replay-dlq
+
+# Recount a month's usage against the counters on the running local stack: make reconcile MONTH=2026-11
+reconcile: install
+	$(PY) -m infra.local reconcile $(if $(MONTH),--month $(MONTH)) $(if $(TENANT),--tenant $(TENANT))
 
 requirements:
 	$(PY) -m scripts.sync_requirements

@@ -1,7 +1,8 @@
 """``python -m infra.local``: the local stack's command line (``make up``/``down``/``status``).
 
 Commands: ``up`` (start in the background, wait until ready), ``down`` (stop everything),
-``status``, ``replay-dlq`` (ask the API to replay the ingest DLQ) and ``supervise`` (run the
+``status``, ``replay-dlq`` (ask the API to replay the ingest DLQ), ``reconcile`` (recount a
+month's usage against the counters) and ``supervise`` (run the
 stack in the foreground; what ``up`` starts).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("down", parents=[common], help="stop the stack and all it started")
     commands.add_parser("status", parents=[common], help="is the local stack up, and where")
     commands.add_parser("replay-dlq", parents=[common], help="replay the ingest DLQ via the API")
+    reconcile = commands.add_parser(
+        "reconcile",
+        parents=[common],
+        help="recount a month's usage from the message log against the counters",
+    )
+    reconcile.add_argument("--month", default=None, help="YYYY-MM (default: this month)")
+    reconcile.add_argument("--tenant", default=None, help="one tenant (default: every tenant)")
     supervise = commands.add_parser(
         "supervise", parents=[common], help="run the local stack in the foreground"
     )
@@ -80,6 +89,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(json.dumps(answer, indent=2) if not isinstance(answer, str) else answer)
         return 0 if 200 <= code < 300 else 1
+    if args.command == "reconcile":
+        query = urllib.parse.urlencode(
+            {k: v for k, v in (("month", args.month), ("tenant_id", args.tenant)) if v}
+        )
+        try:
+            code, answer = control.admin_request(
+                state, "GET", "/admin/billing/reconcile" + (f"?{query}" if query else "")
+            )
+        except control.StackError as error:
+            print(error, file=sys.stderr)
+            return 1
+        print(json.dumps(answer, indent=2) if not isinstance(answer, str) else answer)
+        ok = isinstance(answer, dict) and answer.get("ok") is True
+        return 0 if 200 <= code < 300 and ok else 1
     from infra.local.supervisor import supervise as run_supervisor
 
     return run_supervisor(state, args.template)

@@ -255,13 +255,18 @@ def status(state: Path | None = None) -> tuple[bool, str]:
 
 def replay_dlq(state: Path | None = None) -> tuple[int, Any]:
     """POST the API's DLQ replay route with the operator token; (HTTP status, parsed answer)."""
+    return admin_request(state, "POST", "/admin/dlq/replay")
+
+
+def admin_request(state: Path | None, method: str, path: str) -> tuple[int, Any]:
+    """Call an operator route of the running stack with its admin token."""
     info = read_stack(state)
     if not info or not info.get("api_url"):
         raise StackError("the local stack is not running (run: make up)")
     request = urllib.request.Request(  # noqa: S310 - the URL is the local stack's own
-        f"{info['api_url']}/admin/dlq/replay",
-        data=b"{}",
-        method="POST",
+        f"{info['api_url']}{path}",
+        data=b"{}" if method != "GET" else None,
+        method=method,
         headers={
             "Authorization": f"Bearer {info['admin_token']}",
             "Content-Type": "application/json",

@@ -141,6 +141,25 @@ def test_abandoned_checkout_flow_runs_on_the_moved_clock(stack: dict[str, Any]) 
     assert after["consent"]["email"]["marketing"]["status"] == "unsubscribed"
     assert after["consent"]["email"]["marketing"]["source"] == "one_click"
 
+    # And each send was metered once, by channel and destination, and the recount agrees
+    sent = [m for m in log() if m["state"] in ("sent", "delivered")]
+    months = sorted({m["sent_at"][:7] for m in sent})
+    email_country = after.get("country") or "ZZ"  # email is billed where the contact lives
+    units: dict[tuple[str, str], int] = {}
+    for month in months:
+        usage = requests.get(f"{api}/usage?month={month}", headers=_headers(key), timeout=10)
+        assert usage.status_code == 200, usage.text
+        for line in usage.json()["lines"]:
+            where = (line["channel"], line["country"])
+            units[where] = units.get(where, 0) + line["units"]
+        recount = requests.get(
+            f"{api}/admin/billing/reconcile?tenant_id={tenant['tenant_id']}&month={month}",
+            headers=_headers(admin),
+            timeout=30,
+        )
+        assert recount.json()["ok"] is True, recount.text
+    assert sorted(units.items()) == [(("email", email_country), 1), (("sms", "US"), 1)]
+
 
 def _next_morning(now_iso: str) -> str:
     """The next 14:00 UTC (09:00 or 10:00 in New York) at least a minute after ``now``."""

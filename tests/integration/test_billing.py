@@ -209,6 +209,10 @@ def test_redelivered_and_shuffled_send_requests_count_each_email_once(stack: Sta
     assert lines(usage(stack, seller)) == {("email", "ZZ"): (5, 3, 2, "0.00")}
     check = reconcile(stack, seller)
     assert (check["ok"], check["records"], check["messages"], check["units"]) == (True, 5, 5, 5)
+    # And the operator's recount of every tenant agrees too
+    everyone = call(stack, "GET", f"/admin/billing/reconcile?month={MONTH}", stack.admin_token)
+    assert body(everyone)["ok"] is True
+    assert seller.tenant_id in {t["tenant_id"] for t in body(everyone)["tenants_with_usage"]}
 
 
 def test_a_crash_after_the_provider_call_counts_once_and_a_refusal_not_at_all(

@@ -222,9 +222,9 @@ def reconcile() -> dict[str, Any]:
     require_admin(bp)
     params = query_params(bp)
     tenant_id = params.get("tenant_id")
-    if not tenant_id:
-        raise BadRequest("tenant_id is required", code="invalid_query")
-    return service.reconcile(tenant_id, _month(params))
+    if tenant_id:
+        return service.reconcile(tenant_id, _month(params))
+    return service.reconcile_all(_month(params))
 
 
 @route(bp, "/admin/billing/margin", methods=["GET"])

@@ -81,10 +81,15 @@ class Metered:
         return store.record_ops(message.tenant_id, self.month, message.message_id, self.lines, at)
 
 
-def meter(message: Message, contact: Contact, now: datetime) -> Metered | BillingHold:
-    """What ``message`` will be billed, or why it may not go now."""
+def meter(
+    message: Message, contact: Contact, now: datetime, fresh: bool = False
+) -> Metered | BillingHold:
+    """What ``message`` will be billed, or why it may not go now. ``fresh`` reads the plan
+    from the table, not the cache: a hold released by a plan change must see that change."""
     from linkstar.billing import pricing
 
+    if fresh:
+        _plans.pop(message.tenant_id, None)
     month = month_of(now)
     plan = plan_for(message.tenant_id, month)
     units = metering.units_for(message, contact)
@@ -475,6 +480,18 @@ def reconcile(tenant_id: str, month: str) -> dict[str, Any]:
         "recorded_but_not_billed": sorted(recorded - set(billed)),
         "billed_but_not_recorded": sorted(set(billed) - recorded),
         "ok": not differences and recorded == set(billed),
+    }
+
+
+def reconcile_all(month: str) -> dict[str, Any]:
+    """Every tenant's month (the tenants with no usage are counted and skipped)."""
+    checked = [reconcile(tid, month) for tid in store.billed_tenants()]
+    with_usage = [c for c in checked if c["records"] or c["units"] or c["messages"]]
+    return {
+        "month": month,
+        "tenants": len(checked),
+        "tenants_with_usage": with_usage,
+        "ok": all(c["ok"] for c in checked),
     }
 
 

@@ -230,7 +230,7 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
         )
     from linkstar.billing import service as billing
 
-    metered = billing.meter(message, contact, now)
+    metered = billing.meter(message, contact, now, fresh=request.recheck)
     if isinstance(metered, billing.BillingHold):
         return _hold(
             message,
