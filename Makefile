@@ -54,6 +54,7 @@ bench: install
 	$(PY) -m bench.webhook_path
 	$(PY) -m bench.marketplaces
 	$(PY) -m bench.outreach
+	$(PY) -m bench.billing
 
 replay-dlq: install
 	$(PY) -m infra.local replay-dlq

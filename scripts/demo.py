@@ -39,7 +39,7 @@ from urllib.parse import urljoin
 import requests
 from linkstar.money import minor_units
 
-from scripts import demo_outreach
+from scripts import demo_billing, demo_outreach
 from scripts.demo_data import (
     DATE_SHIFT_NOTE,
     Delivery,
@@ -968,6 +968,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed_marketplaces(fake, history)
             flows = demo_outreach.enable_presets(str(info["api_url"]), api_key)
             print(f"  outreach presets on: {', '.join(f['name'] for f in flows)}")
+            demo_billing.setup(info, {TENANT["name"]: api_key})
 
             heading(
                 f"Sending {len(history.deliveries):,} signed deliveries ({args.workers} workers)"
@@ -1006,6 +1007,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 str(shop.store.webhook_secret),
                 sqs.client(),
             )
+            failed += demo_billing.run(info, {TENANT["name"]: api_key})
             print("\n  Stopping the local stack ...")
     except DemoError as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
