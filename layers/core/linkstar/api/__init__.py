@@ -11,6 +11,7 @@ def register(app: Chalice) -> None:
         admin,
         billing,
         customers,
+        kpis,
         orders,
         outreach,
         outreach_public,
@@ -20,6 +21,7 @@ def register(app: Chalice) -> None:
         webhooks,
     )
 
-    modules = (webhooks, tenants, stores, orders, customers, reports, admin, outreach, billing)
+    modules = [webhooks, tenants, stores, orders, customers, reports, admin, outreach, billing]
+    modules.append(kpis)
     for module in (*modules, outreach_public):
         app.register_blueprint(module.bp)

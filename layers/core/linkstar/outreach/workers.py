@@ -118,13 +118,17 @@ def handle_feedback_logs(event: dict[str, Any]) -> list[str]:
 
 def tick(event: dict[str, Any]) -> dict[str, int]:
     """The schedules: every minute fire due timers; once a day (``{"job": "segments"}``) queue
-    segment entries such as win-back; on the 1st (``{"job": "close_month"}``) close the previous
-    month's invoices."""
+    segment entries such as win-back, and (``{"job": "kpi_alerts"}``) tell KPI owners of a slip;
+    on the 1st (``{"job": "close_month"}``) close the previous month's invoices."""
     from linkstar.outreach import engine, timers
 
     now = clock.now()
     if isinstance(event, dict) and event.get("job") == "segments":
         return {"segment_entries": engine.run_segments(now)}
+    if isinstance(event, dict) and event.get("job") == "kpi_alerts":
+        from linkstar.kpis import service as kpis
+
+        return kpis.check_all(now)
     if isinstance(event, dict) and event.get("job") == "close_month":
         from linkstar.billing import service as billing
 

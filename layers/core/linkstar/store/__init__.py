@@ -52,6 +52,13 @@ one busy tenant spreads over many partitions.
 | invoice           | ``T#<tid>#INVOICE``                  | ``<yyyy-mm>``          |                      |                              |
 | credit balances   | ``T#<tid>``                          | ``CREDITS``            |                      |                              |
 | tenant registry   | ``TENANTS``                          | ``T#<tid>``            |                      |                              |
+| metric fact       | ``T#<tid>#METRIC#<metric>#<yyyy-mm>``| ``<date>#<metric>#<dims sha>`` |              |                              |
+| metric source     | ``T#<tid>#SOURCES``                  | ``<source>``           |                      |                              |
+| KPI definition    | ``T#<tid>#KPIS``                     | ``KPI#<kpi_id>``       |                      |                              |
+| KPI owner         | ``T#<tid>#KPIS``                     | ``OWNER#<owner>``      |                      |                              |
+| agency contract   | ``T#<tid>#KPIS``                     | ``CONTRACT#<agency>``  |                      |                              |
+| KPI audit         | ``T#<tid>#KPIAUDIT``                 | ``<at>#<sha>``         |                      |                              |
+| KPI alert state   | ``T#<tid>#KPISTATE#<kpi_id>``        | ``<period>``           |                      |                              |
 
 Outbox items carry ``expires_at`` (TTL); the table's stream feeds the publisher function, which
 filters on ``INSERT`` of ``sk`` beginning ``EVT#`` (see template.yaml).

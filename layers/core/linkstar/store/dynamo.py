@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -161,6 +161,30 @@ def update_op(
         body["ConditionExpression"] = condition
     _add_expr(body, {"names": names, "values": values})
     return Op("Update", body, is_guard=guard)
+
+
+def batch_put(items: Sequence[Mapping[str, Any]]) -> int:
+    """Put every item, 25 to a call, retrying what DynamoDB hands back unprocessed (with a short
+    backoff). Each put replaces the item with its key: for facts keyed by what they are, a
+    re-import replaces rather than adds. Returns the number of calls made."""
+    import time
+
+    client = aws.client("dynamodb")
+    calls = 0
+    for start in range(0, len(items), 25):
+        pending: list[dict[str, Any]] = [
+            {"PutRequest": {"Item": serialize(item)}} for item in items[start : start + 25]
+        ]
+        for attempt in range(8):
+            calls += 1
+            answer = client.batch_write_item(RequestItems={_table(): pending})
+            pending = answer.get("UnprocessedItems", {}).get(_table(), [])
+            if not pending:
+                break
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        if pending:
+            raise RuntimeError(f"{len(pending)} items stayed unprocessed after retries")
+    return calls
 
 
 def delete(key: Mapping[str, str]) -> None:

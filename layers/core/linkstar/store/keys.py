@@ -278,3 +278,48 @@ as the month close."""
 
 def tenant_registry(tid: str) -> dict[str, str]:
     return {"pk": TENANT_REGISTRY, "sk": f"T#{tid}"}
+
+
+# ---------------------------------------------------------------- KPIs
+
+
+def metric_month(tid: str, metric: str, month: str) -> str:
+    """One metric's imported facts of one month: a KPI reads a month of a metric in one query."""
+    return f"T#{tid}#METRIC#{metric}#{month}"
+
+
+def metric_fact(tid: str, metric: str, day: str, fact_key: str) -> dict[str, str]:
+    return {"pk": metric_month(tid, metric, day[:7]), "sk": fact_key}
+
+
+def metric_sources(tid: str) -> str:
+    return f"T#{tid}#SOURCES"
+
+
+def metric_source(tid: str, source: str) -> dict[str, str]:
+    return {"pk": metric_sources(tid), "sk": source}
+
+
+def kpis(tid: str) -> str:
+    return f"T#{tid}#KPIS"
+
+
+def kpi(tid: str, kpi_id: str) -> dict[str, str]:
+    return {"pk": kpis(tid), "sk": f"KPI#{kpi_id}"}
+
+
+def kpi_audit(tid: str, at: str, digest: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#KPIAUDIT", "sk": f"{at}#{digest}"}
+
+
+def kpi_owner(tid: str, owner_id: str) -> dict[str, str]:
+    return {"pk": kpis(tid), "sk": f"OWNER#{owner_id}"}
+
+
+def contract(tid: str, agency: str) -> dict[str, str]:
+    return {"pk": kpis(tid), "sk": f"CONTRACT#{agency}"}
+
+
+def kpi_status(tid: str, kpi_id: str, period: str) -> dict[str, str]:
+    """The last status a KPI's owner was told of for a period (alerts fire on a change)."""
+    return {"pk": f"T#{tid}#KPISTATE#{kpi_id}", "sk": period}

@@ -19,6 +19,7 @@ def _key_item(key: ApiKey, digest: str) -> dict[str, Any]:
         "key_id": key.key_id,
         "role": key.role.value,
         "name": key.name,
+        "owner": key.owner,
         "created_at": key.created_at.isoformat(),
         "created_by": key.created_by,
         "revoked": key.revoked,

@@ -53,6 +53,9 @@ class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
     name: str | None = Field(default=None, max_length=200)
+    # The KPI owner (a person, team or agency) this key acts for: an operator key sees only the
+    # KPIs that owner owns.
+    owner: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class ApiKey(BaseModel):
@@ -62,6 +65,7 @@ class ApiKey(BaseModel):
     key_id: str
     role: Role
     name: str | None = None
+    owner: str | None = None
     created_at: datetime
     created_by: str | None = None
     revoked: bool = False
@@ -73,3 +77,4 @@ class Principal(BaseModel):
     tenant_id: str
     key_id: str
     role: Role
+    owner: str | None = None

@@ -44,6 +44,7 @@ def mint_key(principal: Principal, request: ApiKeyCreate) -> tuple[ApiKey, str]:
         key_id=ids.new_key_id(),
         role=request.role,
         name=request.name,
+        owner=request.owner,
         created_at=utcnow(),
         created_by=principal.key_id,
     )
@@ -70,7 +71,7 @@ def authenticate(authorization: str | None) -> Principal:
     key = repo.find_key(tenant_id, keys.digest(token))
     if key is None or key.revoked:
         raise Unauthorized("unknown or revoked API key", code="invalid_api_key")
-    return Principal(tenant_id=key.tenant_id, key_id=key.key_id, role=key.role)
+    return Principal(tenant_id=key.tenant_id, key_id=key.key_id, role=key.role, owner=key.owner)
 
 
 def check_admin_token(authorization: str | None, expected: str) -> None:

@@ -1,0 +1,200 @@
+"""KPI API: metric imports and freshness, KPI definitions, the dashboard, scorecards, owners and
+agency settlements (roles and rules in ``linkstar.kpis.service``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from linkstar import clock
+from linkstar.api.auth import principal
+from linkstar.api.http import json_object, json_response, query_params, route
+from linkstar.errors import BadRequest
+from linkstar.tenants.models import Role
+
+bp = Blueprint(__name__)
+
+_CSV_TYPES = ["application/json", "text/csv", "text/plain"]
+
+
+def _period(params: dict[str, str]) -> str:
+    from linkstar.kpis import scoring
+
+    label = params.get("period") or clock.now().strftime("%Y-%m")
+    try:
+        scoring.bounds(label)
+    except ValueError as exc:
+        raise BadRequest(
+            "period must be YYYY-MM-DD, YYYY-Www, YYYY-MM or YYYY-Qn", code="invalid_query"
+        ) from exc
+    return label
+
+
+# ---------------------------------------------------------------- metrics
+
+
+@route(bp, "/metrics", methods=["POST"])
+def post_metrics() -> dict[str, Any]:
+    from linkstar.kpis import service
+
+    who = principal(bp, Role.OPERATOR)
+    return service.import_facts(who, json_object(bp), clock.now())
+
+
+@route(bp, "/metrics/import", methods=["POST"], content_types=_CSV_TYPES)
+def import_metrics() -> dict[str, Any]:
+    """A report as CSV (``?preset=amazon_sp_campaigns|tiktok_ads|amazon_account_health``, plus
+    any default dimension or ``date`` as query parameters), or JSON
+    ``{"preset", "csv", "mapping"?, "defaults"?}`` (the ``generic`` preset needs a mapping)."""
+    from linkstar.kpis import service
+
+    who = principal(bp, Role.OPERATOR)
+    request = bp.current_request
+    params = query_params(bp)
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
+    mapping: dict[str, Any] | None = None
+    if content_type == "application/json":
+        body = json_object(bp)
+        text = body.get("csv")
+        preset = body.get("preset") or params.get("preset")
+        mapping = body.get("mapping")
+        defaults = dict(body.get("defaults") or {})
+        if not isinstance(text, str):
+            raise BadRequest("give the report as csv (a string)", code="invalid_report")
+    else:
+        raw = request.raw_body or b""
+        try:
+            text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError as exc:
+            raise BadRequest("the report is not UTF-8", code="invalid_report") from exc
+        preset = params.get("preset")
+        defaults = {k: v for k, v in params.items() if k != "preset"}
+        if "mapping" in defaults:
+            try:
+                mapping = json.loads(defaults.pop("mapping"))
+            except ValueError as exc:
+                raise BadRequest("mapping must be JSON", code="invalid_query") from exc
+    if not preset:
+        raise BadRequest("say which report this is: preset=", code="preset_required")
+    return service.import_report(who, text, str(preset), mapping, defaults, clock.now())
+
+
+@route(bp, "/metrics/sources", methods=["GET"])
+def metric_sources() -> dict[str, Any]:
+    from linkstar.kpis import service
+
+    return service.sources(principal(bp))
+
+
+# ---------------------------------------------------------------- KPIs
+
+
+@route(bp, "/kpis", methods=["POST"])
+def create_kpi() -> Response:
+    from linkstar.kpis import service
+
+    who = principal(bp, Role.ADMIN)
+    kpi = service.create_kpi(who, json_object(bp), clock.now())
+    return json_response(service.kpi_view(kpi), 201)
+
+
+@route(bp, "/kpis", methods=["GET"])
+def list_kpis() -> dict[str, Any]:
+    from linkstar.kpis import library, service
+
+    who = principal(bp)
+    return {
+        "kpis": [service.kpi_view(k) for k in service.visible_kpis(who)],
+        "builtins": [
+            {k: getattr(b, k) for k in ("key", "name", "formula", "unit", "direction")}
+            for b in library.BUILTINS.values()
+        ],
+    }
+
+
+@route(bp, "/kpis/dashboard", methods=["GET"])
+def dashboard() -> dict[str, Any]:
+    from linkstar.kpis import service
+
+    who = principal(bp)
+    return service.dashboard(who, _period(query_params(bp)), clock.now().date())
+
+
+@route(bp, "/kpis/audit", methods=["GET"])
+def kpi_audit() -> dict[str, Any]:
+    from linkstar.store import kpis as store
+
+    who = principal(bp, Role.ADMIN)
+    return {"changes": store.audit(who.tenant_id)}
+
+
+@route(bp, "/kpis/{kpi_id}", methods=["GET"])
+def get_kpi(kpi_id: str) -> dict[str, Any]:
+    from linkstar.kpis import service
+
+    who = principal(bp)
+    kpi = service.load_kpi(who, kpi_id)
+    loader = service.loader_for(who.tenant_id)
+    return service.evaluate(loader, kpi, _period(query_params(bp)), clock.now().date())
+
+
+@route(bp, "/kpis/{kpi_id}", methods=["PATCH"])
+def patch_kpi(kpi_id: str) -> dict[str, Any]:
+    from linkstar.kpis import service
+
+    who = principal(bp, Role.MANAGER)
+    return service.kpi_view(service.update_kpi(who, kpi_id, json_object(bp), clock.now()))
+
+
+# ---------------------------------------------------------------- owners and scorecards
+
+
+@route(bp, "/owners/{owner_id}", methods=["PUT"])
+def put_owner(owner_id: str) -> dict[str, Any]:
+    from linkstar.kpis import service
+
+    who = principal(bp, Role.ADMIN)
+    return service.put_owner(who, owner_id, json_object(bp), clock.now()).model_dump(mode="json")
+
+
+@route(bp, "/owners", methods=["GET"])
+def list_owners() -> dict[str, Any]:
+    from linkstar.kpis import service
+
+    who = principal(bp)
+    return {"owners": [o.model_dump(mode="json") for o in service.owners(who.tenant_id).values()]}
+
+
+@route(bp, "/scorecards", methods=["GET"])
+def scorecards() -> dict[str, Any]:
+    from linkstar.kpis import service
+
+    who = principal(bp)
+    params = query_params(bp)
+    return service.scorecards(who, params.get("owner"), _period(params), clock.now().date())
+
+
+# ---------------------------------------------------------------- agency settlement
+
+
+@route(bp, "/settlements/contracts/{agency}", methods=["PUT"])
+def put_contract(agency: str) -> dict[str, Any]:
+    from linkstar.kpis import service
+
+    who = principal(bp, Role.ADMIN)
+    result: dict[str, Any] = service.put_contract(who, agency, json_object(bp), clock.now())
+    return result
+
+
+@route(bp, "/settlements", methods=["GET"])
+def get_settlement() -> dict[str, Any]:
+    from linkstar.kpis import service
+
+    who = principal(bp)
+    params = query_params(bp)
+    agency = params.get("agency")
+    if not agency:
+        raise BadRequest("agency is required", code="invalid_query")
+    return service.statement(who, agency, _period(params), clock.now().date())
