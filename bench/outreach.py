@@ -52,7 +52,7 @@ ZONE = "America/Los_Angeles"
 PUBLIC_BASE_URL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/Prod"
 SEND_QUEUES = {"EmailQueue": "sender.email", "SmsQueue": "sender.sms"}
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
-READS = ("GetItem", "Query")
+READS = ("GetItem", "Query", "BatchGetItem")
 CALL_COLUMNS = (
     *("operation", "engine/run", "engine/msg"),
     *("email sender", "per email", "SMS sender", "per SMS"),
@@ -239,6 +239,9 @@ def _write(phase: str, kind: str, request: dict[str, Any], transactional: bool) 
 
 
 def _read_target(params: dict[str, Any]) -> str:
+    batch = [key for r in params.get("RequestItems", {}).values() for key in r.get("Keys", [])]
+    if batch:
+        return "batch get " + item_kind(batch[0]["pk"]["S"], batch[0].get("sk", {}).get("S"))
     if "Key" in params:
         return "get " + item_kind(params["Key"]["pk"]["S"], params["Key"].get("sk", {}).get("S"))
     pk = params.get("ExpressionAttributeValues", {}).get(":pk", {}).get("S", "?")

@@ -38,7 +38,8 @@ class Units:
     kind: str = "send"  # or a surcharge key: "mms", "email_attachment"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Compact (it is stored on the message and its usage record): defaults left out."""
+        return {k: v for k, v in asdict(self).items() if v not in ("", "send")}
 
 
 def month_of(at: datetime) -> str:

@@ -410,7 +410,15 @@ def usage_events(tenant_id: str, month: str) -> list[dict[str, Any]]:
                     "time": record["at"],
                     "subject": tenant_id,
                     "datacontenttype": "application/json",
-                    "data": {"message_id": record["message_id"], **line},
+                    "data": dict(
+                        zip(
+                            ("channel", "country", "category", "kind"),
+                            store.line_key(line),
+                            strict=True,
+                        ),
+                        message_id=record["message_id"],
+                        units=int(line["units"]),
+                    ),
                 }
             )
     return events
@@ -497,7 +505,7 @@ def reconcile_all(month: str) -> dict[str, Any]:
 
 def _add(totals: dict[tuple[str, str, str, str], int], lines: list[dict[str, Any]]) -> None:
     for line in lines:
-        key = (line["channel"], line["country"], line["category"], line["kind"])
+        key = store.line_key(line)
         totals[key] = totals.get(key, 0) + int(line["units"])
 
 

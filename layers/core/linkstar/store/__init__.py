@@ -43,7 +43,7 @@ one busy tenant spreads over many partitions.
 | inbound route     | ``INBOUND#<channel>#<phone>``        | ``T#<tid>``            |                      |                              |
 | timer (4 shards)  | ``TIMER#<shard>``                    | ``<due>#<tid>#<kind>#<ref>`` |                |                              |
 | segment flow      | ``SEGFLOWS``                         | ``T#<tid>#<flow_id>``  |                      |                              |
-| usage counters    | ``T#<tid>#USAGE#<yyyy-mm>``          | ``CTR#<shard>``        |                      |                              |
+| usage counter     | ``T#<tid>#USAGE#<yyyy-mm>#<shard>``  | ``CTR``                |                      |                              |
 | usage alert fired | ``T#<tid>#USAGE#<yyyy-mm>``          | ``ALERT#<key>``        |                      |                              |
 | usage record      | ``T#<tid>#UREC#<yyyy-mm>#<shard>``   | ``<message_id>``       |                      |                              |
 | plan version      | ``T#<tid>#PLAN``                     | ``V#<effective_from>`` |                      |                              |

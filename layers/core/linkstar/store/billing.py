@@ -97,19 +97,31 @@ class MonthState:
 
 
 def read_month(tenant_id: str, month: str) -> MonthState:
-    """Every counter shard and fired alert of the month: one strongly consistent query."""
+    """Every counter shard (one BatchGetItem) and fired alert (one query) of the month, read
+    strongly consistent."""
     state = MonthState()
-    for item in dynamo.query_all("pk", keys.usage_month(tenant_id, month), consistent=True):
-        sk = item["sk"]
-        if sk.startswith("ALERT#"):
-            state.alerts.add(sk.removeprefix("ALERT#"))
-            continue
+    counter_keys = [keys.usage_counter(tenant_id, month, n) for n in range(keys.USAGE_SHARDS)]
+    for item in dynamo.batch_get(counter_keys, consistent=True):
         for name, value in item.items():
             if name.startswith(COUNTER_PREFIX) and int(value):
                 line = parse_counter_attribute(name)
                 state.units[line] = state.units.get(line, 0) + int(value)
     state.units = {line: n for line, n in state.units.items() if n}
+    alerts = dynamo.query_all(
+        "pk", keys.usage_month(tenant_id, month), sk_prefix="ALERT#", consistent=True
+    )
+    state.alerts = {item["sk"].removeprefix("ALERT#") for item in alerts}
     return state
+
+
+def line_key(line: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """A stamp's or record's line, whose defaults (no category, kind ``send``) are left out."""
+    return (
+        str(line["channel"]),
+        str(line["country"]),
+        str(line.get("category", "")),
+        str(line.get("kind", "send")),
+    )
 
 
 def record_ops(
@@ -150,7 +162,7 @@ def _counter_op(
 ) -> dynamo.Op:
     totals: dict[str, int] = {}
     for line in lines:
-        name = counter_attribute(line["channel"], line["country"], line["category"], line["kind"])
+        name = counter_attribute(*line_key(line))
         totals[name] = totals.get(name, 0) + sign * int(line["units"])
     names = {f"#c{i}": name for i, name in enumerate(totals)}
     values: dict[str, Any] = {f":c{i}": Decimal(v) for i, v in enumerate(totals.values())}

@@ -163,6 +163,34 @@ def update_op(
     return Op("Update", body, is_guard=guard)
 
 
+def batch_get(
+    item_keys: Sequence[Mapping[str, str]], *, consistent: bool = False
+) -> list[dict[str, Any]]:
+    """The items with these keys (those that exist, in no particular order), 100 to a call,
+    retrying what DynamoDB hands back unprocessed."""
+    import time
+
+    client = aws.client("dynamodb")
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(item_keys), 100):
+        request: dict[str, Any] = {
+            _table(): {
+                "Keys": [serialize(key) for key in item_keys[start : start + 100]],
+                "ConsistentRead": consistent,
+            }
+        }
+        for attempt in range(8):
+            answer = client.batch_get_item(RequestItems=request)
+            found.extend(deserialize(item) for item in answer["Responses"].get(_table(), []))
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        if request:
+            raise RuntimeError("keys stayed unprocessed after retries")
+    return found
+
+
 def batch_put(items: Sequence[Mapping[str, Any]]) -> int:
     """Put every item, 25 to a call, retrying what DynamoDB hands back unprocessed (with a short
     backoff). Each put replaces the item with its key: for facts keyed by what they are, a

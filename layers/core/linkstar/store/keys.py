@@ -212,17 +212,18 @@ def timer_partition(shard: int) -> str:
 # ---------------------------------------------------------------- billing
 
 USAGE_SHARDS = 10
-"""Counter shards per tenant-month: 10 items take 10 x 1,000 writes/s, and reading a month is
-still one query of one partition."""
+"""Counter shards per tenant-month, each its own partition key: DynamoDB takes 1,000 writes/s per
+partition, so ten partitions carry ten times one counter, and a month's counters are still one
+BatchGetItem of ten keys."""
 
 
 def usage_month(tid: str, month: str) -> str:
-    """The month's counter shards (``CTR#<n>``) and the alerts it fired (``ALERT#<key>``)."""
+    """The alerts a tenant's month has fired (``ALERT#<key>``)."""
     return f"T#{tid}#USAGE#{month}"
 
 
 def usage_counter(tid: str, month: str, shard: int) -> dict[str, str]:
-    return {"pk": usage_month(tid, month), "sk": f"CTR#{shard:02d}"}
+    return {"pk": f"T#{tid}#USAGE#{month}#{shard:02d}", "sk": "CTR"}
 
 
 def usage_alert(tid: str, month: str, key: str) -> dict[str, str]:
