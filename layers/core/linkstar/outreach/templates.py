@@ -132,6 +132,9 @@ class WhatsAppTemplate(BaseModel):
     # Meta's own rules: lowercase letters, digits and underscores; languages like "en_US".
     name: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,512}$")]
     language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")]
+    # The category Meta approved the template in; it prices the message (marketing costs several
+    # times utility). Unset: marketing for a marketing step, utility otherwise.
+    category: Literal["marketing", "utility", "authentication"] | None = None
 
 
 class Template(BaseModel):
