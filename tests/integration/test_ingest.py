@@ -217,6 +217,20 @@ def test_other_resources_from_real_payloads(stack: Stack, seller: Seller) -> Non
         call(stack, "GET", "/customers?email=bob.norman@hostmail.com", seller.api_key)
     )["customers"]
     assert (customer["first_name"], customer["country"]) == ("Bob", "US")
+    # And the funnel stages land in the daily aggregates: the checkout on its own day (once,
+    # however often it is redelivered), the order's stages on the order's day (authorized:
+    # not paid; the fixture's fulfillment is still "pending", so not shipped either)
+    post_webhook(stack, seller, "checkouts/create", fixture_bytes("shopify/checkouts_create.json"))
+    drain_ingest(stack)
+    checkout_day = body_of(
+        call(stack, "GET", "/reports/daily?from=2012-10-12&to=2012-10-12", seller.api_key)
+    )["rows"]
+    assert [(r["date"], r["market"], r["checkouts"]) for r in checkout_day] == [
+        ("2012-10-12", "US", 1)
+    ]
+    (order_day,) = _report(stack, seller)["rows"]
+    assert (order_day["orders"], order_day["paid_orders"]) == (1, 0)
+    assert (order_day["fulfilled"], order_day["delivered"]) == (0, 0)
 
 
 def test_unprocessable_delivery_goes_to_dlq_with_reason_and_replays(

@@ -121,3 +121,15 @@ def test_at_the_same_time_the_platforms_own_snapshot_beats_one_rebuilt_from_an_e
     # Then: the stored snapshot is the platform's own both ways
     assert imported_first.snapshot == webhook.order
     assert webhook_first.snapshot == webhook.order
+
+
+def test_the_funnel_stages_an_order_reaches_count_on_the_day_it_was_placed() -> None:
+    created, paid, shipped, _ = _history()
+    key = ("2008-01-10", STORE, "US")
+    stages = ("paid_orders", "fulfilled", "delivered")
+    assert [S.contribution(_fold([created]))[key][s] for s in stages] == [0, 0, 0]
+    assert [S.contribution(_fold([created, paid]))[key][s] for s in stages] == [1, 0, 0]
+    # Shipped the next day, still counted on the order's day: the funnel is a cohort of orders
+    assert [S.contribution(_fold([created, shipped]))[key][s] for s in stages] == [1, 1, 0]
+    delta = S.diff(S.contribution(_fold([created, shipped])), S.contribution(_fold([created])))
+    assert delta[key] == {"paid_orders": Decimal(1), "fulfilled": Decimal(1)}

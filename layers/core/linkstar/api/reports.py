@@ -22,6 +22,10 @@ COUNTERS = (
     "amounts_pending",
     "new_customers",
     "returning_customers",
+    "checkouts",
+    "paid_orders",
+    "fulfilled",
+    "delivered",
 )
 MONEY = ("gmv", "refunded")
 MAX_DAYS = 732

@@ -395,11 +395,19 @@ def _apply_checkout(store: Store, change: CheckoutSnapshot, meta: DeliveryMeta) 
     if current is not None and not events:
         stamp = incoming.updated_at.isoformat()
         events.append(DomainEvent(ids.event_id(*base, stamp), "checkout.updated", detail))
+    # The funnel's checkout stage: counted once, when the checkout is first seen, on the day it
+    # was created, in its destination's market (the store's when it has none).
+    agg: dict[AggregateKey, dict[str, Decimal]] = {}
+    if current is None:
+        day = incoming.created_at.date().isoformat()
+        market = (incoming.country_code or store.market).upper()
+        agg[(day, store.store_id, market)] = {"checkouts": Decimal(1)}
     _commit(
         store,
         meta,
         [checkouts.put_op(store.tenant_id, store.store_id, incoming, version)],
         events,
+        agg,
     )
     return "applied"
 

@@ -361,6 +361,15 @@ def contribution(state: OrderState) -> dict[AggregateKey, dict[str, Decimal]]:
         "amounts_pending": Decimal(1 if snap.amounts_pending else 0),
         f"gmv#{snap.currency}": Decimal(0) if cancelled else snap.total,
     }
+    # The funnel's order stages, counted on the day the order was placed (a cohort: of the
+    # orders placed that day, how many were paid, shipped, delivered), from the facts.
+    reached = state.current_milestones()
+    for stage, milestone in (
+        ("paid_orders", "paid"),
+        ("fulfilled", "fulfilled"),
+        ("delivered", "delivered"),
+    ):
+        values[stage] = Decimal(1 if milestone in reached else 0)
     for refund in state.refunds:
         name = f"refunded#{refund.currency or snap.currency}"
         values[name] = values.get(name, Decimal(0)) + refund.amount
