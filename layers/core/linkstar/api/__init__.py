@@ -11,6 +11,7 @@ def register(app: Chalice) -> None:
         admin,
         billing,
         customers,
+        funnel,
         kpis,
         orders,
         outreach,
@@ -22,6 +23,6 @@ def register(app: Chalice) -> None:
     )
 
     modules = [webhooks, tenants, stores, orders, customers, reports, admin, outreach, billing]
-    modules.append(kpis)
+    modules += [kpis, funnel]
     for module in (*modules, outreach_public):
         app.register_blueprint(module.bp)

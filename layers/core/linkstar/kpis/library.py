@@ -148,6 +148,7 @@ METRICS: dict[str, MetricInfo] = dict(
         # Store traffic.
         _metric("sessions", "count", "import", "sum", "store or listing sessions"),
         _metric("add_to_carts", "count", "import", "sum", "add-to-cart events"),
+        _metric("reviews", "count", "import", "sum", "product or store reviews received"),
         # Content.
         _metric("video_views", "count", "import", "sum", "times a video started to play"),
         _metric("video_completions", "count", "import", "sum", "times a video played to the end"),

@@ -59,6 +59,7 @@ one busy tenant spreads over many partitions.
 | agency contract   | ``T#<tid>#KPIS``                     | ``CONTRACT#<agency>``  |                      |                              |
 | KPI audit         | ``T#<tid>#KPIAUDIT``                 | ``<at>#<sha>``         |                      |                              |
 | KPI alert state   | ``T#<tid>#KPISTATE#<kpi_id>``        | ``<period>``           |                      |                              |
+| funnel stages     | ``T#<tid>``                          | ``FUNNEL``             |                      |                              |
 
 Outbox items carry ``expires_at`` (TTL); the table's stream feeds the publisher function, which
 filters on ``INSERT`` of ``sk`` beginning ``EVT#`` (see template.yaml).

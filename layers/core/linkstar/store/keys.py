@@ -324,3 +324,10 @@ def contract(tid: str, agency: str) -> dict[str, str]:
 def kpi_status(tid: str, kpi_id: str, period: str) -> dict[str, str]:
     """The last status a KPI's owner was told of for a period (alerts fire on a change)."""
     return {"pk": f"T#{tid}#KPISTATE#{kpi_id}", "sk": period}
+
+
+# ---------------------------------------------------------------- funnel and costs
+
+
+def funnel_config(tid: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}", "sk": "FUNNEL"}
