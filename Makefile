@@ -55,6 +55,7 @@ bench: install
 	$(PY) -m bench.marketplaces
 	$(PY) -m bench.outreach
 	$(PY) -m bench.billing
+	$(PY) -m bench.kpis
 
 replay-dlq: install
 	$(PY) -m infra.local replay-dlq
