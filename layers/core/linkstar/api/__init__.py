@@ -10,6 +10,7 @@ def register(app: Chalice) -> None:
     from linkstar.api import (
         admin,
         billing,
+        costs,
         customers,
         funnel,
         kpis,
@@ -23,6 +24,6 @@ def register(app: Chalice) -> None:
     )
 
     modules = [webhooks, tenants, stores, orders, customers, reports, admin, outreach, billing]
-    modules += [kpis, funnel]
+    modules += [kpis, funnel, costs]
     for module in (*modules, outreach_public):
         app.register_blueprint(module.bp)

@@ -60,6 +60,8 @@ one busy tenant spreads over many partitions.
 | KPI audit         | ``T#<tid>#KPIAUDIT``                 | ``<at>#<sha>``         |                      |                              |
 | KPI alert state   | ``T#<tid>#KPISTATE#<kpi_id>``        | ``<period>``           |                      |                              |
 | funnel stages     | ``T#<tid>``                          | ``FUNNEL``             |                      |                              |
+| cost model        | ``T#<tid>``                          | ``COSTMODEL``          |                      |                              |
+| FX rate           | ``T#<tid>#FX#<yyyy-mm>``             | ``<day>#<base>#<quote>`` |                    |                              |
 
 Outbox items carry ``expires_at`` (TTL); the table's stream feeds the publisher function, which
 filters on ``INSERT`` of ``sk`` beginning ``EVT#`` (see template.yaml).

@@ -331,3 +331,16 @@ def kpi_status(tid: str, kpi_id: str, period: str) -> dict[str, str]:
 
 def funnel_config(tid: str) -> dict[str, str]:
     return {"pk": f"T#{tid}", "sk": "FUNNEL"}
+
+
+def cost_model(tid: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}", "sk": "COSTMODEL"}
+
+
+def fx_month(tid: str, month: str) -> str:
+    return f"T#{tid}#FX#{month}"
+
+
+def fx_rate(tid: str, day: str, base: str, quote: str) -> dict[str, str]:
+    """One daily rate (re-posting a day's rate replaces it)."""
+    return {"pk": fx_month(tid, day[:7]), "sk": f"{day}#{base}#{quote}"}

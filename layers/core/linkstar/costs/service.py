@@ -1,0 +1,199 @@
+"""Costs as the API uses them: the tenant's cost model (audited with the KPI audit trail), its FX
+rates, and one order's profit from its canonical record.
+
+From the order: lines (a line's own discount is the gap between quantity x unit price and its
+total; what the lines still charge beyond the order's subtotal is spread over them as discount,
+by what they charge),
+shipping charged, tax collected, refunds (and the units they name as returned goods), the
+destination market and the order's ``utm_campaign``. Not in the canonical order, so left to the
+cost model's defaults: weight, shipping method, payment gateway and where it ships from.
+
+Ads (rule ``by_revenue_share``, per market and day): the day's imported ``ad_spend`` for the
+order's market times the order's share of that day-market's GMV in the order's currency, as the
+daily aggregates hold it. Reads: the order, the model, at most two months of FX rates, one
+aggregate month and one fact month, whatever the number of orders.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from linkstar.costs import fx as fx_module
+from linkstar.costs import model as model_module
+from linkstar.errors import BadRequest, NotFound
+from linkstar.store import dynamo, keys
+from linkstar.tenants.models import Principal, Role
+
+DISCOUNT_PLACES = Decimal("0.0001")
+
+
+def load_model(tenant_id: str) -> model_module.CostModel | None:
+    item = dynamo.get(keys.cost_model(tenant_id), consistent=True)
+    return model_module.CostModel.model_validate_json(item["doc"]) if item else None
+
+
+def put_model(who: Principal, body: dict[str, Any], now: datetime) -> model_module.CostModel:
+    from linkstar.kpis.service import _actor, _require
+    from linkstar.store import kpis as audit_store
+
+    _require(who, Role.ADMIN, "changing the cost model")
+    model = model_module.CostModel.model_validate(body)
+    item = dynamo.get(keys.cost_model(who.tenant_id), consistent=True)
+    before = json.loads(item["doc"]) if item else None
+    version = int(item["version"]) if item else 0
+    audit_store.save(
+        who.tenant_id, "cost_model", keys.cost_model(who.tenant_id), "cost_model",
+        model.model_dump(mode="json"), before, version, _actor(who), now,
+    )  # fmt: skip
+    return model
+
+
+def put_rates(who: Principal, payload: Any) -> dict[str, Any]:
+    from linkstar.kpis.service import _require
+
+    _require(who, Role.OPERATOR, "posting FX rates")
+    rows, problems = fx_module.parse_rates(payload)
+    if problems:
+        raise BadRequest("some rates are not valid", code="invalid_rates", problems=problems)
+    dynamo.batch_put(
+        [
+            {
+                **keys.fx_rate(who.tenant_id, row.date.isoformat(), row.base, row.quote),
+                "type": "fx_rate",
+                "date": row.date.isoformat(),
+                "base": row.base,
+                "quote": row.quote,
+                "rate": row.rate,
+            }
+            for row in rows
+        ]
+    )
+    return {"accepted": len(rows)}
+
+
+def rates_around(tenant_id: str, day: date) -> fx_module.FxTable:
+    """The rates an order of ``day`` may use: that day back to the staleness limit."""
+    first = day - timedelta(days=fx_module.DEFAULT_MAX_AGE_DAYS)
+    months = sorted({first.strftime("%Y-%m"), day.strftime("%Y-%m")})
+    rows = []
+    for month in months:
+        for item in dynamo.query_all(
+            "pk",
+            keys.fx_month(tenant_id, month),
+            sk_between=(first.isoformat(), f"{day.isoformat()}~"),
+        ):
+            rows.append(
+                fx_module.FxRate(
+                    date=date.fromisoformat(item["date"]),
+                    base=item["base"],
+                    quote=item["quote"],
+                    rate=Decimal(item["rate"]),
+                )
+            )
+    return fx_module.FxTable(rows)
+
+
+def order_facts(state: Any, ads: Any | None) -> Any:
+    from linkstar.costs import profit
+
+    snap = state.snapshot
+    lines = []
+    charged = []
+    for item in snap.line_items:
+        gross = item.unit_price * item.quantity
+        own = max(gross - item.total, Decimal(0)) if item.total else Decimal(0)
+        lines.append([item, own])
+        charged.append(gross - own)
+    total_charged = sum(charged, Decimal(0))
+    # What the lines charge beyond the order's subtotal (after discounts, before shipping and
+    # tax) is discount the lines don't carry themselves: order-level codes, or a platform that
+    # reports line prices before them.
+    spread = max(total_charged - snap.subtotal, snap.discounts - sum(o for _, o in lines))
+    if snap.subtotal <= 0:
+        spread = snap.discounts - sum((own for _, own in lines), Decimal(0))
+    if spread > 0 and total_charged > 0:
+        for entry, line_charged in zip(lines, charged, strict=True):
+            share = (spread * line_charged / total_charged).quantize(DISCOUNT_PLACES)
+            entry[1] = min(entry[1] + share, entry[0].unit_price * entry[0].quantity)
+    by_line = {item.line_id: item for item in snap.line_items}
+    returns = []
+    for refund in state.refunds:
+        items = [
+            profit.ReturnedItem(sku=by_line[line_id].sku, quantity=qty)
+            for line_id, qty in refund.line_items
+            if line_id in by_line and by_line[line_id].sku and qty > 0
+        ]
+        if items:
+            returns.append(profit.Return(items=tuple(items)))
+    return profit.OrderFacts(
+        order_id=state.order_id,
+        date=snap.created_at.date(),
+        platform=state.platform,
+        market=state.market,
+        currency=snap.currency,
+        store_id=state.store_id,
+        lines=tuple(
+            profit.OrderLine(
+                sku=item.sku, quantity=item.quantity, unit_price=item.unit_price, discount=disc
+            )
+            for item, disc in lines
+        ),
+        shipping_charged=snap.shipping,
+        tax_collected=snap.tax,
+        refunded=min(state.refunded_amount, snap.total),
+        returns=tuple(returns),
+        campaign=snap.utm.get("utm_campaign") if hasattr(snap, "utm") else None,
+        allocated_ads=ads,
+    )
+
+
+def _allocated_ads(tenant_id: str, state: Any, currency: str) -> Any | None:
+    """The order's share of its market-day's ad spend (see the module docstring)."""
+    from linkstar.costs import profit
+    from linkstar.kpis.data import Loader
+
+    snap = state.snapshot
+    day = snap.created_at.date()
+    loader = Loader(tenant_id, currency)
+    spend = sum(
+        (v for _, v in loader.fact_series("ad_spend", day, day, {"market": state.market})),
+        Decimal(0),
+    )
+    if spend == 0:
+        return None
+    gmv = Decimal(0)
+    for item in loader._aggregate_month(day.strftime("%Y-%m")):
+        if item["day"] == day.isoformat() and item.get("market") == state.market:
+            gmv += Decimal(item.get(f"gmv#{snap.currency}", 0))
+    if gmv <= 0:
+        return None
+    share = snap.total / gmv
+    return profit.AllocatedAds(
+        amount=(spend * share).quantize(Decimal("0.01")),
+        currency=currency,
+        how=(
+            f"{share:.4f} of {spend} {currency} ad spend in {state.market} on {day} "
+            f"(its share of the day's {gmv} {snap.currency} GMV there)"
+        ),
+    )
+
+
+def order_profit(tenant_id: str, order_id: str) -> dict[str, Any]:
+    from linkstar.costs import profit
+    from linkstar.store import orders
+
+    state = orders.load(tenant_id, order_id)
+    if state is None or state.snapshot is None:
+        raise NotFound("no such order", code="order_not_found")
+    model = load_model(tenant_id)
+    if model is None:
+        raise BadRequest("no cost model yet: PUT /cost-model first", code="cost_model_missing")
+    ads = _allocated_ads(tenant_id, state, model.reporting_currency)
+    facts = order_facts(state, ads)
+    result = profit.profit(facts, model, rates_around(tenant_id, facts.date))
+    view: dict[str, Any] = result.to_api()
+    view["order_id"] = order_id
+    return view
