@@ -39,7 +39,7 @@ from urllib.parse import urljoin
 import requests
 from linkstar.money import minor_units
 
-from scripts import demo_billing, demo_outreach
+from scripts import demo_billing, demo_kpis, demo_outreach
 from scripts.demo_data import (
     DATE_SHIFT_NOTE,
     Delivery,
@@ -1008,6 +1008,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sqs.client(),
             )
             failed += demo_billing.run(info, {TENANT["name"]: api_key})
+            failed += demo_kpis.run(info, {TENANT["name"]: api_key})
             print("\n  Stopping the local stack ...")
     except DemoError as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
