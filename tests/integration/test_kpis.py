@@ -272,3 +272,21 @@ def test_the_dashboard_reads_a_bounded_number_of_items(
     # Reads: per (metric, month) touched and the aggregates per month, never per order:
     # 12 months (6 trend periods + their previous and previous-year windows) at most.
     assert board["reads"] <= 80
+
+
+def test_a_rate_from_two_marketplaces_is_their_mean_not_their_sum(stack: Stack) -> None:
+    seller = new_seller(stack, "Two Marketplaces")
+    facts = [
+        {"date": "2026-11-10", "metric": "odr", "value": "0.0049", "market": "US"},
+        {"date": "2026-11-10", "metric": "odr", "value": "0.0015", "market": "GB"},
+    ]
+    with pipeline(stack):
+        assert call(stack, "POST", "/metrics", seller.api_key, {"facts": facts}).status_code == 200
+        every = create_kpi(stack, seller.api_key, name="ODR", builtin="odr", target="0.005")
+        us = create_kpi(stack, seller.api_key, name="ODR US", builtin="odr", target="0.005",
+                        scope={"market": "US"})  # fmt: skip
+        both = kpi_for(stack, seller.api_key, every["kpi_id"])
+        one = kpi_for(stack, seller.api_key, us["kpi_id"])
+    # (0.0049 + 0.0015) / 2 = 0.0032, not 0.0064; scoped to the US: its own 0.0049
+    assert Decimal(both["actual"]) == Decimal("0.0032")
+    assert Decimal(one["actual"]) == Decimal("0.0049")

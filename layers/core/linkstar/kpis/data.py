@@ -10,6 +10,9 @@ the KPI's scope, and each metric's freshness.
   (its reason says so) rather than the whole store's numbers passed off as the campaign's.
 - **Imported metrics** come from the facts (``linkstar.store.kpis``): one query per metric per
   month, filtered to the scope's dimensions. A scope key the fact doesn't carry excludes it.
+  Flows and levels of several stores on one day add up; a rate or a time (ODR, response hours)
+  from several marketplaces on one day is their plain mean, not their sum — scope the KPI to a
+  market for that market's own rate.
 - **Freshness**: an imported metric's last fact date and last import time; order metrics are as
   fresh as the latest aggregate day seen in the range. A metric is *stale* when its last fact is
   more than ``STALE_AFTER_DAYS`` days before the end of what was asked (today for a period in
@@ -27,9 +30,10 @@ from decimal import Decimal
 from typing import Any
 
 from linkstar.kpis.formula import Window
-from linkstar.kpis.library import ORDER_METRICS
+from linkstar.kpis.library import METRICS, ORDER_METRICS
 
 STALE_AFTER_DAYS = 2
+RATE_UNITS = frozenset({"percent", "ratio", "hours"})
 SCOPE_KEYS = ("store_id", "platform", "market", "campaign", "sku", "owner")
 ORDER_SCOPE_KEYS = frozenset({"store_id", "platform", "market"})
 
@@ -63,6 +67,7 @@ class Loader:
         self._platforms: dict[str, str] | None = None
         self.reads = 0  # DynamoDB queries made (bench/kpis.py reports it)
         self.other_currencies: set[str] = set()
+        self._sources: dict[str, dict[str, Any]] | None = None
 
     # -------------------------------------------------------------- raw reads
 
@@ -153,6 +158,14 @@ class Loader:
                 if any(item.get(key) != value for key, value in scope.items()):
                     continue
                 pairs.append((day, Decimal(item["value"])))
+        info = METRICS.get(metric)
+        if info is not None and info.unit in RATE_UNITS:
+            # A rate from several marketplaces or stores on one day is not their sum (the
+            # window adds same-day values): the day's value is their plain mean.
+            by_day: dict[date, list[Decimal]] = {}
+            for day, value in pairs:
+                by_day.setdefault(day, []).append(value)
+            pairs = [(day, sum(v, Decimal(0)) / len(v)) for day, v in sorted(by_day.items())]
         return pairs
 
     def window(
@@ -173,14 +186,16 @@ class Loader:
 
     def freshness(self, metrics: Iterable[str], as_of: date) -> dict[str, Any]:
         """Per metric: its last fact date, last import and whether it is stale as of ``as_of``."""
-        from linkstar.store import kpis as store
+        if self._sources is None:
+            from linkstar.store import kpis as store
 
-        self.reads += 1
-        sources = {
-            item["sk"].removeprefix("METRIC#"): item
-            for item in store.sources(self.tenant_id)
-            if item["sk"].startswith("METRIC#")
-        }
+            self.reads += 1
+            self._sources = {
+                item["sk"].removeprefix("METRIC#"): item
+                for item in store.sources(self.tenant_id)
+                if item["sk"].startswith("METRIC#")
+            }
+        sources = self._sources
         out: dict[str, Any] = {}
         stale_before = as_of - timedelta(days=STALE_AFTER_DAYS)
         for metric in sorted(set(metrics)):

@@ -346,10 +346,18 @@ def _data(
 ) -> formulas.PeriodData:
     ranges = scoring.data_ranges(label, today)
     metrics = formula.metrics
+    # The earlier windows only when the formula reads them: a trend of six months then reads
+    # six months, not thirteen.
     return formulas.PeriodData(
         current=loader.window(metrics, *ranges.current, scope),
-        previous=loader.window(metrics, *ranges.previous, scope),
-        previous_year=loader.window(metrics, *ranges.previous_year, scope),
+        previous=(
+            loader.window(metrics, *ranges.previous, scope) if formula.needs_previous else None
+        ),
+        previous_year=(
+            loader.window(metrics, *ranges.previous_year, scope)
+            if formula.needs_previous_year
+            else None
+        ),
     )
 
 
