@@ -94,10 +94,13 @@ def _ours(pids: Iterable[int | None], group: int | None = None) -> set[int]:
 def processes_of(state: Path) -> set[int]:
     """Live processes of the stack using ``state``: their command lines name the directory."""
     marker = str(Path(state).resolve())
+    # Never this process or its parent: ``python -m infra.local --state-dir DIR up`` names the
+    # directory too, and stopping a leftover stack must not stop the command doing it.
+    me = {os.getpid(), os.getppid()}
     return {
         p.pid
         for p in _processes().values()
-        if not p.zombie and _OURS in p.command and marker in p.command
+        if not p.zombie and _OURS in p.command and marker in p.command and p.pid not in me
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalice import Blueprint
 
+from linkstar import clock
 from linkstar.api.auth import principal
 from linkstar.api.http import query_params, route
 from linkstar.errors import BadRequest
@@ -69,7 +70,7 @@ def daily_report() -> dict:
     who = principal(bp)
     params = query_params(bp)
     try:
-        day_to = date.fromisoformat(params["to"]) if "to" in params else date.today()
+        day_to = date.fromisoformat(params["to"]) if "to" in params else clock.now().date()
         day_from = (
             date.fromisoformat(params["from"]) if "from" in params else day_to - timedelta(days=30)
         )
