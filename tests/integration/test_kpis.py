@@ -233,8 +233,14 @@ def test_an_off_track_kpi_is_told_to_its_owner_once_per_change(
     from tests.integration.conftest import FakeContext
 
     emails_before = len(moto_outbox.sent_emails())
+    sms_before = len(moto_outbox.sent_sms())
     with pipeline(stack) as (run, clock):
-        owner = {"name": "Lin", "kind": "person", "email": "lin@kpi-seller.example"}
+        owner = {
+            "name": "Lin",
+            "kind": "person",
+            "email": "lin@kpi-seller.example",
+            "phone": "+14155550188",
+        }
         assert call(stack, "PUT", "/owners/lin", seller.api_key, owner).status_code == 200
         create_kpi(stack, seller.api_key, name="ACoS", builtin="acos", target="0.28", owner="lin")
         # When the daily job runs twice on the same day, and again the next day
@@ -253,6 +259,8 @@ def test_an_off_track_kpi_is_told_to_its_owner_once_per_change(
         if "lin@kpi-seller.example" in e.destinations
     ]
     assert told == ["KPI off track: ACoS (2026-11)"]
+    texts = [t.message for t in moto_outbox.sent_sms()[sms_before:] if t.phone == "+14155550188"]
+    assert len(texts) == 1 and texts[0].startswith("LinkStar: ACoS is off track for 2026-11")
 
 
 def test_the_dashboard_reads_a_bounded_number_of_items(

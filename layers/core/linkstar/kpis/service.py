@@ -121,6 +121,7 @@ class Owner(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["person", "team", "agency"] = "person"
     email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")  # E.164: SMS notices
     locale: str | None = Field(default=None, max_length=35)
 
 
@@ -551,13 +552,14 @@ def check_alerts(tenant_id: str, now: datetime) -> list[dict[str, Any]]:
         )
         dynamo.transact(outbox.event_ops(tenant_id, [event], now.isoformat()))
         person = people.get(kpi.owner or "")
-        if person is not None and person.email:
-            _email_owner(tenant_id, person, detail, now)
+        if person is not None:
+            _tell_owner(tenant_id, person, detail, now)
         told.append(detail)
     return told
 
 
-def _email_owner(tenant_id: str, owner: Owner, detail: dict[str, Any], now: datetime) -> None:
+def _tell_owner(tenant_id: str, owner: Owner, detail: dict[str, Any], now: datetime) -> None:
+    """By email and, when the owner gave a phone, by SMS: one of each per change."""
     from linkstar import notices
 
     words = {"at_risk": "at risk", "off_track": "off track"}[detail["status"]]
@@ -568,14 +570,22 @@ def _email_owner(tenant_id: str, owner: Owner, detail: dict[str, Any], now: date
     ]
     if detail["stale"]:
         lines.append("Some of its data is stale: check the latest imports.")
-    notices.send_email(
-        owner.email or "",
-        f"kpi|{tenant_id}|{detail['kpi_id']}|{detail['period']}|{detail['status']}|{now.date()}",
-        f"KPI {words}: {detail['name']} ({detail['period']})",
-        "\n".join(lines) + "\n",
-        "kpi_owner",
-        now,
-    )
+    key = f"kpi|{tenant_id}|{detail['kpi_id']}|{detail['period']}|{detail['status']}|{now.date()}"
+    if owner.email:
+        notices.send_email(
+            owner.email,
+            key,
+            f"KPI {words}: {detail['name']} ({detail['period']})",
+            "\n".join(lines) + "\n",
+            "kpi_owner",
+            now,
+        )
+    if owner.phone:
+        text = (
+            f"LinkStar: {detail['name']} is {words} for {detail['period']} "
+            f"(attainment {detail['attainment']})."
+        )
+        notices.send_sms(owner.phone, key, text, "kpi_owner", now)
 
 
 def check_all(now: datetime) -> dict[str, int]:
