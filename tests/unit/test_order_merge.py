@@ -133,3 +133,14 @@ def test_the_funnel_stages_an_order_reaches_count_on_the_day_it_was_placed() -> 
     assert [S.contribution(_fold([created, shipped]))[key][s] for s in stages] == [1, 1, 0]
     delta = S.diff(S.contribution(_fold([created, shipped])), S.contribution(_fold([created])))
     assert delta[key] == {"paid_orders": Decimal(1), "fulfilled": Decimal(1)}
+
+
+def test_an_order_with_two_refunds_is_one_refunded_order() -> None:
+    created, paid, _, refund = _history()
+    state = _fold([created, paid, refund])
+    second = refund.model_copy(
+        update={"refund": refund.refund.model_copy(update={"refund_id": "second"})}
+    )
+    both = S.merge(state, second).state
+    values = S.contribution(both)[("2008-01-10", STORE, "US")]
+    assert (values["refunds"], values["refunded_orders"]) == (Decimal(2), Decimal(1))

@@ -40,7 +40,7 @@ ORDER_SCOPE_KEYS = frozenset({"store_id", "platform", "market"})
 _COUNTERS = {
     "orders": "orders",
     "units": "units",
-    "refunds": "refunds",
+    "refunds": "refunded_orders",  # the metric counts orders refunded, not refund events
     "cancellations": "cancelled",
     "new_customers": "new_customers",
     "returning_customers": "returning_customers",

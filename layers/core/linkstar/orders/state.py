@@ -357,6 +357,7 @@ def contribution(state: OrderState) -> dict[AggregateKey, dict[str, Decimal]]:
         "units": Decimal(snap.units),
         "cancelled": Decimal(1 if cancelled else 0),
         "refunds": Decimal(len(state.refunds)),
+        "refunded_orders": Decimal(1 if state.refunds else 0),  # the refund rate's numerator
         # Counted, but not as zero revenue: reports show how many orders await their amounts.
         "amounts_pending": Decimal(1 if snap.amounts_pending else 0),
         f"gmv#{snap.currency}": Decimal(0) if cancelled else snap.total,
