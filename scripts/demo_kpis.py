@@ -349,12 +349,13 @@ def _close(actual: Any, expected: Decimal | None, places: str = "0.000001") -> b
 
 def _report_totals(call: Caller, key: str, store_id: str, first: date, today: date) -> dict:
     report = call("GET", f"/reports/daily?from={first}&to={today}", key)
-    gmv, orders = Decimal(0), 0
+    gmv, orders, cancelled = Decimal(0), 0, 0
     for row in report["rows"]:
         if row["store_id"] == store_id:
             gmv += Decimal(row["gmv"].get("USD", "0"))
             orders += int(row["orders"])
-    return {"gmv": gmv, "orders": orders}
+            cancelled += int(row["cancelled"])
+    return {"gmv": gmv, "orders": orders, "kept": orders - cancelled}
 
 
 def run(info: Mapping[str, Any], tenants: Mapping[str, str]) -> list[str]:
@@ -445,7 +446,7 @@ def run(info: Mapping[str, Any], tenants: Mapping[str, str]) -> list[str]:
     cvr = by_builtin["cvr"]
     totals = _report_totals(call, key, us["store_id"], first, today)
     gmv, aov = by_builtin["sales_target_attainment"], by_builtin["aov"]
-    want_aov = totals["gmv"] / totals["orders"] if totals["orders"] else None
+    want_aov = totals["gmv"] / totals["kept"] if totals["kept"] else None
     want_gmv = totals["gmv"] if totals["orders"] else None
     acos, roas, odr = by_builtin["acos"], by_builtin["roas"], by_builtin["odr"]
     want_acos = sp_totals["ad_spend"] / sp_totals["ad_sales"]

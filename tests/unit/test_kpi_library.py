@@ -49,7 +49,7 @@ EXPECTED: dict[str, Decimal] = {
     "sales_target_attainment": D("5000"),  # gmv
     "gmv_growth_mom": D("0.25"),  # (5000 - 4000) / 4000
     "gmv_growth_yoy": D("1"),  # (5000 - 2500) / 2500
-    "aov": D("50"),  # 5000 / 100
+    "aov": D(5000) / D(98),  # 5000 / (100 orders - 2 cancelled) = 51.0204…
     "cvr": D("0.02"),  # 100 / 5000
     "ctr": D("0.01"),  # 1000 / 100000
     "cpc": D("1.1"),  # 1100 / 1000
@@ -190,7 +190,7 @@ def test_missing_imports_name_the_metric() -> None:
 
     assert evaluate(BUILTINS["cvr"].parsed, data).reason == "no data: sessions"
     assert evaluate(BUILTINS["acos"].parsed, data).reason == "no data: ad_spend, ad_sales"
-    assert evaluate(BUILTINS["aov"].parsed, data).value == D("50")  # unaffected
+    assert evaluate(BUILTINS["aov"].parsed, data).value == D(5000) / D(98)  # unaffected
 
 
 def test_zero_denominators_are_none_with_a_reason() -> None:
@@ -205,6 +205,7 @@ def test_zero_denominators_are_none_with_a_reason() -> None:
         units=zeros,
         inventory_on_hand=zeros,
         orders=zeros,
+        cancellations=zeros,
         customers=zeros,
         video_views=zeros,
     )
@@ -221,7 +222,7 @@ def test_zero_denominators_are_none_with_a_reason() -> None:
         "ctr": "division by zero: impressions",
         "cpc": "division by zero: clicks",
         "acos": "division by zero: ad_sales",
-        "aov": "division by zero: orders",
+        "aov": "division by zero: orders - cancellations",
         "refund_rate": "division by zero: orders",
         "repeat_purchase_rate": "division by zero: customers",
         "cac": "division by zero: new_customers",

@@ -35,7 +35,8 @@ Built-in KPIs (``key`` — unit, direction: formula; notes):
     of last month, see :func:`linkstar.kpis.scoring.data_ranges`).
 ``gmv_growth_yoy`` — percent, higher: ``(gmv - prev_year(gmv)) / prev_year(gmv)``
     Growth over the same period a year earlier.
-``aov`` — currency, higher: ``gmv / orders``
+``aov`` — currency, higher: ``gmv / (orders - cancellations)``
+    GMV per order kept: a cancelled order adds nothing to GMV, so it must not dilute the average.
 ``cvr`` — percent, higher: ``orders / sessions``
     Scope both to the same store and platform, or orders from other channels inflate it.
 ``ctr`` — percent, higher: ``clicks / impressions``
@@ -239,7 +240,12 @@ BUILTINS: dict[str, Builtin] = dict(
             "GMV growth over the same period a year earlier.",
         ),
         _builtin(
-            "aov", "Average order value", "gmv / orders", "currency", "higher", "GMV per order."
+            "aov",
+            "Average order value",
+            "gmv / (orders - cancellations)",
+            "currency",
+            "higher",
+            "GMV per order not cancelled.",
         ),
         _builtin(
             "cvr",
