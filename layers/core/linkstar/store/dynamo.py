@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -163,55 +163,52 @@ def update_op(
     return Op("Update", body, is_guard=guard)
 
 
+def _until_processed(
+    call: Callable[[dict[str, Any]], dict[str, Any]], request: dict[str, Any]
+) -> int:
+    """Call a batch operation until DynamoDB hands nothing back unprocessed, backing off
+    between tries; ``call`` returns what is left. Returns the calls made."""
+    import time
+
+    for attempt in range(8):
+        request = call(request)
+        if not request:
+            return attempt + 1
+        time.sleep(min(0.05 * 2**attempt, 2.0))
+    raise RuntimeError("DynamoDB left part of a batch unprocessed after 8 tries")
+
+
 def batch_get(
     item_keys: Sequence[Mapping[str, str]], *, consistent: bool = False
 ) -> list[dict[str, Any]]:
-    """The items with these keys (those that exist, in no particular order), 100 to a call,
-    retrying what DynamoDB hands back unprocessed."""
-    import time
-
+    """The items with these keys (those that exist, in no particular order), 100 to a call."""
     client = aws.client("dynamodb")
     found: list[dict[str, Any]] = []
+
+    def get(request: dict[str, Any]) -> dict[str, Any]:
+        answer = client.batch_get_item(RequestItems=request)
+        found.extend(deserialize(item) for item in answer["Responses"].get(_table(), []))
+        return dict(answer.get("UnprocessedKeys") or {})
+
     for start in range(0, len(item_keys), 100):
-        request: dict[str, Any] = {
-            _table(): {
-                "Keys": [serialize(key) for key in item_keys[start : start + 100]],
-                "ConsistentRead": consistent,
-            }
-        }
-        for attempt in range(8):
-            answer = client.batch_get_item(RequestItems=request)
-            found.extend(deserialize(item) for item in answer["Responses"].get(_table(), []))
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                break
-            time.sleep(min(0.05 * 2**attempt, 2.0))
-        if request:
-            raise RuntimeError("keys stayed unprocessed after retries")
+        keys = [serialize(key) for key in item_keys[start : start + 100]]
+        _until_processed(get, {_table(): {"Keys": keys, "ConsistentRead": consistent}})
     return found
 
 
 def batch_put(items: Sequence[Mapping[str, Any]]) -> int:
-    """Put every item, 25 to a call, retrying what DynamoDB hands back unprocessed (with a short
-    backoff). Each put replaces the item with its key: for facts keyed by what they are, a
-    re-import replaces rather than adds. Returns the number of calls made."""
-    import time
-
+    """Put every item, 25 to a call. Each put replaces the item with its key: for facts keyed by
+    what they are, a re-import replaces rather than adds. Returns the number of calls made."""
     client = aws.client("dynamodb")
+
+    def put(request: dict[str, Any]) -> dict[str, Any]:
+        answer = client.batch_write_item(RequestItems=request)
+        return dict(answer.get("UnprocessedItems") or {})
+
     calls = 0
     for start in range(0, len(items), 25):
-        pending: list[dict[str, Any]] = [
-            {"PutRequest": {"Item": serialize(item)}} for item in items[start : start + 25]
-        ]
-        for attempt in range(8):
-            calls += 1
-            answer = client.batch_write_item(RequestItems={_table(): pending})
-            pending = answer.get("UnprocessedItems", {}).get(_table(), [])
-            if not pending:
-                break
-            time.sleep(min(0.05 * 2**attempt, 2.0))
-        if pending:
-            raise RuntimeError(f"{len(pending)} items stayed unprocessed after retries")
+        puts = [{"PutRequest": {"Item": serialize(item)}} for item in items[start : start + 25]]
+        calls += _until_processed(put, {_table(): puts})
     return calls
 
 
