@@ -457,65 +457,71 @@ def test_a_title_line_above_the_header_is_skipped_and_lines_still_count() -> Non
     assert result.rejected == [{"line": 5, "column": "Clicks", "reason": "'three' is not a number"}]
 
 
-def test_a_quoted_field_spanning_lines_keeps_line_numbers_physical() -> None:
-    text = 'By Day,Campaign name,Cost\n2026-10-01,"two\nlines",1\n2026-10-02,C,x\n'
+@pytest.mark.parametrize(
+    ("text", "preset", "kept", "rejected"),
+    [
+        pytest.param(
+            'By Day,Campaign name,Cost\n2026-10-01,"two\nlines",1\n2026-10-02,C,x\n',
+            "tiktok_ads",
+            [],
+            [
+                {
+                    "line": 2,  # where the row starts
+                    "column": "Campaign name",
+                    "reason": "must not contain control characters (tabs, line breaks …)",
+                },
+                {"line": 4, "column": "Cost", "reason": "'x' is not a number"},
+            ],
+            id="a_quoted_field_spanning_lines_keeps_line_numbers_physical",
+        ),
+        pytest.param(
+            "By Day,Campaign name,Cost\n2026-10-01,Towels, big,12.50\n2026-10-01,A,1,,\n",
+            "tiktok_ads",
+            [("A", Decimal(1))],  # empty trailing fields are harmless
+            [
+                {
+                    "line": 2,
+                    "column": "",
+                    "reason": "4 fields but the header has 3: the columns are shifted (an "
+                    "unquoted delimiter in a name?)",
+                }
+            ],
+            id="a_shifted_row_is_refused",
+        ),
+        pytest.param(
+            "Date,Campaign Name,Clicks\n2026-10-01,A,3\n2026-10-01,B,4\n2026-10-01, A ,5\n",
+            "amazon_sp_campaigns",
+            [("A", Decimal(3)), ("B", Decimal(4))],
+            [
+                {
+                    "line": 4,
+                    "column": "Clicks",
+                    "reason": "the same date, metric and dimensions as line 2 (2026-10-01, "
+                    "clicks, campaign 'A')",
+                }
+            ],
+            id="the_same_fact_twice_in_a_file_is_refused_on_the_second_line",
+        ),
+        pytest.param(
+            # Half a row (spend without its clicks) would skew every ratio.
+            "Date,Campaign Name,Clicks,Spend,Impressions\n2026-10-01,,x,$1.00,-5\n",
+            "amazon_sp_campaigns",
+            [],
+            [
+                {"line": 2, "column": "Campaign Name", "reason": "empty"},
+                {"line": 2, "column": "Clicks", "reason": "'x' is not a number"},
+            ],
+            id="a_row_is_refused_whole_with_every_problem",
+        ),
+    ],
+)
+def test_refused_rows_name_their_line_column_and_reason(
+    text: str, preset: str, kept: list[tuple[str, Decimal]], rejected: list[dict[str, Any]]
+) -> None:
+    result = _run(text, preset)
 
-    result = _run(text, "tiktok_ads")
-
-    assert result.facts == []
-    assert result.rejected == [
-        {
-            "line": 2,  # where the row starts
-            "column": "Campaign name",
-            "reason": "must not contain control characters (tabs, line breaks …)",
-        },
-        {"line": 4, "column": "Cost", "reason": "'x' is not a number"},
-    ]
-
-
-def test_a_shifted_row_is_refused() -> None:
-    text = "By Day,Campaign name,Cost\n2026-10-01,Towels, big,12.50\n2026-10-01,A,1,,\n"
-
-    result = _run(text, "tiktok_ads")
-
-    assert [f.campaign for f in result.facts] == ["A"]  # empty trailing fields are harmless
-    assert result.rejected == [
-        {
-            "line": 2,
-            "column": "",
-            "reason": "4 fields but the header has 3: the columns are shifted (an unquoted "
-            "delimiter in a name?)",
-        }
-    ]
-
-
-def test_the_same_fact_twice_in_a_file_is_refused_on_the_second_line() -> None:
-    text = "Date,Campaign Name,Clicks\n2026-10-01,A,3\n2026-10-01,B,4\n2026-10-01, A ,5\n"
-
-    result = _run(text, "amazon_sp_campaigns")
-
-    assert [(f.campaign, f.value) for f in result.facts] == [("A", 3), ("B", 4)]
-    assert result.rejected == [
-        {
-            "line": 4,
-            "column": "Clicks",
-            "reason": "the same date, metric and dimensions as line 2 (2026-10-01, clicks, "
-            "campaign 'A')",
-        }
-    ]
-
-
-def test_a_row_is_refused_whole_with_every_problem() -> None:
-    # Half a row (spend without its clicks) would skew every ratio.
-    text = "Date,Campaign Name,Clicks,Spend,Impressions\n2026-10-01,,x,$1.00,-5\n"
-
-    result = _run(text, "amazon_sp_campaigns")
-
-    assert result.facts == []
-    assert result.rejected == [
-        {"line": 2, "column": "Campaign Name", "reason": "empty"},
-        {"line": 2, "column": "Clicks", "reason": "'x' is not a number"},
-    ]
+    assert [(f.campaign, f.value) for f in result.facts] == kept
+    assert result.rejected == rejected
 
 
 def test_fact_validation_problems_name_the_column() -> None:

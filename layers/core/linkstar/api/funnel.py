@@ -18,14 +18,15 @@ bp = Blueprint(__name__)
 @route(bp, "/funnel", methods=["GET"])
 def get_funnel() -> dict[str, Any]:
     from linkstar.funnel import service
-    from linkstar.kpis.service import _tenant
+    from linkstar.kpis.access import reporting_currency
 
     who = principal(bp)
     params = query_params(bp)
-    label = params.get("period") or clock.now().strftime("%Y-%m")
-    currency = _tenant(who.tenant_id)["reporting_currency"]
+    now = clock.now()
+    label = params.get("period") or now.strftime("%Y-%m")
+    currency = reporting_currency(who.tenant_id)
     result: dict[str, Any] = service.report(
-        who.tenant_id, currency, label, params.get("by", "market"), clock.now().date()
+        who.tenant_id, currency, label, params.get("by", "market"), now.date()
     )
     return result
 

@@ -45,6 +45,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from linkstar import money
+from linkstar.costs.model import currency_code
 from linkstar.errors import LinkStarError
 
 DEFAULT_MAX_AGE_DAYS = 7
@@ -54,14 +55,7 @@ MAX_RATES_PER_REQUEST = 10_000
 currencies; more is split into several requests)."""
 
 
-def _currency(value: str) -> str:
-    code = value.strip().upper()
-    if not money.is_currency(code):
-        raise ValueError(f"{value!r} is not an ISO 4217 code such as USD")
-    return code
-
-
-Currency = Annotated[str, AfterValidator(_currency)]
+Currency = Annotated[str, AfterValidator(currency_code)]
 
 
 class FxRate(BaseModel):
@@ -169,7 +163,7 @@ class FxTable:
         if max_age_days < 0:
             raise ValueError("max_age_days must not be negative")
         self.max_age_days = max_age_days
-        self.pivot = _currency(pivot)
+        self.pivot = currency_code(pivot)
         by_pair: dict[tuple[str, str], dict[date, FxRate]] = {}
         for row in rates:
             by_pair.setdefault((row.base, row.quote), {})[row.date] = row  # the last row wins

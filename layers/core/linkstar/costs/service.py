@@ -36,25 +36,25 @@ def load_model(tenant_id: str) -> model_module.CostModel | None:
 
 
 def put_model(who: Principal, body: dict[str, Any], now: datetime) -> model_module.CostModel:
-    from linkstar.kpis.service import _actor, _require
+    from linkstar.kpis.access import audit_actor, require_role
     from linkstar.store import kpis as audit_store
 
-    _require(who, Role.ADMIN, "changing the cost model")
+    require_role(who, Role.ADMIN, "changing the cost model")
     model = model_module.CostModel.model_validate(body)
     item = dynamo.get(keys.cost_model(who.tenant_id), consistent=True)
     before = json.loads(item["doc"]) if item else None
     version = int(item["version"]) if item else 0
     audit_store.save(
         who.tenant_id, "cost_model", keys.cost_model(who.tenant_id), "cost_model",
-        model.model_dump(mode="json"), before, version, _actor(who), now,
+        model.model_dump(mode="json"), before, version, audit_actor(who), now,
     )  # fmt: skip
     return model
 
 
 def put_rates(who: Principal, payload: Any) -> dict[str, Any]:
-    from linkstar.kpis.service import _require
+    from linkstar.kpis.access import require_role
 
-    _require(who, Role.OPERATOR, "posting FX rates")
+    require_role(who, Role.OPERATOR, "posting FX rates")
     rows, problems = fx_module.parse_rates(payload)
     if problems:
         raise BadRequest("some rates are not valid", code="invalid_rates", problems=problems)
@@ -76,10 +76,11 @@ def put_rates(who: Principal, payload: Any) -> dict[str, Any]:
 
 def rates_around(tenant_id: str, day: date) -> fx_module.FxTable:
     """The rates an order of ``day`` may use: that day back to the staleness limit."""
+    from linkstar.kpis.data import months
+
     first = day - timedelta(days=fx_module.DEFAULT_MAX_AGE_DAYS)
-    months = sorted({first.strftime("%Y-%m"), day.strftime("%Y-%m")})
     rows = []
-    for month in months:
+    for month in months(first, day):
         for item in dynamo.query_all(
             "pk",
             keys.fx_month(tenant_id, month),
@@ -157,17 +158,13 @@ def _allocated_ads(tenant_id: str, state: Any, currency: str) -> Any | None:
 
     snap = state.snapshot
     day = snap.created_at.date()
-    loader = Loader(tenant_id, currency)
-    spend = sum(
-        (v for _, v in loader.fact_series("ad_spend", day, day, {"market": state.market})),
-        Decimal(0),
-    )
+    # GMV in the order's own currency, so the loader reads the aggregates in that currency.
+    loader = Loader(tenant_id, snap.currency)
+    in_market = {"market": state.market}
+    spend = sum((v for _, v in loader.fact_series("ad_spend", day, day, in_market)), Decimal(0))
     if spend == 0:
         return None
-    gmv = Decimal(0)
-    for item in loader._aggregate_month(day.strftime("%Y-%m")):
-        if item["day"] == day.isoformat() and item.get("market") == state.market:
-            gmv += Decimal(item.get(f"gmv#{snap.currency}", 0))
+    gmv = sum((v for _, v in loader.order_series("gmv", day, day, in_market)), Decimal(0))
     if gmv <= 0:
         return None
     share = snap.total / gmv

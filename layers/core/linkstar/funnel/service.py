@@ -21,7 +21,7 @@ from typing import Any, Literal
 from linkstar.errors import BadRequest
 from linkstar.funnel import stages as catalogue
 from linkstar.kpis import scoring
-from linkstar.kpis.data import Loader, _months
+from linkstar.kpis.data import Loader, months
 
 GroupBy = Literal["market", "store", "platform", "channel", "campaign"]
 GROUPINGS: tuple[str, ...] = ("market", "store", "platform", "channel", "campaign")
@@ -74,8 +74,8 @@ def counts(
 
     order_stages = [s for s in stages if s in _AGGREGATE_FIELDS]
     if order_stages and by != "campaign":
-        for month in _months(start, end):
-            for item in loader._aggregate_month(month):
+        for month in months(start, end):
+            for item in loader.aggregate_month(month):
                 day = date.fromisoformat(item["day"])
                 if not start <= day <= end:
                     continue
@@ -86,8 +86,8 @@ def counts(
         metric = catalogue.CATALOGUE[stage].metric
         if catalogue.CATALOGUE[stage].source != "import" or metric is None:
             continue
-        for month in _months(start, end):
-            for fact in loader._fact_month(metric, month):
+        for month in months(start, end):
+            for fact in loader.fact_month(metric, month):
                 day = date.fromisoformat(fact["date"])
                 if start <= day <= end:
                     group = str(fact.get(_FACT_DIMENSION[by]) or UNKNOWN)

@@ -47,7 +47,8 @@ _COUNTERS = {
 }
 
 
-def _months(start: date, end: date) -> list[str]:
+def months(start: date, end: date) -> list[str]:
+    """The ``YYYY-MM`` labels of the months ``start``..``end`` touch, in order."""
     out = []
     month = date(start.year, start.month, 1)
     while month <= end:
@@ -71,7 +72,8 @@ class Loader:
 
     # -------------------------------------------------------------- raw reads
 
-    def _aggregate_month(self, month: str) -> list[dict[str, Any]]:
+    def aggregate_month(self, month: str) -> list[dict[str, Any]]:
+        """The tenant's daily order aggregates (every store x market) of ``month``."""
         if month not in self._aggregates:
             from linkstar.store import dynamo, keys
 
@@ -83,7 +85,8 @@ class Loader:
             ]
         return self._aggregates[month]
 
-    def _fact_month(self, metric: str, month: str) -> list[dict[str, Any]]:
+    def fact_month(self, metric: str, month: str) -> list[dict[str, Any]]:
+        """The imported facts of ``metric`` dated in ``month``, every dimension."""
         if (metric, month) not in self._facts:
             from linkstar.store import dynamo, keys
 
@@ -112,8 +115,8 @@ class Loader:
         if set(scope) - ORDER_SCOPE_KEYS:
             return []
         pairs: list[tuple[date, Decimal]] = []
-        for month in _months(start, end):
-            for item in self._aggregate_month(month):
+        for month in months(start, end):
+            for item in self.aggregate_month(month):
                 day = date.fromisoformat(item["day"])
                 if not start <= day <= end or not self._in_order_scope(item, scope):
                     continue
@@ -150,8 +153,8 @@ class Loader:
         self, metric: str, start: date, end: date, scope: Mapping[str, str]
     ) -> list[tuple[date, Decimal]]:
         pairs: list[tuple[date, Decimal]] = []
-        for month in _months(start, end):
-            for item in self._fact_month(metric, month):
+        for month in months(start, end):
+            for item in self.fact_month(metric, month):
                 day = date.fromisoformat(item["date"])
                 if not start <= day <= end:
                     continue
@@ -198,15 +201,20 @@ class Loader:
         sources = self._sources
         out: dict[str, Any] = {}
         stale_before = as_of - timedelta(days=STALE_AFTER_DAYS)
-        for metric in sorted(set(metrics)):
+        wanted = sorted(set(metrics))
+        last_order_day: str | None = None
+        if ORDER_METRICS.intersection(wanted):
+            # Every order metric is as fresh as the latest aggregate day: scan them once.
+            days = [
+                item["day"]
+                for month in months(as_of - timedelta(days=31), as_of)
+                for item in self.aggregate_month(month)
+                if item["day"] <= as_of.isoformat()
+            ]
+            last_order_day = max(days) if days else None
+        for metric in wanted:
             if metric in ORDER_METRICS:
-                days = [
-                    item["day"]
-                    for month in _months(as_of - timedelta(days=31), as_of)
-                    for item in self._aggregate_month(month)
-                    if item["day"] <= as_of.isoformat()
-                ]
-                last = max(days) if days else None
+                last = last_order_day
                 out[metric] = {"source": "orders", "last_fact_date": last, "last_import_at": None}
             else:
                 item = sources.get(metric) or {}

@@ -25,11 +25,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from linkstar import clock, ids
+from linkstar import ids
 from linkstar.errors import BadRequest, Forbidden, NotFound
 from linkstar.kpis import formula as formulas
 from linkstar.kpis import library, scoring
-from linkstar.kpis.data import SCOPE_KEYS, Loader
+from linkstar.kpis.access import audit_actor, reporting_currency, require_role
+from linkstar.kpis.data import ORDER_SCOPE_KEYS, SCOPE_KEYS, Loader
 from linkstar.store import keys
 from linkstar.store import kpis as store
 from linkstar.tenants.models import Principal, Role
@@ -125,22 +126,13 @@ class Owner(BaseModel):
     locale: str | None = Field(default=None, max_length=35)
 
 
-def _actor(who: Principal) -> dict[str, Any]:
-    return {"key_id": who.key_id, "role": str(who.role), "owner": who.owner}
-
-
-def _require(who: Principal, role: Role, what: str) -> None:
-    if not who.role.at_least(role):
-        raise Forbidden(f"{what} needs the {role.value} role or above", code="role_forbidden")
-
-
 # ---------------------------------------------------------------- metrics in
 
 
 def import_facts(who: Principal, payload: Any, now: datetime) -> dict[str, Any]:
     from linkstar.kpis import facts
 
-    _require(who, Role.OPERATOR, "importing metrics")
+    require_role(who, Role.OPERATOR, "importing metrics")
     batch = facts.parse_batch(payload, today=now.date())
     docs = [_fact_doc(f, key) for f, key in zip(batch.accepted, batch.keys, strict=True)]
     store.put_facts(who.tenant_id, docs, "api", now)
@@ -161,9 +153,8 @@ def import_report(
 ) -> dict[str, Any]:
     from linkstar.kpis import facts, importers
 
-    _require(who, Role.OPERATOR, "importing metrics")
-    tenant = _tenant(who.tenant_id)
-    defaults = {"currency": tenant["reporting_currency"], **defaults}
+    require_role(who, Role.OPERATOR, "importing metrics")
+    defaults = {"currency": reporting_currency(who.tenant_id), **defaults}
     result = importers.import_csv(text, preset, mapping, defaults, today=now.date())
     docs = [_fact_doc(f, facts.fact_key(f)) for f in result.facts]
     store.put_facts(who.tenant_id, docs, f"import:{preset}", now)
@@ -211,7 +202,7 @@ def sources(who: Principal) -> dict[str, Any]:
 
 
 def create_kpi(who: Principal, body: dict[str, Any], now: datetime) -> Kpi:
-    _require(who, Role.ADMIN, "defining a KPI")
+    require_role(who, Role.ADMIN, "defining a KPI")
     given = KpiIn.model_validate(body)
     if given.builtin is not None:
         builtin = library.BUILTINS[given.builtin]
@@ -241,7 +232,7 @@ def create_kpi(who: Principal, body: dict[str, Any], now: datetime) -> Kpi:
     doc = kpi.model_dump(mode="json")
     store.save(
         who.tenant_id, "kpi", keys.kpi(who.tenant_id, kpi.kpi_id), kpi.kpi_id, doc, None, 0,
-        _actor(who), now,
+        audit_actor(who), now,
     )  # fmt: skip
     return kpi
 
@@ -251,7 +242,7 @@ MANAGER_FIELDS = frozenset({"target", "thresholds", "weight"})
 
 def update_kpi(who: Principal, kpi_id: str, body: dict[str, Any], now: datetime) -> Kpi:
     """``PATCH /kpis/{id}``: a manager sets target, thresholds and weight; an admin anything."""
-    _require(who, Role.MANAGER, "changing a KPI")
+    require_role(who, Role.MANAGER, "changing a KPI")
     if not who.role.at_least(Role.ADMIN) and set(body) - MANAGER_FIELDS:
         raise Forbidden(
             "a manager sets targets, thresholds and weights; "
@@ -278,7 +269,7 @@ def update_kpi(who: Principal, kpi_id: str, body: dict[str, Any], now: datetime)
     kpi = Kpi.model_validate(merged)
     store.save(
         who.tenant_id, "kpi", keys.kpi(who.tenant_id, kpi_id), kpi_id,
-        kpi.model_dump(mode="json"), before, version, _actor(who), now,
+        kpi.model_dump(mode="json"), before, version, audit_actor(who), now,
     )  # fmt: skip
     return kpi
 
@@ -299,12 +290,14 @@ def load_kpi(who: Principal, kpi_id: str) -> Kpi:
 
 
 def put_owner(who: Principal, owner_id: str, body: dict[str, Any], now: datetime) -> Owner:
-    _require(who, Role.ADMIN, "defining an owner")
+    require_role(who, Role.ADMIN, "defining an owner")
     owner = Owner.model_validate({**body, "owner_id": owner_id})
     key = keys.kpi_owner(who.tenant_id, owner_id)
     before, version = store.load(key)
     doc = owner.model_dump(mode="json")
-    store.save(who.tenant_id, "kpi_owner", key, owner_id, doc, before, version, _actor(who), now)
+    store.save(
+        who.tenant_id, "kpi_owner", key, owner_id, doc, before, version, audit_actor(who), now
+    )
     return owner
 
 
@@ -317,17 +310,8 @@ def owners(tenant_id: str) -> dict[str, Owner]:
 # ---------------------------------------------------------------- evaluation
 
 
-def _tenant(tenant_id: str) -> dict[str, Any]:
-    from linkstar.store import tenants
-
-    tenant = tenants.load_tenant(tenant_id)
-    if tenant is None:
-        raise NotFound("no such tenant", code="tenant_not_found")
-    return {"reporting_currency": tenant.reporting_currency, "name": tenant.name}
-
-
 def loader_for(tenant_id: str) -> Loader:
-    return Loader(tenant_id, _tenant(tenant_id)["reporting_currency"])
+    return Loader(tenant_id, reporting_currency(tenant_id))
 
 
 def own_period(kpi: Kpi, label: str, today: date) -> str:
@@ -367,7 +351,7 @@ def actual(
 ) -> formulas.Outcome:
     outcome = formulas.evaluate(formula, _data(loader, formula, label, today, scope))
     order_metrics = formula.metrics & library.ORDER_METRICS
-    unscopable = set(scope) - {"store_id", "platform", "market"}
+    unscopable = set(scope) - ORDER_SCOPE_KEYS
     if outcome.value is None and order_metrics and unscopable:
         return formulas.Outcome.missing(
             f"{outcome.reason}: order metrics ({', '.join(sorted(order_metrics))}) can't be "
@@ -378,13 +362,24 @@ def actual(
 
 def evaluate(loader: Loader, kpi: Kpi, label: str, today: date) -> dict[str, Any]:
     """``GET /kpis/{id}?period=``: actual, target, attainment, status, pace and freshness."""
+    view, _ = _evaluate(loader, kpi, label, today)
+    return view
+
+
+def _evaluate(
+    loader: Loader, kpi: Kpi, label: str, today: date
+) -> tuple[dict[str, Any], dict[str, formulas.Outcome]]:
+    """:func:`evaluate`'s view, and the actuals it worked out by period (the dashboard's trend
+    reuses them rather than evaluating those periods again)."""
     period = own_period(kpi, label, today)
     parsed = kpi.parsed
     scope = kpi.scope.filters()
     current = actual(loader, parsed, period, today, scope)
+    outcomes = {period: current}
     previous = None
     if kpi.target is not None and kpi.target.kind == "growth":
         previous = actual(loader, parsed, scoring.previous(period), today, scope)
+        outcomes[scoring.previous(period)] = previous
     spec = scoring.KpiSpec(
         kpi_id=kpi.kpi_id,
         name=kpi.name,
@@ -408,7 +403,7 @@ def evaluate(loader: Loader, kpi: Kpi, label: str, today: date) -> dict[str, Any
     )
     if loader.other_currencies and parsed.metrics & {"gmv", "refund_amount"}:
         view["excluded_currencies"] = sorted(loader.other_currencies)
-    return view
+    return view, outcomes
 
 
 def kpi_view(kpi: Kpi) -> dict[str, Any]:
@@ -422,10 +417,13 @@ def dashboard(who: Principal, label: str, today: date) -> dict[str, Any]:
     loader = loader_for(who.tenant_id)
     rows = []
     for kpi in sorted(visible_kpis(who), key=lambda k: (k.owner or "", k.name)):
-        row = evaluate(loader, kpi, label, today)
+        row, known = _evaluate(loader, kpi, label, today)
+        parsed, scope = kpi.parsed, kpi.scope.filters()
         trend = []
         for period in scoring.last_n(row["period"], TREND_PERIODS):
-            value = actual(loader, kpi.parsed, period, today, kpi.scope.filters())
+            value = (
+                known[period] if period in known else actual(loader, parsed, period, today, scope)
+            )
             trend.append(
                 {"period": period, "actual": None if value.value is None else str(value.value)}
             )
@@ -458,7 +456,7 @@ def scorecards(who: Principal, owner: str | None, label: str, today: date) -> di
 def put_contract(who: Principal, agency: str, body: dict[str, Any], now: datetime) -> Any:
     from linkstar.kpis import settlement
 
-    _require(who, Role.ADMIN, "defining an agency contract")
+    require_role(who, Role.ADMIN, "defining an agency contract")
     scope = Scope.model_validate(body.get("scope") or {})
     contract = settlement.Contract.model_validate(
         {k: v for k, v in body.items() if k != "scope"} | {"agency": agency}
@@ -471,7 +469,7 @@ def put_contract(who: Principal, agency: str, body: dict[str, Any], now: datetim
     key = keys.contract(who.tenant_id, agency)
     before, version = store.load(key)
     doc = {"contract": contract.model_dump(mode="json"), "scope": scope.model_dump()}
-    store.save(who.tenant_id, "contract", key, agency, doc, before, version, _actor(who), now)
+    store.save(who.tenant_id, "contract", key, agency, doc, before, version, audit_actor(who), now)
     return doc
 
 
@@ -596,7 +594,3 @@ def check_all(now: datetime) -> dict[str, int]:
     for tenant_id in billing.billed_tenants():
         told += len(check_alerts(tenant_id, now))
     return {"kpi_alerts": told}
-
-
-def today() -> date:
-    return clock.now().date()
