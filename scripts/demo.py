@@ -49,6 +49,7 @@ from scripts.demo_data import (
     delivery_headers,
 )
 from scripts.demo_marketplaces import AMAZON, MARKETPLACES, PLATFORM_NAMES
+from scripts.present import table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = REPO_ROOT / ".local" / "demo"
@@ -453,23 +454,6 @@ def report_range(history: DemoHistory) -> tuple[date, date]:
 
 
 # ---------------------------------------------------------------- presenting
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
-    """Aligned plain-text table; `align` has one 'l' or 'r' per column (default: 'l')."""
-    cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    align = align.ljust(len(headers), "l")
-
-    def line(row: Sequence[str]) -> str:
-        parts = [
-            cell.rjust(w) if a == "r" else cell.ljust(w)
-            for cell, w, a in zip(row, widths, align, strict=True)
-        ]
-        return "  " + "  ".join(parts).rstrip()
-
-    rule = "  " + "  ".join("-" * w for w in widths)
-    return "\n".join([line(cells[0]), rule, *[line(r) for r in cells[1:]]])
 
 
 def money(amounts: Mapping[str, Decimal]) -> str:

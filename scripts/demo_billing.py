@@ -18,16 +18,15 @@ units the message log says went out (an email per recipient, an SMS per segment)
 
 from __future__ import annotations
 
-import textwrap
 from collections import Counter
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-import requests
 from linkstar.tenants.keys import parse
 
 from scripts.demo_outreach import Caller
+from scripts.present import say, table
 
 # States a message reaches only after its claim, which is when it is metered.
 BILLED_STATES = frozenset({"sent", "delivered", "opened", "clicked", "bounced", "complained"})
@@ -99,34 +98,6 @@ def _last_day(first_day: date) -> date:
     return _add_months(first_day, 1) - timedelta(days=1)
 
 
-def _say(text: str) -> None:
-    print(
-        textwrap.fill(
-            text,
-            width=98,
-            initial_indent="  ",
-            subsequent_indent="    ",
-            break_on_hyphens=False,
-        )
-    )
-
-
-def _now(call: Caller, admin: str) -> datetime:
-    return datetime.fromisoformat(call("GET", "/_local/clock", admin)["now"])
-
-
-def _put_csv(api_url: str, path: str, token: str, text: str) -> dict[str, Any]:
-    response = requests.put(
-        api_url.rstrip("/") + path,
-        data=text.encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
-        timeout=120,
-    )
-    if response.status_code >= 400:
-        raise RuntimeError(f"PUT {path}: HTTP {response.status_code} {response.text[:300]}")
-    return dict(response.json())
-
-
 def _plan_summary(plan: Mapping[str, Any]) -> str:
     channels = plan["channels"]
     parts = [
@@ -145,25 +116,24 @@ def setup(info: Mapping[str, Any], tenants: Mapping[str, str]) -> None:
     """Show each tenant's plan and give the first one a plan of its own (see the module doc)."""
     api_url = str(info["api_url"])
     call = Caller(api_url)
-    now = _now(call, str(info["admin_token"]))
+    now = call.now(str(info["admin_token"]))
     first_day = now.date().replace(day=1)
     for index, (name, key) in enumerate(tenants.items()):
         current = call("GET", "/plan", key)
         which = "the starter plan (none chosen yet)" if current["is_default"] else "its own plan"
-        _say(f"billing: GET /plan: {name} is on {which}, {_plan_summary(current['plan'])}")
+        say(f"billing: GET /plan: {name} is on {which}, {_plan_summary(current['plan'])}")
         if index:
             continue
         call("PUT", "/plan", key, growth_plan(first_day))
-        card = _put_csv(
-            api_url, f"/rate-cards/sms?effective_from={first_day.isoformat()}", key, SMS_RATE_CARD
-        )
+        path = f"/rate-cards/sms?effective_from={first_day.isoformat()}"
+        card = call("PUT", path, key, SMS_RATE_CARD, content_type="text/csv")
         plan = card["plan"]
         countries = ", ".join(
             f"{r['country']} {r['unit_price']}" for r in plan["channels"]["sms"]["rates"][:4]
         )
         audit = call("GET", "/plan/audit", key)["changes"]
         fee, credit = plan["recurring_fees"][0], plan["credits"][0]
-        _say(
+        say(
             f"billing: PUT /plan: {name}'s owner chose {_plan_summary(plan)}, from {first_day};"
             f" {fee['description']} {fee['amount']} a month; welcome credit"
             f" {credit['amount']} until {credit['expires_at']}; spend limit"
@@ -171,7 +141,7 @@ def setup(info: Mapping[str, Any], tenants: Mapping[str, str]) -> None:
             f" {' and '.join(f'{p}%' for p in plan['alert_thresholds'])}"
         )
         rows = len(plan["channels"]["sms"]["rates"])
-        _say(
+        say(
             f"billing: PUT /rate-cards/sms as CSV ({rows} countries): {countries}, ... a segment;"
             f" {len(audit)} plan changes audited, by the {audit[0]['actor'].get('role', '?')}"
         )
@@ -191,19 +161,6 @@ def _billed(log: list[Mapping[str, Any]]) -> dict[str, Counter[str]]:
     return months
 
 
-def _table(headers: list[str], rows: list[list[Any]], align: str) -> None:
-    cells = [headers, *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    for n, row in enumerate(cells):
-        parts = [
-            cell.rjust(w) if a == "r" else cell.ljust(w)
-            for cell, w, a in zip(row, widths, align, strict=True)
-        ]
-        print("  " + "  ".join(parts).rstrip())
-        if n == 0:
-            print("  " + "  ".join("-" * w for w in widths))
-
-
 def print_usage(usage: Mapping[str, Any]) -> None:
     rows = [
         [
@@ -217,7 +174,7 @@ def print_usage(usage: Mapping[str, Any]) -> None:
         for line in usage["lines"]
     ]
     if rows:
-        _table(
+        print_table(
             ["channel", "country", "units", "included", "overage", f"amount {usage['currency']}"],
             rows,
             "llrrrr",
@@ -225,13 +182,13 @@ def print_usage(usage: Mapping[str, Any]) -> None:
     else:
         print("  no billable sends")
     currency = usage["currency"]
-    _say(
+    say(
         f"total so far {currency} {usage['total']} (fixed fees {usage['fixed_fees']});"
         f" forecast to month end {currency} {usage['forecast_total']}"
     )
-    _say("included left: " + ", ".join(f"{c} {n:,}" for c, n in usage["remaining"].items()))
+    say("included left: " + ", ".join(f"{c} {n:,}" for c, n in usage["remaining"].items()))
     if usage["unpriced"]:
-        _say(f"unpriced: {', '.join(usage['unpriced'])}")
+        say(f"unpriced: {', '.join(usage['unpriced'])}")
 
 
 def print_preview(preview: Mapping[str, Any]) -> None:
@@ -239,7 +196,7 @@ def print_preview(preview: Mapping[str, Any]) -> None:
         f", {c['credit_id']} credit -{c['applied']} ({c['remaining']} left)"
         for c in preview["credits"]
     )
-    _say(
+    say(
         f"invoice preview: subtotal {preview['subtotal']}{credits}, total {preview['currency']}"
         f" {preview['total']}"
     )
@@ -267,12 +224,12 @@ def print_margin(margin: Mapping[str, Any], names: Mapping[str, str]) -> None:
     if not rows:
         print("  no tenant has usage this month")
         return
-    _table(
+    print_table(
         ["tenant", "channel", "country", "units", "charged", "provider cost", "margin", "margin %"],
         rows,
         "lllrrrrr",
     )
-    _say(
+    say(
         "(provider cost: SES per 1,000 emails, the rate card's cost per SMS segment; it accrues"
         " on included units too. Fixed fees are not in the margin.)"
     )
@@ -283,7 +240,7 @@ def run(info: Mapping[str, Any], tenants: Mapping[str, str]) -> list[str]:
     returns the checks that failed."""
     call = Caller(str(info["api_url"]))
     admin = str(info["admin_token"])
-    now_month = _now(call, admin).strftime("%Y-%m")
+    now_month = call.now(admin).strftime("%Y-%m")
     names = {str(parse(key)): name for name, key in tenants.items()}
     checks: list[tuple[bool, str]] = []
     months_shown: set[str] = set()
@@ -304,7 +261,7 @@ def run(info: Mapping[str, Any], tenants: Mapping[str, str]) -> list[str]:
             print_usage(usage)
             print_preview(preview)
             verdict = "ok" if recount["ok"] else "DIFFERENCES " + str(recount["differences"])
-            _say(
+            say(
                 f"reconcile (GET /admin/billing/reconcile): {verdict}, {recount['records']} usage"
                 f" records, {recount['messages']} billed messages, {recount['units']} units"
             )
@@ -342,3 +299,7 @@ def run(info: Mapping[str, Any], tenants: Mapping[str, str]) -> list[str]:
     for ok, what in sorted(checks, key=lambda check: not check[1].startswith("reconcile")):
         print(f"  [{'ok' if ok else 'FAILED'}] {what}")
     return [what for ok, what in checks if not ok]
+
+
+def print_table(headers: list[str], rows: list[list[Any]], align: str) -> None:
+    print(table(headers, rows, align))

@@ -37,12 +37,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import requests
 from linkstar.kpis import library
 from linkstar.kpis.settlement import Statement
 
-from scripts.demo_billing import _now, _say, _table
+from scripts.demo_billing import print_table
 from scripts.demo_outreach import Caller
+from scripts.present import say
 
 REPORTS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "kpi_reports"
 SP_PRESET, HEALTH_PRESET = "amazon_sp_campaigns", "amazon_account_health"
@@ -159,18 +159,6 @@ def health_report(today: date) -> tuple[str, Decimal | None]:
     return _csv(header, out), None if odr is None else odr[1]
 
 
-def post_csv(api_url: str, path: str, token: str, text: str) -> dict[str, Any]:
-    response = requests.post(
-        api_url.rstrip("/") + path,
-        data=text.encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
-        timeout=120,
-    )
-    if response.status_code >= 400:
-        raise RuntimeError(f"POST {path}: HTTP {response.status_code} {response.text[:300]}")
-    return dict(response.json())
-
-
 def _import_line(label: str, result: Mapping[str, Any]) -> str:
     refused = "; ".join(
         f"line {p['line']} {p['column']}: {p['reason']}" for p in result["rejected"][:2]
@@ -246,14 +234,14 @@ def print_scorecard(card: Mapping[str, Any], owner: Mapping[str, Any] | None) ->
                 _freshness(row),
             ]
         )
-    _table(
+    print_table(
         ["KPI", "actual", "target", "attained", "status", "pace", "projected", "data"],
         rows,
         "lrrrlrrl",
     )
     score = card["weighted_score"]
     left_out = [r["name"] for r in card["rows"] if r["attainment"] is None]
-    _say(
+    say(
         f"weighted score {'-' if score is None else f'{Decimal(score) * 100:.1f}%'} over weight"
         f" {card['scored_weight']} of {card['total_weight']}"
         + (f" ({', '.join(left_out)}: no attainment, left out)" if left_out else "")
@@ -363,7 +351,7 @@ def run(info: Mapping[str, Any], tenants: Mapping[str, str]) -> list[str]:
     api_url = str(info["api_url"])
     call = Caller(api_url)
     name, key = next(iter(tenants.items()))
-    today = _now(call, str(info["admin_token"])).date()
+    today = call.now(str(info["admin_token"])).date()
     period, first = today.strftime("%Y-%m"), today.replace(day=1)
     title = f"KPIs: {name}, {period} as of {today} (owners, reports, scorecards, settlement)"
     print(f"\n{title}\n{'=' * len(title)}")
@@ -375,7 +363,7 @@ def run(info: Mapping[str, Any], tenants: Mapping[str, str]) -> list[str]:
     )  # fmt: skip
     for owner_id, owner in OWNERS.items():
         call("PUT", f"/owners/{owner_id}", key, owner)
-    _say(
+    say(
         "PUT /owners: "
         + "; ".join(f"{o['name']} ({o['kind']}, {o['email']})" for o in OWNERS.values())
     )
@@ -384,17 +372,17 @@ def run(info: Mapping[str, Any], tenants: Mapping[str, str]) -> list[str]:
     health_text, last_odr = health_report(today)
     sp_path = f"/metrics/import?preset={SP_PRESET}&market=US"
     health_path = f"/metrics/import?preset={HEALTH_PRESET}"
-    sp = post_csv(api_url, sp_path, key, sp_text)
-    health = post_csv(api_url, health_path, key, health_text)
-    _say(_import_line(f"POST {sp_path} (text/csv)", sp))
-    _say(_import_line(f"POST {health_path} (text/csv)", health))
+    sp = call("POST", sp_path, key, sp_text, content_type="text/csv")
+    health = call("POST", health_path, key, health_text, content_type="text/csv")
+    say(_import_line(f"POST {sp_path} (text/csv)", sp))
+    say(_import_line(f"POST {health_path} (text/csv)", health))
 
     made = {}
     for kpi in kpi_definitions(us["store_id"]):
         created = call("POST", "/kpis", key, kpi)
         made[created["builtin"]] = created["kpi_id"]
     call("PUT", f"/settlements/contracts/{AGENCY}", key, CONTRACT)
-    _say(
+    say(
         f"POST /kpis: {len(made)} KPIs (US store {us['store_id']}: GMV vs last month +10%, AOV,"
         " CVR; amazon.com: ODR, ROAS, ACoS); PUT /settlements/contracts/brightads: base fee"
         f" {CONTRACT['base_fee']}, 8% of ad sales if ACoS <= 30% and ODR < 0.5%, 250.00 off if"
@@ -403,12 +391,12 @@ def run(info: Mapping[str, Any], tenants: Mapping[str, str]) -> list[str]:
 
     before = call("GET", f"/scorecards?period={period}", key)
     again = (
-        post_csv(api_url, sp_path, key, sp_text),
-        post_csv(api_url, health_path, key, health_text),
+        call("POST", sp_path, key, sp_text, content_type="text/csv"),
+        call("POST", health_path, key, health_text, content_type="text/csv"),
     )
     cards = call("GET", f"/scorecards?period={period}", key)
     sources = call("GET", "/metrics/sources", key)["sources"]
-    _say(
+    say(
         f"re-imported both reports ({again[0]['facts']} + {again[1]['facts']} facts, replaced by"
         " their keys); GET /metrics/sources: "
         + "; ".join(
@@ -421,7 +409,7 @@ def run(info: Mapping[str, Any], tenants: Mapping[str, str]) -> list[str]:
     owners = {o["owner_id"]: o for o in call("GET", "/owners", key)["owners"]}
     for card in cards["scorecards"]:
         print_scorecard(card, owners.get(card["owner"]))
-    _say(
+    say(
         "(pace: the target prorated to today for a KPI that adds up over the month; projected:"
         " the month-to-date value carried to month end, which attainment is measured on)"
     )
@@ -432,7 +420,7 @@ def run(info: Mapping[str, Any], tenants: Mapping[str, str]) -> list[str]:
     print_statement(view)
     board = call("GET", f"/kpis/dashboard?period={period}", key)
     print()
-    _say(
+    say(
         f"GET /kpis/dashboard?period={period}: {len(board['kpis'])} KPIs, each with its last"
         f" {len(board['kpis'][0]['trend'])} months, in {board['reads']} reads (queries per"
         " metric x month and aggregate month, never per order)"
