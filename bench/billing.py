@@ -38,16 +38,16 @@ from typing import Any
 
 from bench.outreach import (
     FLOW,
-    PUBLIC_BASE_URL,
     SMS_TEMPLATE,
     ZONE,
     PhaseRecorder,
     _table,
+    instrumented_stack,
     message_states,
     run_pipeline,
     write_units,
 )
-from bench.webhook_path import _item_size, deploy_stack
+from bench.webhook_path import _item_size
 from tests.integration.conftest import Stack, body_of, call
 
 CONTACTS = 40  # per tenant: 80 emails and 80 SMS in all, ~40 s with the bench's image reads
@@ -304,26 +304,12 @@ class Result:
 
 
 def measure() -> Result:
-    import boto3
-    from moto import mock_aws
-
-    from infra.local import moto_fixes
-    from tests import moto_outbox
-
-    moto_fixes.install()
-    moto_outbox.install()
     recorder = BillingRecorder()
-    with mock_aws():
-        deployed, admin_token = deploy_stack(recorder, {"PUBLIC_BASE_URL": PUBLIC_BASE_URL})
-        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-        events.register("after-call.dynamodb", recorder.written)
-        events.register("after-call.dynamodb.Query", recorder.answered)
-        events.register("after-call.dynamodb.BatchGetItem", recorder.answered)
-        from linkstar import aws
-
-        aws.reset_clients()  # every client from here on carries the hooks
-        recorder.raw = boto3.session.Session().client("dynamodb", region_name="us-east-1")
-
+    hooks = {
+        "after-call.dynamodb.Query": recorder.answered,
+        "after-call.dynamodb.BatchGetItem": recorder.answered,
+    }
+    with instrumented_stack(recorder, hooks) as (deployed, admin_token):
         from chalice.test import Client
 
         from functions.api.app import app

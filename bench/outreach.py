@@ -45,6 +45,7 @@ from bench.webhook_path import CallRecorder, _item_size, deploy_stack
 from tests.integration.conftest import FakeContext, Stack, body_of, call, drain
 
 if TYPE_CHECKING:
+    from infra.local.stack import DeployedStack
     from tests.integration.outreach import StreamTail
 
 CONTACTS = 200
@@ -423,27 +424,39 @@ def message_states(tenant_id: str) -> tuple[Counter[str], int]:
     return states, runs
 
 
-def measure() -> Result:
+@contextmanager
+def instrumented_stack(
+    recorder: PhaseRecorder, hooks: dict[str, Callable[..., Any]] | None = None
+) -> Iterator[tuple[DeployedStack, str]]:
+    """The stack deployed into moto, every client created from then on reporting its DynamoDB
+    writes (and the events of ``hooks``) to ``recorder``; ``recorder.raw`` is an unhooked client.
+    Yields the deployed stack and its admin token."""
     import boto3
     from moto import mock_aws
 
     from infra.local import moto_fixes
     from tests import moto_outbox
-    from tests.integration.outreach import pipeline
 
     moto_fixes.install()
     moto_outbox.install()
-    recorder = PhaseRecorder()
     with mock_aws():
         deployed, admin_token = deploy_stack(recorder, {"PUBLIC_BASE_URL": PUBLIC_BASE_URL})
-        boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
-            "after-call.dynamodb", recorder.written
-        )
+        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+        for event, handler in {"after-call.dynamodb": recorder.written, **(hooks or {})}.items():
+            events.register(event, handler)
         from linkstar import aws
 
-        aws.reset_clients()  # every client from here on carries both hooks
+        aws.reset_clients()  # every client from here on carries the hooks
         recorder.raw = boto3.session.Session().client("dynamodb", region_name="us-east-1")
+        yield deployed, admin_token
 
+
+def measure() -> Result:
+    from tests import moto_outbox
+    from tests.integration.outreach import pipeline
+
+    recorder = PhaseRecorder()
+    with instrumented_stack(recorder) as (deployed, admin_token):
         from chalice.test import Client
         from linkstar.outreach import presets
 

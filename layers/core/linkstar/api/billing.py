@@ -102,8 +102,7 @@ def export_usage() -> Response:
             {
                 "id": event["id"],
                 "time": event["time"],
-                "message_id": event["data"]["message_id"],
-                **{k: event["data"][k] for k in columns[3:]},
+                **{k: event["data"][k] for k in columns[2:]},
             }
         )
     return _csv_response(out.getvalue(), f"usage-{month}.csv")

@@ -368,17 +368,7 @@ def usage_lines(plan: Plan, usages: Iterable[Usage]) -> list[UsageLine]:
         key = (line.channel, line.country, line.category, line.kind)
         previous = merged.get(key)
         if previous is None:
-            merged[key] = UsageLine(
-                channel=line.channel,
-                country=line.country,
-                category=line.category,
-                kind=line.kind,
-                units=line.units,
-                included_units=line.included_units,
-                overage_units=line.overage_units,
-                amount=line.amount,
-                unpriced_reason=line.unpriced_reason,
-            )
+            merged[key] = UsageLine(**line.model_dump(include=set(UsageLine.model_fields)))
         else:
             merged[key] = previous.model_copy(
                 update={
@@ -700,15 +690,16 @@ def _rate_card_lines(
             priced.append((row.unit_price, country, category, units))
     priced.sort(key=lambda p: (-p[0], p[1], p[2]))
     unpriced.sort()
+    # The quota goes down the priced lines (costliest first), then the unpriced ones.
+    ordered: list[tuple[str, str, int, Decimal | None, str | None]] = [
+        (country, category, units, price, None) for price, country, category, units in priced
+    ]
+    ordered += [
+        (country, category, units, None, reason) for country, category, units, reason in unpriced
+    ]
     quota = channel_plan.included_units
     lines: list[InvoiceLine] = []
-    for price, country, category, units in priced:
-        included = min(units, quota)
-        quota -= included
-        lines.append(
-            _usage_line(plan, channel, country, category, units, included, price, None, None)
-        )
-    for country, category, units, reason in unpriced:
+    for country, category, units, price, reason in ordered:
         included = min(units, quota)
         quota -= included
         lines.append(
@@ -719,7 +710,7 @@ def _rate_card_lines(
                 category,
                 units,
                 included,
-                None,
+                price,
                 None,
                 reason if units > included else None,
             )

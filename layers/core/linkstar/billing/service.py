@@ -24,7 +24,7 @@ from typing import Any
 from linkstar import clock
 from linkstar.billing import metering, plans
 from linkstar.billing.metering import month_of
-from linkstar.errors import LinkStarError
+from linkstar.errors import BadRequest, ConcurrentUpdate, LinkStarError
 from linkstar.outreach.models import Contact, Message
 from linkstar.store import billing as store
 from linkstar.store import dynamo
@@ -99,9 +99,7 @@ def meter(
             return BillingHold(f"billing: cannot price this send ({why})")
     if plan.hard_cap and plan.spend_limit is not None:
         state = store.read_month(message.tenant_id, month)
-        after = _usages({**state.units}, units)
-        spend = pricing.spend(plan, after)
-        if spend > plan.spend_limit:
+        if pricing.spend(plan, _usages(state.units, units)) > plan.spend_limit:
             return BillingHold(
                 f"billing: spend limit {plan.spend_limit} {plan.currency} reached (hard cap)"
             )
@@ -211,19 +209,13 @@ def previous_month(now: datetime) -> str:
 
 def close_month(tenant_id: str, month: str, now: datetime) -> dict[str, Any]:
     """Freeze ``month`` into an invoice (once: a second close returns the first invoice)."""
-    from linkstar.billing import pricing
-    from linkstar.errors import BadRequest, ConcurrentUpdate
-
     existing = store.load_invoice(tenant_id, month)
     if existing is not None:
         return existing
     _, last = plans.month_bounds(month)
     if now.date() <= last:
         raise BadRequest(f"{month} is not over yet", code="month_open")
-    plan = plan_for(tenant_id, month)
-    state = store.read_month(tenant_id, month)
-    balances, version = store.credit_balances(tenant_id)
-    invoice = pricing.invoice(plan, _usages(state.units), month, credits_balance=balances)
+    invoice, version = _invoice(tenant_id, month)
     if invoice.unpriced:
         # Sends are held when they can't be priced, so this means a plan changed under usage
         # already counted: an operator decides, the invoice isn't issued at 0.
@@ -281,13 +273,19 @@ def close_all(now: datetime) -> dict[str, Any]:
     return result
 
 
-def invoice_preview(tenant_id: str, month: str) -> dict[str, Any]:
+def _invoice(tenant_id: str, month: str) -> tuple[Any, int]:
+    """The month's invoice as its counters and credit balances stand now, and the balances'
+    version (the close writes the balances the invoice leaves against it)."""
     from linkstar.billing import pricing
 
     plan = plan_for(tenant_id, month)
     state = store.read_month(tenant_id, month)
-    balances, _ = store.credit_balances(tenant_id)
-    invoice = pricing.invoice(plan, _usages(state.units), month, credits_balance=balances)
+    balances, version = store.credit_balances(tenant_id)
+    return pricing.invoice(plan, _usages(state.units), month, credits_balance=balances), version
+
+
+def invoice_preview(tenant_id: str, month: str) -> dict[str, Any]:
+    invoice, _ = _invoice(tenant_id, month)
     doc = invoice.model_dump(mode="json")
     doc.update(month=month, preview=True, csv=invoice.to_csv())
     return doc
@@ -305,7 +303,7 @@ def invoice_csv(doc: dict[str, Any]) -> str:
 
 def plan_view(tenant_id: str, month: str) -> dict[str, Any]:
     versions = plan_versions(tenant_id)
-    plan = plan_for(tenant_id, month)
+    plan = plans.plan_for_month(versions, month) or plans.default_plan()
     return {
         "month": month,
         "plan": plan.model_dump(mode="json"),
@@ -318,8 +316,6 @@ def plan_view(tenant_id: str, month: str) -> dict[str, Any]:
 
 
 def _check_start(start: date, now: datetime) -> None:
-    from linkstar.errors import BadRequest
-
     if start.day != 1:
         raise BadRequest(
             f"{start} is not the first day of a month: a plan applies to whole months",
@@ -335,8 +331,6 @@ def _check_start(start: date, now: datetime) -> None:
 def change_plan(who: Any, body: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A new plan version from ``effective_from`` (required), audited; holds it may free are
     re-queued."""
-    from linkstar.errors import BadRequest
-
     if "effective_from" not in body:
         raise BadRequest(
             "say from when: effective_from (the first day of a month)",
@@ -351,8 +345,6 @@ def change_rate_card(
     who: Any, channel: str, rows: list[Any], start: date, now: datetime
 ) -> dict[str, Any]:
     """The plan in force at ``start`` with ``channel``'s rates replaced, as a new version."""
-    from linkstar.errors import BadRequest
-
     if channel not in plans.RATE_CARD_CHANNELS:
         raise BadRequest(
             f"{channel!r} has no rate card; those that do: "
@@ -507,11 +499,3 @@ def _add(totals: dict[tuple[str, str, str, str], int], lines: list[dict[str, Any
     for line in lines:
         key = store.line_key(line)
         totals[key] = totals.get(key, 0) + int(line["units"])
-
-
-def current_month(now: datetime | None = None) -> str:
-    return month_of(now or clock.now())
-
-
-def first_of_next_month(today: date) -> date:
-    return (today.replace(day=1) + timedelta(days=32)).replace(day=1)

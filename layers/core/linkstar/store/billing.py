@@ -99,19 +99,20 @@ class MonthState:
 def read_month(tenant_id: str, month: str) -> MonthState:
     """Every counter shard (one BatchGetItem) and fired alert (one query) of the month, read
     strongly consistent."""
-    state = MonthState()
+    units: dict[tuple[str, str, str, str], int] = {}
     counter_keys = [keys.usage_counter(tenant_id, month, n) for n in range(keys.USAGE_SHARDS)]
     for item in dynamo.batch_get(counter_keys, consistent=True):
         for name, value in item.items():
-            if name.startswith(COUNTER_PREFIX) and int(value):
+            if name.startswith(COUNTER_PREFIX):
                 line = parse_counter_attribute(name)
-                state.units[line] = state.units.get(line, 0) + int(value)
-    state.units = {line: n for line, n in state.units.items() if n}
+                units[line] = units.get(line, 0) + int(value)
     alerts = dynamo.query_all(
         "pk", keys.usage_month(tenant_id, month), sk_prefix="ALERT#", consistent=True
     )
-    state.alerts = {item["sk"].removeprefix("ALERT#") for item in alerts}
-    return state
+    return MonthState(
+        units={line: n for line, n in units.items() if n},  # a line sent and taken back is 0
+        alerts={item["sk"].removeprefix("ALERT#") for item in alerts},
+    )
 
 
 def line_key(line: Mapping[str, Any]) -> tuple[str, str, str, str]:
