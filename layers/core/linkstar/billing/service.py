@@ -28,6 +28,7 @@ from linkstar.errors import BadRequest, ConcurrentUpdate, LinkStarError
 from linkstar.outreach.models import Contact, Message
 from linkstar.store import billing as store
 from linkstar.store import dynamo
+from linkstar.store import tenants as tenant_repo
 
 logger = logging.getLogger(__name__)
 
@@ -254,10 +255,10 @@ def invoice_id(tenant_id: str, month: str) -> str:
 def close_many(month: str, now: datetime, tenant_id: str | None = None) -> dict[str, Any]:
     """Close ``month`` for one tenant or every tenant; a tenant that fails doesn't stop the
     others, and is reported (re-running closes what is left and changes nothing else)."""
-    tenants = [tenant_id] if tenant_id else store.billed_tenants()
+    targets = [tenant_id] if tenant_id else tenant_repo.all_tenant_ids()
     closed: list[str] = []
     failed: dict[str, str] = {}
-    for tid in tenants:
+    for tid in targets:
         try:
             closed.append(close_month(tid, month, now)["invoice_id"])
         except LinkStarError as exc:
@@ -421,7 +422,7 @@ def margin_report(month: str) -> dict[str, Any]:
     from linkstar.billing import pricing
 
     tenants = []
-    for tenant_id in store.billed_tenants():
+    for tenant_id in tenant_repo.all_tenant_ids():
         state = store.read_month(tenant_id, month)
         if not state.units:
             continue
@@ -485,7 +486,7 @@ def reconcile(tenant_id: str, month: str) -> dict[str, Any]:
 
 def reconcile_all(month: str) -> dict[str, Any]:
     """Every tenant's month (the tenants with no usage are counted and skipped)."""
-    checked = [reconcile(tid, month) for tid in store.billed_tenants()]
+    checked = [reconcile(tid, month) for tid in tenant_repo.all_tenant_ids()]
     with_usage = [c for c in checked if c["records"] or c["units"] or c["messages"]]
     return {
         "month": month,

@@ -588,9 +588,9 @@ def _tell_owner(tenant_id: str, owner: Owner, detail: dict[str, Any], now: datet
 
 def check_all(now: datetime) -> dict[str, int]:
     """The daily schedule: every tenant's KPIs."""
-    from linkstar.store import billing
+    from linkstar.store import tenants
 
     told = 0
-    for tenant_id in billing.billed_tenants():
+    for tenant_id in tenants.all_tenant_ids():
         told += len(check_alerts(tenant_id, now))
     return {"kpi_alerts": told}

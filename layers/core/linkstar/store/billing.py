@@ -69,7 +69,7 @@ def save_plan_doc(
 
 
 def plan_audit(tenant_id: str, limit: int = 50) -> list[dict[str, Any]]:
-    page = dynamo.query("pk", f"T#{tenant_id}#PLANAUDIT", limit=limit, forward=False)
+    page = dynamo.query("pk", keys.plan_audits(tenant_id), limit=limit, forward=False)
     out = []
     for item in page.items:
         out.append(
@@ -150,11 +150,7 @@ def unrecord_ops(
     """Take a record back (the provider refused the message): only if it is still there."""
     shard = shard_of(message_id)
     record_key = keys.usage_record(tenant_id, month, shard, message_id)
-    remove = dynamo.Op(
-        "Delete",
-        {**dynamo.delete_op(record_key).body, "ConditionExpression": "attribute_exists(pk)"},
-        is_guard=True,
-    )
+    remove = dynamo.delete_op(record_key, condition="attribute_exists(pk)", guard=True)
     return [remove, _counter_op(tenant_id, month, shard, list(lines), -1)]
 
 
@@ -273,13 +269,6 @@ def close_ops(
         dynamo.put_op(invoice_item, condition="attribute_not_exists(pk)", guard=True),
         dynamo.versioned_put_op(credits_item, balances_version),
     ]
-
-
-# ---------------------------------------------------------------- the tenants to close
-
-
-def billed_tenants() -> list[str]:
-    return [item["tenant_id"] for item in dynamo.query_all("pk", keys.TENANT_REGISTRY)]
 
 
 def billed_messages(tenant_id: str, flow_ids: Iterable[str], month: str) -> Iterable[Any]:

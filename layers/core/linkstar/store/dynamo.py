@@ -216,8 +216,11 @@ def delete(key: Mapping[str, str]) -> None:
     aws.client("dynamodb").delete_item(TableName=_table(), Key=serialize(key))
 
 
-def delete_op(key: Mapping[str, str]) -> Op:
-    return Op("Delete", {"TableName": _table(), "Key": serialize(key)})
+def delete_op(key: Mapping[str, str], *, condition: str | None = None, guard: bool = False) -> Op:
+    body: dict[str, Any] = {"TableName": _table(), "Key": serialize(key)}
+    if condition:
+        body["ConditionExpression"] = condition
+    return Op("Delete", body, is_guard=guard)
 
 
 def transact(ops: list[Op]) -> None:

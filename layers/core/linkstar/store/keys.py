@@ -247,8 +247,12 @@ def plan_version(tid: str, effective_from: str) -> dict[str, str]:
     return {"pk": plan_versions(tid), "sk": f"V#{effective_from}"}
 
 
+def plan_audits(tid: str) -> str:
+    return f"T#{tid}#PLANAUDIT"
+
+
 def plan_audit(tid: str, at: str, digest: str) -> dict[str, str]:
-    return {"pk": f"T#{tid}#PLANAUDIT", "sk": f"{at}#{digest}"}
+    return {"pk": plan_audits(tid), "sk": f"{at}#{digest}"}
 
 
 def billing_holds(tid: str) -> str:
@@ -309,8 +313,12 @@ def kpi(tid: str, kpi_id: str) -> dict[str, str]:
     return {"pk": kpis(tid), "sk": f"KPI#{kpi_id}"}
 
 
+def kpi_audits(tid: str) -> str:
+    return f"T#{tid}#KPIAUDIT"
+
+
 def kpi_audit(tid: str, at: str, digest: str) -> dict[str, str]:
-    return {"pk": f"T#{tid}#KPIAUDIT", "sk": f"{at}#{digest}"}
+    return {"pk": kpi_audits(tid), "sk": f"{at}#{digest}"}
 
 
 def kpi_owner(tid: str, owner_id: str) -> dict[str, str]:

@@ -161,7 +161,7 @@ def list_docs(tenant_id: str, prefix: str) -> list[dict[str, Any]]:
 
 
 def audit(tenant_id: str, limit: int = 100) -> list[dict[str, Any]]:
-    page = dynamo.query("pk", f"T#{tenant_id}#KPIAUDIT", limit=limit, forward=False)
+    page = dynamo.query("pk", keys.kpi_audits(tenant_id), limit=limit, forward=False)
     return [
         {
             "at": item["at"],

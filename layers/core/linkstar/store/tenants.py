@@ -114,3 +114,9 @@ def load_tenant(tenant_id: str) -> Tenant | None:
         reporting_currency=item["reporting_currency"],
         created_at=item["created_at"],
     )
+
+
+def all_tenant_ids() -> list[str]:
+    """Every tenant, from the registry written with each tenant (for the jobs that visit all:
+    the month close, the KPI alerts, the operator's margin and reconciliation views)."""
+    return [item["tenant_id"] for item in dynamo.query_all("pk", keys.TENANT_REGISTRY)]
