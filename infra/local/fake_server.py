@@ -1,5 +1,6 @@
-"""The lifecycle the local fakes share (fake marketplaces, fake WhatsApp): a threaded stdlib HTTP
-server on loopback, started in a daemon thread, stopped promptly, usable as a context manager.
+"""What the local fakes share (fake marketplaces, fake WhatsApp): a threaded stdlib HTTP server
+on loopback, started in a daemon thread, stopped promptly, usable as a context manager; and the
+request handler that reads a request, asks the fake for an :class:`Answer` and writes it as JSON.
 A subclass passes its request handler class; the handler reaches the fake as ``server.fake``."""
 
 from __future__ import annotations
@@ -8,9 +9,61 @@ import json
 import signal
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Answer:
+    """A fake's reply: the HTTP status, the JSON body and any extra headers."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class JsonRequestHandler(BaseHTTPRequestHandler):
+    """Serves GET and POST by :meth:`answer`, written as JSON. A subclass sets
+    ``server_version``, and ``content_type``/``ensure_ascii`` where its real API differs."""
+
+    protocol_version = "HTTP/1.1"
+    content_type = "application/json; charset=UTF-8"
+    ensure_ascii = True
+
+    def answer(self, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
+        """The reply to ``self.command`` on ``path`` (``query`` is the raw query string;
+        ``headers`` have lower-case names)."""
+        raise NotImplementedError
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            answer = self.answer(parts.path, parts.query, headers, body)
+        except Exception as exc:  # a bug in the fake must show, not hang the client
+            answer = Answer(500, {"message": f"fake failed: {exc!r}"})
+        payload = json.dumps(answer.body, ensure_ascii=self.ensure_ascii).encode()
+        self.send_response(answer.status, HTTPStatus(answer.status).phrase)
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = _serve
+    do_POST = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Quiet: the default log line is noise in test output, and request lines carry access
+        # tokens (Shopee, Lazada put them in the query).
+        return
 
 
 class FakeServer:

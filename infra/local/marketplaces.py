@@ -68,12 +68,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from infra.local.fake_server import FakeServer
+from infra.local.fake_server import Answer, FakeServer, JsonRequestHandler
 
 AMAZON = "amazon"
 TIKTOK = "tiktok_shop"
@@ -138,15 +136,8 @@ class Grant:
     refresh_expires_at: float | None
 
 
-@dataclass
-class _Answer:
-    status: int
-    body: Any
-    headers: dict[str, str]
-
-
-def _answer(status: int, body: Any, **headers: str) -> _Answer:
-    return _Answer(status, body, dict(headers))
+def _answer(status: int, body: Any, **headers: str) -> Answer:
+    return Answer(status, body, dict(headers))
 
 
 # ------------------------------------------------------------------------------ the fake
@@ -175,7 +166,7 @@ class FakeMarketplaces(FakeServer):
         self._order_requests = 0
         self._lock = threading.RLock()
         super().__init__(host, port, _Handler, "fake-marketplaces")
-        self._routes: tuple[tuple[str, Callable[..., _Answer]], ...] = (
+        self._routes: tuple[tuple[str, Callable[..., Answer]], ...] = (
             ("/_fake", self._control),
             ("/amazon-lwa", self._lwa),
             ("/amazon", self._spapi),
@@ -366,7 +357,7 @@ class FakeMarketplaces(FakeServer):
             self._order_requests += 1
             return self._order_requests % self.throttle_every == 0
 
-    def _throttled(self, answer: _Answer) -> _Answer:
+    def _throttled(self, answer: Answer) -> Answer:
         """``answer`` (the platform's throttling body) as a 429 with ``Retry-After``."""
         answer.status = 429
         answer.headers["Retry-After"] = str(self.retry_after)
@@ -380,7 +371,7 @@ class FakeMarketplaces(FakeServer):
 
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
-    ) -> _Answer:
+    ) -> Answer:
         for prefix, handler in self._routes:
             if path == prefix or path.startswith(prefix + "/"):
                 return handler(method, path[len(prefix) :], query, headers, body)
@@ -390,7 +381,7 @@ class FakeMarketplaces(FakeServer):
 
     def _control(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
-    ) -> _Answer:
+    ) -> Answer:
         if method == "GET" and path == "/stats":
             with self._lock:
                 counts = [
@@ -426,7 +417,7 @@ class FakeMarketplaces(FakeServer):
 
     def _lwa(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
-    ) -> _Answer:
+    ) -> Answer:
         self._count(AMAZON, "lwaToken", order_call=False)
         if method != "POST" or path != "/auth/o2/token":
             return _answer(404, {"error": "not_found"})
@@ -469,7 +460,7 @@ class FakeMarketplaces(FakeServer):
 
     def _spapi(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
-    ) -> _Answer:
+    ) -> Answer:
         parts = path.strip("/").split("/")
         if (
             method != "GET"
@@ -512,7 +503,7 @@ class FakeMarketplaces(FakeServer):
 
     def _tiktok(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
-    ) -> _Answer:
+    ) -> Answer:
         if path != "/order/202309/orders" or method != "GET":
             return _tiktok_error(404, 36009001, "API not found")  # the fake's code
         if self._count(TIKTOK, "getOrderDetail", order_call=True):
@@ -555,7 +546,7 @@ class FakeMarketplaces(FakeServer):
 
     def _tiktok_refresh(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
-    ) -> _Answer:
+    ) -> Answer:
         self._count(TIKTOK, "refreshToken", order_call=False)
         if path != "/api/v2/token/refresh":
             return _tiktok_error(404, 36009001, "API not found")
@@ -592,7 +583,7 @@ class FakeMarketplaces(FakeServer):
 
     def _shopee(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
-    ) -> _Answer:
+    ) -> Answer:
         if path == "/api/v2/auth/access_token/get" and method == "POST":
             return self._shopee_refresh(path, query, body)
         if path != "/api/v2/order/get_order_detail" or method != "GET":
@@ -630,7 +621,7 @@ class FakeMarketplaces(FakeServer):
             },
         )
 
-    def _shopee_refresh(self, path: str, query: dict[str, str], body: bytes) -> _Answer:
+    def _shopee_refresh(self, path: str, query: dict[str, str], body: bytes) -> Answer:
         self._count(SHOPEE, "refreshAccessToken", order_call=False)
         failure = self._shopee_signature(path, query, with_shop_token=False)
         if failure is not None:
@@ -662,7 +653,7 @@ class FakeMarketplaces(FakeServer):
 
     def _shopee_signature(
         self, path: str, query: dict[str, str], *, with_shop_token: bool
-    ) -> _Answer | None:
+    ) -> Answer | None:
         """The partner, the signature (over the access token and shop id too for shop-level
         APIs, which must carry them) and its timestamp; None when they hold."""
         partner_id = query.get("partner_id", "")
@@ -687,7 +678,7 @@ class FakeMarketplaces(FakeServer):
 
     def _lazada(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
-    ) -> _Answer:
+    ) -> Answer:
         operations = {"/order/get": "GetOrder", "/order/items/get": "GetOrderItems"}
         operation = operations.get(path)
         if operation is None:
@@ -714,7 +705,7 @@ class FakeMarketplaces(FakeServer):
 
     def _lazada_refresh(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
-    ) -> _Answer:
+    ) -> Answer:
         self._count(LAZADA, "RefreshAccessToken", order_call=False)
         if path != "/auth/token/refresh":
             return _lazada_error("InvalidApiPath", "The specified API path is invalid")
@@ -742,7 +733,7 @@ class FakeMarketplaces(FakeServer):
             },
         )
 
-    def _lazada_signature(self, path: str, params: dict[str, str]) -> _Answer | None:
+    def _lazada_signature(self, path: str, params: dict[str, str]) -> Answer | None:
         secret = self._app_secret(LAZADA, params.get("app_key"))
         if secret is None:
             return _lazada_error("InvalidAppKey", "The specified app key is invalid")
@@ -803,36 +794,36 @@ def _request_id() -> str:
     return uuid.uuid4().hex
 
 
-def _spapi_ok(body: Any) -> _Answer:
+def _spapi_ok(body: Any) -> Answer:
     return _answer(
         200, body, **{"x-amzn-RequestId": str(uuid.uuid4()), "x-amzn-RateLimit-Limit": "0.5"}
     )
 
 
-def _spapi_error(status: int, code: str, message: str, details: str = "") -> _Answer:
+def _spapi_error(status: int, code: str, message: str, details: str = "") -> Answer:
     headers = {"x-amzn-RequestId": str(uuid.uuid4())}
     if status not in (403, 429):
         headers["x-amzn-RateLimit-Limit"] = "0.5"
-    return _Answer(
+    return Answer(
         status, {"errors": [{"code": code, "message": message, "details": details}]}, headers
     )
 
 
-def _spapi_not_found() -> _Answer:
+def _spapi_not_found() -> Answer:
     return _spapi_error(404, "NotFound", "The resource specified does not exist.")
 
 
-def _tiktok_error(status: int, code: int, message: str) -> _Answer:
+def _tiktok_error(status: int, code: int, message: str) -> Answer:
     return _answer(
         status, {"code": code, "message": message, "data": None, "request_id": _request_id()}
     )
 
 
-def _shopee_error(status: int, error: str, message: str) -> _Answer:
+def _shopee_error(status: int, error: str, message: str) -> Answer:
     return _answer(status, {"error": error, "message": message, "request_id": _request_id()})
 
 
-def _lazada_error(code: str, message: str, kind: str = "ISV") -> _Answer:
+def _lazada_error(code: str, message: str, kind: str = "ISV") -> Answer:
     # Lazada answers business and auth errors with HTTP 200 and a non-zero code.
     return _answer(
         200, {"type": kind, "code": code, "message": message, "request_id": _request_id()}
@@ -857,36 +848,14 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonRequestHandler):
     server_version = "FakeMarketplaces/1.0"
-    protocol_version = "HTTP/1.1"
+    content_type = "application/json;charset=UTF-8"
 
-    def _serve(self) -> None:
+    def answer(self, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
         fake: FakeMarketplaces = self.server.fake  # type: ignore[attr-defined]
-        parts = urlsplit(self.path)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        try:
-            answer = fake.handle(self.command, parts.path, query, headers, body)
-        except Exception as exc:  # a bug in the fake must show, not hang the client
-            answer = _answer(500, {"message": f"fake failed: {exc!r}"})
-        payload = json.dumps(answer.body).encode()
-        self.send_response(answer.status, HTTPStatus(answer.status).phrase)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = _serve
-    do_POST = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Quiet: request lines carry access tokens (Shopee, Lazada put them in the query).
-        return
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        return fake.handle(self.command, path, params, headers, body)
 
 
 # ----------------------------------------------------------------------- order builders

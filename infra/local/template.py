@@ -638,26 +638,20 @@ def resolve_conditions(template: Mapping[str, Any], params: Mapping[str, str]) -
             return [new for new in (rewrite(item) for item in node) if new is not no_value]
         return node
 
-    resolved = copy.deepcopy(dict(template))
-    resources = {
-        lid: resource
-        for lid, resource in (resolved.get("Resources") or {}).items()
-        if decided.get(resource.get("Condition", ""), True)
-    }
-    for resource in resources.values():
-        if resource.get("Condition") in decided:
-            del resource["Condition"]
-    resolved["Resources"] = resources
-    outputs = {
-        name: output
-        for name, output in (resolved.get("Outputs") or {}).items()
-        if decided.get(output.get("Condition", ""), True)
-    }
-    for output in outputs.values():
-        if output.get("Condition") in decided:
-            del output["Condition"]
+    def kept(section: Mapping[str, Any]) -> dict[str, Any]:
+        # Resources or outputs: those whose condition is false go, a true one is dropped.
+        entries = {}
+        for name, entry in section.items():
+            verdict = decided.get(entry.get("Condition", ""))
+            if verdict is not False:
+                entries[name] = entry if verdict is None else _without(entry, "Condition")
+        return entries
+
+    # rewrite() builds every dict and list anew, so ``template`` is left as it was.
+    resolved = dict(template)
+    resolved["Resources"] = kept(resolved.get("Resources") or {})
     if "Outputs" in resolved:
-        resolved["Outputs"] = outputs
+        resolved["Outputs"] = kept(resolved["Outputs"] or {})
     resolved = rewrite(resolved)
     remaining = {name: c for name, c in conditions.items() if name not in decided}
     if remaining:
@@ -665,6 +659,10 @@ def resolve_conditions(template: Mapping[str, Any], params: Mapping[str, str]) -
     else:
         resolved.pop("Conditions", None)
     return resolved
+
+
+def _without(entry: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k != key}
 
 
 # ---------------------------------------------------------------- the deployable template

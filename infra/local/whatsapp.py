@@ -51,12 +51,9 @@ import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
 
-from infra.local.fake_server import FakeServer
+from infra.local.fake_server import Answer, FakeServer, JsonRequestHandler
 
 DEFAULT_PHONE_NUMBER_ID = "106540352242922"  # the id Meta's examples use
 DEFAULT_ACCESS_TOKEN = "fake-whatsapp-access-token"  # noqa: S105 - the fake's own, not a secret
@@ -101,13 +98,6 @@ class SentMessage:
     type: str
     payload: dict[str, Any]
     received_at: float = field(default_factory=time.time)
-
-
-@dataclass
-class _Answer:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class FakeWhatsApp(FakeServer):
@@ -175,7 +165,7 @@ class FakeWhatsApp(FakeServer):
 
     # ----------------------------------------------------------------------- routing
 
-    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> _Answer:
+    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
         if path == "/_fake" or path.startswith("/_fake/"):
             return self._control(method, path[len("/_fake") :], body)
         match = _MESSAGES_PATH.match(path)
@@ -185,11 +175,11 @@ class FakeWhatsApp(FakeServer):
             return _graph_error(400, 100, "Unsupported get request.")
         return self._send(match["version"], match["phone_number_id"], headers, body)
 
-    def _control(self, method: str, path: str, body: bytes) -> _Answer:
+    def _control(self, method: str, path: str, body: bytes) -> Answer:
         if method == "GET" and path == "/messages":
-            return _Answer(200, {"messages": [vars(m) for m in self.messages()]})
+            return Answer(200, {"messages": [vars(m) for m in self.messages()]})
         if method != "POST":
-            return _Answer(405, {"message": "GET /_fake/messages, or POST to change the fake"})
+            return Answer(405, {"message": "GET /_fake/messages, or POST to change the fake"})
         try:
             data = json.loads(body or b"{}")
             if path == "/failures":
@@ -201,27 +191,27 @@ class FakeWhatsApp(FakeServer):
                     details=data.get("details"),
                     retry_after=data.get("retry_after"),
                 )
-                return _Answer(201, {"queued": int(data.get("count", 1))})
+                return Answer(201, {"queued": int(data.get("count", 1))})
             if path == "/templates":
                 self.add_template(
                     data["name"], data["language"], int(data.get("body_parameters", 0))
                 )
-                return _Answer(201, {"registered": True})
+                return Answer(201, {"registered": True})
             if path == "/phone_numbers":
                 self.add_phone_number(str(data["phone_number_id"]), data["access_token"])
-                return _Answer(201, {"registered": True})
+                return Answer(201, {"registered": True})
             if path == "/reset":
                 self.reset()
-                return _Answer(200, {"reset": True})
+                return Answer(200, {"reset": True})
         except (KeyError, TypeError, ValueError) as exc:
-            return _Answer(400, {"message": f"bad control request: {exc!r}"})
-        return _Answer(404, {"message": f"no control endpoint {path}"})
+            return Answer(400, {"message": f"bad control request: {exc!r}"})
+        return Answer(404, {"message": f"no control endpoint {path}"})
 
     # -------------------------------------------------------------------- the API
 
     def _send(
         self, version: str, phone_number_id: str, headers: Mapping[str, str], body: bytes
-    ) -> _Answer:
+    ) -> Answer:
         with self._lock:
             failure = self._failures.popleft() if self._failures else None
         if failure is not None:
@@ -260,7 +250,7 @@ class FakeWhatsApp(FakeServer):
         message: dict[str, Any] = {"id": wamid}
         if payload["type"] == "template":
             message["message_status"] = "accepted"
-        return _Answer(
+        return Answer(
             200,
             {
                 "messaging_product": "whatsapp",
@@ -269,7 +259,7 @@ class FakeWhatsApp(FakeServer):
             },
         )
 
-    def _validate(self, payload: Any) -> _Answer | None:
+    def _validate(self, payload: Any) -> Answer | None:
         if not isinstance(payload, dict):
             return _invalid("the request body must be a JSON object")
         if payload.get("messaging_product") != "whatsapp":
@@ -293,7 +283,7 @@ class FakeWhatsApp(FakeServer):
             return self._validate_template(payload.get("template"))
         return _invalid(f"the fake sends text and template messages, not {kind!r}")
 
-    def _validate_template(self, template: Any) -> _Answer | None:
+    def _validate_template(self, template: Any) -> Answer | None:
         if not isinstance(template, dict) or not isinstance(template.get("name"), str):
             return _invalid("The parameter template['name'] is required.")
         language = template.get("language")
@@ -351,7 +341,7 @@ def _graph_error(
     subcode: int | None = None,
     error_type: str = "OAuthException",
     headers: dict[str, str] | None = None,
-) -> _Answer:
+) -> Answer:
     """Graph's error envelope. ``error_subcode`` is only sent when given: Meta stopped sending
     it to WhatsApp clients in v16.0."""
     error: dict[str, Any] = {"message": f"(#{code}) {title}", "type": error_type, "code": code}
@@ -360,14 +350,14 @@ def _graph_error(
     if subcode is not None:
         error["error_subcode"] = subcode
     error["fbtrace_id"] = "A" + uuid.uuid4().hex[:22]
-    return _Answer(status, {"error": error}, headers or {})
+    return Answer(status, {"error": error}, headers or {})
 
 
-def _invalid(details: str) -> _Answer:
+def _invalid(details: str) -> Answer:
     return _graph_error(400, 100, TITLES[100][0], details=details)
 
 
-def _injected(failure: Failure) -> _Answer:
+def _injected(failure: Failure) -> Answer:
     title, error_type = TITLES.get(failure.code, ("Injected failure", "OAuthException"))
     headers = {}
     if failure.retry_after is not None:
@@ -382,34 +372,13 @@ def _injected(failure: Failure) -> _Answer:
     )
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonRequestHandler):
     server_version = "FakeWhatsApp/1.0"
-    protocol_version = "HTTP/1.1"
+    ensure_ascii = False  # Graph answers in UTF-8, not \u escapes
 
-    def _serve(self) -> None:
+    def answer(self, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
         fake: FakeWhatsApp = self.server.fake  # type: ignore[attr-defined]
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        try:
-            answer = fake.handle(self.command, urlsplit(self.path).path, headers, body)
-        except Exception as exc:  # a bug in the fake must show, not hang the client
-            answer = _Answer(500, {"message": f"fake failed: {exc!r}"})
-        payload = json.dumps(answer.body, ensure_ascii=False).encode()
-        self.send_response(answer.status, HTTPStatus(answer.status).phrase)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = _serve
-    do_POST = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Quiet: the default log line is noise in test output (and proxies log headers).
-        return
+        return fake.handle(self.command, path, headers, body)
 
 
 # ---------------------------------------------------------------------------- standalone

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 
+from tests import moto_outbox
 from tests.integration.conftest import (
     FakeContext,
     Seller,
@@ -118,6 +119,34 @@ def add_contact(stack: Stack, seller: Seller, **contact: Any) -> dict[str, Any]:
     answer = call(stack, "POST", "/contacts", seller.api_key, contact)
     assert answer.status_code == 200, answer.body
     return dict(json.loads(answer.body))
+
+
+def add_template(stack: Stack, seller: Seller, template: dict[str, Any]) -> None:
+    saved = call(stack, "POST", "/templates", seller.api_key, template)
+    assert saved.status_code == 200, saved.body
+
+
+def add_flow(stack: Stack, seller: Seller, definition: dict[str, Any]) -> dict[str, Any]:
+    created = call(stack, "POST", "/flows", seller.api_key, definition)
+    assert created.status_code == 200, created.body
+    return dict(json.loads(created.body))
+
+
+def stats(stack: Stack, seller: Seller, flow_id: str) -> dict[str, Any]:
+    answer = call(stack, "GET", f"/flows/{flow_id}/stats", seller.api_key)
+    assert answer.status_code == 200, answer.body
+    return dict(json.loads(answer.body))
+
+
+def emails_to(address: str, since: int) -> list[moto_outbox.SentEmail]:
+    """What moto sent to ``address`` since ``since`` (a count of ``sent_emails()``)."""
+    return [e for e in moto_outbox.sent_emails()[since:] if address in e.destinations]
+
+
+def sms_to(phone: str | set[str], since: int) -> list[moto_outbox.SentSms]:
+    """What moto sent to ``phone`` (or to any of a set) since ``since``."""
+    phones = {phone} if isinstance(phone, str) else phone
+    return [t for t in moto_outbox.sent_sms()[since:] if t.phone in phones]
 
 
 def messages(stack: Stack, seller: Seller, **query: str) -> list[dict[str, Any]]:

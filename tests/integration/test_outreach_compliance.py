@@ -26,9 +26,13 @@ from tests.integration.conftest import (
 from tests.integration.outreach import (
     START,
     add_contact,
+    add_flow,
+    add_template,
+    emails_to,
     enable_preset,
     messages,
     pipeline,
+    sms_to,
 )
 from tests.support import fixture_json
 
@@ -79,8 +83,7 @@ def send_flow(
         template["subject"] = f"{name} from {{{{ tenant.name }}}}"
         if purpose == "marketing":
             template["body"] += "\nUnsubscribe: {{ links.unsubscribe_url }}"
-    saved = call(stack, "POST", "/templates", seller.api_key, template)
-    assert saved.status_code == 200, saved.body
+    add_template(stack, seller, template)
     definition = {
         "name": name,
         "trigger": {"event": trigger},
@@ -96,9 +99,7 @@ def send_flow(
         ],
         "reentry": {"policy": "once"},
     }
-    created = call(stack, "POST", "/flows", seller.api_key, definition)
-    assert created.status_code == 200, created.body
-    return dict(json.loads(created.body))
+    return add_flow(stack, seller, definition)
 
 
 def subscriber(stack: Stack, seller: Seller, email: str, phone: str, **fields: Any) -> str:
@@ -110,16 +111,6 @@ def subscriber(stack: Stack, seller: Seller, email: str, phone: str, **fields: A
 
 def log_of(stack: Stack, seller: Seller, contact_id: str) -> list[dict[str, Any]]:
     return messages(stack, seller, contact_id=contact_id)
-
-
-def sms_to(phone: str | set[str], since: int) -> list[moto_outbox.SentSms]:
-    """What moto sent to ``phone`` (or to any of a set) since ``since``."""
-    phones = {phone} if isinstance(phone, str) else phone
-    return [t for t in moto_outbox.sent_sms()[since:] if t.phone in phones]
-
-
-def emails_to(address: str, since: int) -> list[moto_outbox.SentEmail]:
-    return [e for e in moto_outbox.sent_emails()[since:] if address in e.destinations]
 
 
 # ---------------------------------------------------------------- quiet hours
@@ -449,11 +440,9 @@ def test_an_email_step_falls_back_to_sms_when_only_sms_is_consented(stack: Stack
     # Given a marketing email flow on abandoned checkouts that may fall back to SMS
     moto_outbox.install()
     seller = new_seller(stack, "Fallback")
-    saved = call(
+    add_template(
         stack,
-        "POST",
-        "/templates",
-        seller.api_key,
+        seller,
         {
             "template_id": "cart.sms",
             "channel": "sms",
@@ -462,7 +451,6 @@ def test_an_email_step_falls_back_to_sms_when_only_sms_is_consented(stack: Stack
             "body": "{{ tenant.name }}: your cart is saved. Reply STOP to opt out",
         },
     )
-    assert saved.status_code == 200, saved.body
     send_flow(
         stack,
         seller,

@@ -19,10 +19,14 @@ from tests.integration.conftest import Seller, Stack, call, new_seller, post_web
 from tests.integration.outreach import (
     START,
     add_contact,
+    add_flow,
+    add_template,
+    emails_to,
     enable_preset,
     messages,
     pipeline,
     publish_feedback,
+    stats,
 )
 from tests.support import fixture_json
 
@@ -50,18 +54,25 @@ def ses_event(fixture: str, sent: moto_outbox.SentEmail) -> dict[str, Any]:
     return event
 
 
-def emails_to(address: str, since: int) -> list[moto_outbox.SentEmail]:
-    return [e for e in moto_outbox.sent_emails()[since:] if address in e.destinations]
+def ses_click(sent: moto_outbox.SentEmail, link: str) -> dict[str, Any]:
+    """An SES click event about ``sent``, on ``link``, two minutes after START."""
+    click = ses_event("event_delivery", sent)
+    del click["delivery"]
+    click.update(
+        eventType="Click",
+        click={
+            "timestamp": "2026-11-20T18:07:00.000Z",
+            "ipAddress": "192.0.2.1",
+            "userAgent": "Mozilla/5.0",
+            "link": link,
+            "linkTags": {},
+        },
+    )
+    return click
 
 
 def contact_view(stack: Stack, seller: Seller, contact_id: str) -> dict[str, Any]:
     answer = call(stack, "GET", f"/contacts/{contact_id}", seller.api_key)
-    assert answer.status_code == 200, answer.body
-    return dict(json.loads(answer.body))
-
-
-def stats(stack: Stack, seller: Seller, flow_id: str) -> dict[str, Any]:
-    answer = call(stack, "GET", f"/flows/{flow_id}/stats", seller.api_key)
     assert answer.status_code == 200, answer.body
     return dict(json.loads(answer.body))
 
@@ -185,18 +196,7 @@ def test_a_delivery_reported_after_the_click_changes_nothing(stack: Stack) -> No
         run.run()
         (sent,) = emails_to("clicker@example.com", before)
         # When SES reports the click before the delivery
-        click = ses_event("event_delivery", sent)
-        del click["delivery"]
-        click.update(
-            eventType="Click",
-            click={
-                "timestamp": "2026-11-20T18:07:00.000Z",
-                "ipAddress": "192.0.2.1",
-                "userAgent": "Mozilla/5.0",
-                "link": "https://welcomely.example/new?utm_source=linkstar",
-                "linkTags": {},
-            },
-        )
+        click = ses_click(sent, "https://welcomely.example/new?utm_source=linkstar")
         publish_feedback(stack, click)
         run.run()
         publish_feedback(stack, ses_event("event_delivery", sent))
@@ -262,7 +262,7 @@ def sms_flow(stack: Stack, seller: Seller) -> None:
         "purpose": "marketing",
         "body": "{{ tenant.name }}: thanks for joining! Reply STOP to opt out",
     }
-    assert call(stack, "POST", "/templates", seller.api_key, template).status_code == 200
+    add_template(stack, seller, template)
     flow = {
         "name": "Hello by SMS",
         "trigger": {"event": "contact.subscribed"},
@@ -276,8 +276,7 @@ def sms_flow(stack: Stack, seller: Seller) -> None:
             }
         ],
     }
-    created = call(stack, "POST", "/flows", seller.api_key, flow)
-    assert created.status_code == 200, created.body
+    add_flow(stack, seller, flow)
 
 
 def inbound_sms(phone: str, text: str) -> dict[str, Any]:
@@ -396,7 +395,7 @@ def test_an_in_app_step_lands_in_the_contacts_inbox(stack: Stack) -> None:
         "subject": "50 points for you",
         "body": "Hi {{ contact.first_name }}, 50 points are waiting at {{ tenant.name }}.",
     }
-    assert call(stack, "POST", "/templates", seller.api_key, template).status_code == 200
+    add_template(stack, seller, template)
     flow = {
         "name": "Points",
         "trigger": {"event": "contact.subscribed"},
@@ -410,7 +409,7 @@ def test_an_in_app_step_lands_in_the_contacts_inbox(stack: Stack) -> None:
             }
         ],
     }
-    assert call(stack, "POST", "/flows", seller.api_key, flow).status_code == 200
+    add_flow(stack, seller, flow)
     with pipeline(stack) as (run, _):
         # When a contact subscribes
         contact = subscribe(stack, seller, "app@example.com", first_name="Ann")
@@ -441,18 +440,7 @@ def test_an_order_after_a_click_is_the_flows_conversion_once(stack: Stack) -> No
         contact = subscribe(stack, seller, "convert@example.com")
         run.run()
         (sent,) = emails_to("convert@example.com", before)
-        click = ses_event("event_delivery", sent)
-        del click["delivery"]
-        click.update(
-            eventType="Click",
-            click={
-                "timestamp": "2026-11-20T18:07:00.000Z",
-                "ipAddress": "192.0.2.1",
-                "userAgent": "Mozilla/5.0",
-                "link": "https://converts.example/new?utm_source=linkstar",
-                "linkTags": {},
-            },
-        )
+        click = ses_click(sent, "https://converts.example/new?utm_source=linkstar")
         publish_feedback(stack, click)
         run.run()
         # When the buyer orders an hour later (and the platform sends the webhook twice)
@@ -521,15 +509,13 @@ def link_flow(stack: Stack, seller: Seller, *, second_after: str | None = None) 
             "body": f"New arrivals: {SHOP}/collections/{step}\n"
             "Unsubscribe: {{ links.unsubscribe_url }}",
         }
-        assert call(stack, "POST", "/templates", seller.api_key, template).status_code == 200
+        add_template(stack, seller, template)
         if step == "second":
             steps.append({"id": "pause", "type": "wait", "duration": second_after})
         send = {"type": "send", "channel": "email", "purpose": "marketing"}
         steps.append({"id": step, **send, "template": f"{step}.email"})
     flow = {"name": "News", "trigger": {"event": "contact.subscribed"}, "steps": steps}
-    created = call(stack, "POST", "/flows", seller.api_key, flow)
-    assert created.status_code == 200, created.body
-    return str(json.loads(created.body)["flow_id"])
+    return str(add_flow(stack, seller, flow)["flow_id"])
 
 
 def landing_site_of(sent: moto_outbox.SentEmail) -> str:
@@ -613,18 +599,7 @@ def test_an_order_is_credited_to_the_message_its_utm_names_over_the_last_clicked
         contact = subscribe(stack, seller, "twice@example.com")
         run.run()
         (first,) = emails_to("twice@example.com", before)
-        click = ses_event("event_delivery", first)
-        del click["delivery"]
-        click.update(
-            eventType="Click",
-            click={
-                "timestamp": "2026-11-20T18:07:00.000Z",
-                "ipAddress": "192.0.2.1",
-                "userAgent": "Mozilla/5.0",
-                "link": f"{SHOP}/collections/first?utm_source=linkstar",
-                "linkTags": {},
-            },
-        )
+        click = ses_click(first, f"{SHOP}/collections/first?utm_source=linkstar")
         publish_feedback(stack, click)
         run.run()
         clock.advance(days=1)

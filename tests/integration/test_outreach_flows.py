@@ -10,7 +10,14 @@ import pytest
 
 from tests import moto_outbox
 from tests.integration.conftest import Stack, call, new_seller, post_webhook
-from tests.integration.outreach import add_contact, enable_preset, messages, pipeline
+from tests.integration.outreach import (
+    add_contact,
+    add_flow,
+    add_template,
+    enable_preset,
+    messages,
+    pipeline,
+)
 from tests.support import fixture_json
 
 pytestmark = pytest.mark.xdist_group("outreach")
@@ -149,7 +156,7 @@ def test_wait_until_uses_the_sellers_time_zone_for_a_contact_without_one(stack: 
         "subject": "Good morning from {{ tenant.name }}",
         "body": "Good morning!\nUnsubscribe: {{ links.unsubscribe_url }}",
     }
-    assert call(stack, "POST", "/templates", seller.api_key, template).status_code == 200
+    add_template(stack, seller, template)
     flow = {
         "name": "Morning hello",
         "trigger": {"event": "contact.subscribed"},
@@ -164,7 +171,7 @@ def test_wait_until_uses_the_sellers_time_zone_for_a_contact_without_one(stack: 
             },
         ],
     }
-    assert call(stack, "POST", "/flows", seller.api_key, flow).status_code == 200
+    add_flow(stack, seller, flow)
     buyer = "nozone@example.com"
     before = len(moto_outbox.sent_emails())
     with pipeline(stack) as (run, clock):

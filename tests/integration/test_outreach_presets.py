@@ -12,14 +12,17 @@ from typing import Any
 import pytest
 
 from tests import moto_outbox
-from tests.integration.conftest import FakeContext, Seller, Stack, call, new_seller, post_webhook
+from tests.integration.conftest import FakeContext, Stack, new_seller, post_webhook
 from tests.integration.outreach import (
     START,
     add_contact,
+    emails_to,
     enable_preset,
     messages,
     pipeline,
     publish_feedback,
+    sms_to,
+    stats,
 )
 from tests.support import fixture_json
 
@@ -51,20 +54,6 @@ def fixture_body(name: str, **changes: Any) -> bytes:
     payload = fixture_json(f"shopify/{name}.json")
     payload.update(changes)
     return json.dumps(payload).encode()
-
-
-def stats(stack: Stack, seller: Seller, flow_id: str) -> dict[str, Any]:
-    answer = call(stack, "GET", f"/flows/{flow_id}/stats", seller.api_key)
-    assert answer.status_code == 200, answer.body
-    return dict(json.loads(answer.body))
-
-
-def emails_to(address: str, since: int) -> list[moto_outbox.SentEmail]:
-    return [e for e in moto_outbox.sent_emails()[since:] if address in e.destinations]
-
-
-def sms_to(phone: str, since: int) -> list[moto_outbox.SentSms]:
-    return [t for t in moto_outbox.sent_sms()[since:] if t.phone == phone]
 
 
 def test_welcome_series_greets_a_new_subscriber_then_sends_a_tip_two_days_later(

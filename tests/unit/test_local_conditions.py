@@ -46,5 +46,7 @@ def test_the_other_branch_when_the_parameter_is_empty() -> None:
     assert props["Url"] == {"Fn::GetAtt": ["Api", "Url"]}
     assert props["Tier"] == "big"
     assert "OnlyInProd" not in resolved["Resources"] and "Always" not in resolved["Resources"]
-    assert "Prod" in resolved["Outputs"]
-    assert TEMPLATE["Resources"]["Fn"]["Properties"]["Tier"]["Fn::If"][0] == "IsProd"  # untouched
+    assert resolved["Outputs"] == {"Prod": {"Value": "x"}}  # a true condition is dropped
+    # The template given is left as it was.
+    assert TEMPLATE["Resources"]["Fn"]["Properties"]["Tier"]["Fn::If"][0] == "IsProd"
+    assert TEMPLATE["Outputs"]["Prod"]["Condition"] == "IsProd"

@@ -264,7 +264,15 @@ _PREDICATE_KINDS: Final = {
     "not": NotPredicate,
     "message": MessagePredicate,
 }
-_PREDICATE_TAGS: Final = {f"predicate:{kind}": cls for kind, cls in _PREDICATE_KINDS.items()}
+
+
+def _model_tag(value: Any, kinds: Mapping[str, type], prefix: str) -> str | None:
+    """The union tag of an already-built model: a callable discriminator is given model
+    instances as well as raw mappings (a flow built from step objects, say)."""
+    for kind, cls in kinds.items():
+        if isinstance(value, cls):
+            return f"{prefix}:{kind}"
+    return None
 
 
 def _predicate_kind(value: Any) -> str | None:
@@ -273,10 +281,7 @@ def _predicate_kind(value: Any) -> str | None:
     if isinstance(value, Mapping):
         kinds = [kind for kind in _PREDICATE_KINDS if kind in value]
         return f"predicate:{kinds[0]}" if len(kinds) == 1 else None
-    for kind, cls in _PREDICATE_KINDS.items():
-        if isinstance(value, cls):
-            return f"predicate:{kind}"
-    return None
+    return _model_tag(value, _PREDICATE_KINDS, "predicate")
 
 
 Predicate = Annotated[
@@ -519,10 +524,7 @@ def _step_kind(value: Any) -> str | None:
     if isinstance(value, Mapping):
         kind = value.get("type")
         return f"step:{kind}" if isinstance(kind, str) and kind in _STEP_TYPES else None
-    for kind, cls in _STEP_TYPES.items():
-        if isinstance(value, cls):
-            return f"step:{kind}"
-    return None
+    return _model_tag(value, _STEP_TYPES, "step")
 
 
 Step = Annotated[
@@ -605,7 +607,12 @@ class FlowDefinition(BaseModel):
 # ------------------------------------------------------------------ errors
 
 _UNION_TAGS: Final = frozenset(
-    {*_PREDICATE_TAGS, "trigger:event", "trigger:segment", *(f"step:{k}" for k in _STEP_TYPES)}
+    {
+        *(f"predicate:{kind}" for kind in _PREDICATE_KINDS),
+        "trigger:event",
+        "trigger:segment",
+        *(f"step:{kind}" for kind in _STEP_TYPES),
+    }
 )
 _ERROR_CODE: Final = "invalid_flow"
 

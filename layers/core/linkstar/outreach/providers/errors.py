@@ -21,10 +21,14 @@ reason, and :func:`redact` strips a secret the provider might echo back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
-from typing import Any, Final, Literal
+from collections.abc import Callable, Iterator, Mapping, Set
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from linkstar.errors import LinkStarError, PermanentError
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 Scope = Literal["recipient", "message", "account"]
 RECIPIENT: Final = "recipient"
@@ -154,3 +158,24 @@ def classify_aws_error(
         http_status=status,
         aws_code=code or None,
     )
+
+
+@contextmanager
+def aws_send_errors(
+    classify: Callable[[ClientError], ProviderError], *, provider: str, prefix: str
+) -> Iterator[None]:
+    """Around one AWS send call: a ``ClientError`` becomes ``classify(exc)``; a timeout or a
+    refused connection becomes a :class:`RetryableProviderError` (``<prefix>_unavailable``)."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        raise classify(exc) from exc
+    except (ConnectionError, HTTPClientError) as exc:
+        # Timeouts and refused connections; the class name is enough, the text has the URL.
+        raise RetryableProviderError(
+            f"{prefix.upper()} unreachable ({type(exc).__name__})",
+            provider=provider,
+            code=f"{prefix}_unavailable",
+        ) from exc

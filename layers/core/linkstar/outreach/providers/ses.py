@@ -50,6 +50,7 @@ from linkstar.outreach.providers.errors import (
     PermanentProviderError,
     RetryableProviderError,
     Scope,
+    aws_send_errors,
     classify_aws_error,
 )
 
@@ -152,17 +153,8 @@ def send_email(
     if configuration_set:
         request["ConfigurationSetName"] = configuration_set
 
-    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-
-    try:
+    with aws_send_errors(classify_client_error, provider=PROVIDER, prefix="ses"):
         answer = aws.client("sesv2").send_email(**request)
-    except ClientError as exc:
-        raise classify_client_error(exc) from exc
-    except (ConnectionError, HTTPClientError) as exc:
-        # Timeouts and refused connections; the class name is enough, the text has the URL.
-        raise RetryableProviderError(
-            f"SES unreachable ({type(exc).__name__})", provider=PROVIDER, code="ses_unavailable"
-        ) from exc
     return str(answer["MessageId"])
 
 

@@ -40,6 +40,7 @@ from linkstar.outreach.providers.errors import (
     PermanentProviderError,
     RetryableProviderError,
     Scope,
+    aws_send_errors,
     classify_aws_error,
 )
 
@@ -114,18 +115,10 @@ def send_sms(
         transactional=transactional, origination_number=origination_number, sender_id=sender_id
     )
 
-    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-
-    try:
+    with aws_send_errors(classify_client_error, provider=PROVIDER, prefix="sns"):
         answer = aws.client("sns").publish(
             PhoneNumber=phone, Message=text, MessageAttributes=attributes
         )
-    except ClientError as exc:
-        raise classify_client_error(exc) from exc
-    except (ConnectionError, HTTPClientError) as exc:
-        raise RetryableProviderError(
-            f"SNS unreachable ({type(exc).__name__})", provider=PROVIDER, code="sns_unavailable"
-        ) from exc
     return str(answer["MessageId"])
 
 
