@@ -576,3 +576,38 @@ def test_fake_whatsapp_runs_standalone() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "send", "code"),
+    [
+        ("sesv2", "send_email", lambda: send_order_shipped(), "ses_unavailable"),
+        (
+            "sns",
+            "publish",
+            lambda: sns_sms.send_sms(
+                phone="+14155550123",
+                text="x",
+                transactional=True,
+                origination_number=None,
+                sender_id=None,
+            ),
+            "sns_unavailable",
+        ),
+    ],
+)
+def test_an_unreachable_aws_endpoint_is_retryable(
+    moto: None, monkeypatch: pytest.MonkeyPatch, service: str, operation: str, send: Any, code: str
+) -> None:
+    # Given the provider's endpoint can't be reached (the network fails before any answer)
+    from botocore.exceptions import EndpointConnectionError
+
+    def unreachable(**_: Any) -> Any:
+        raise EndpointConnectionError(endpoint_url=f"https://{service}.example")
+
+    monkeypatch.setattr(aws.client(service), operation, unreachable)
+    # When a message is sent / Then it is to be tried again, not failed
+    with pytest.raises(RetryableProviderError) as raised:
+        send()
+    assert raised.value.code == code
+    assert isinstance(raised.value.__cause__, EndpointConnectionError)
