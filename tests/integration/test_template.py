@@ -191,6 +191,7 @@ def test_idempotency_table_expires_records(deployed: DeployedStack) -> None:
         ("IngestFunction", "AmazonNotificationsQueue", "AmazonNotificationsDLQ"),
         ("EnrichFunction", "EnrichQueue", "EnrichDLQ"),
         ("ImportFunction", "ImportQueue", "ImportDLQ"),
+        ("CostsFunction", "CostsQueue", "CostsDLQ"),
         ("FlowsFunction", "FlowQueue", "FlowDLQ"),
         ("SenderFunction", "EmailQueue", "EmailDLQ"),
         ("SenderFunction", "SmsQueue", "SmsDLQ"),

@@ -21,6 +21,7 @@ class Settings(BaseModel):
     event_bus_name: str | None = None
     amazon_queue_arn: str | None = None
     import_queue_url: str | None = None
+    costs_queue_url: str | None = None
     enrich_queue_url: str | None = None
     enrich_dlq_url: str | None = None
     # Marketplace orders get their amounts from the platform API unless this is off.
@@ -72,6 +73,7 @@ def get_settings() -> Settings:
         event_bus_name=env.get("EVENT_BUS_NAME"),
         amazon_queue_arn=env.get("AMAZON_NOTIFICATIONS_QUEUE_ARN"),
         import_queue_url=env.get("IMPORT_QUEUE_URL"),
+        costs_queue_url=env.get("COSTS_QUEUE_URL"),
         enrich_queue_url=env.get("ENRICH_QUEUE_URL"),
         enrich_dlq_url=env.get("ENRICH_DLQ_URL"),
         enrichment_enabled=env.get("ENRICHMENT_ENABLED", "true").lower() != "false",

@@ -9,7 +9,7 @@ from chalice import Blueprint
 
 from linkstar import clock
 from linkstar.api.auth import principal
-from linkstar.api.http import json_object, route
+from linkstar.api.http import json_object, query_params, route
 from linkstar.errors import NotFound
 from linkstar.tenants.models import Role
 
@@ -49,3 +49,16 @@ def order_profit(order_id: str) -> dict[str, Any]:
 
     who = principal(bp)
     return service.order_profit(who.tenant_id, order_id)
+
+
+@route(bp, "/costs", methods=["GET"])
+def get_costs() -> dict[str, Any]:
+    from linkstar.costs import recost, report
+
+    who = principal(bp)
+    params = query_params(bp)
+    now = clock.now()
+    label = params.get("period") or now.strftime("%Y-%m")
+    result = report.costs(who.tenant_id, label, params.get("by", "market"), now.date())
+    result["recost"] = recost.status(who.tenant_id)
+    return result

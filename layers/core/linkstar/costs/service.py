@@ -48,6 +48,10 @@ def put_model(who: Principal, body: dict[str, Any], now: datetime) -> model_modu
         who.tenant_id, "cost_model", keys.cost_model(who.tenant_id), "cost_model",
         model.model_dump(mode="json"), before, version, audit_actor(who), now,
     )  # fmt: skip
+    from linkstar.costs import recost
+
+    # Every order was costed under the old model (or none): recost them all, a page at a time.
+    recost.request(who.tenant_id, "cost_model_changed")
     return model
 
 
@@ -71,7 +75,18 @@ def put_rates(who: Principal, payload: Any) -> dict[str, Any]:
             for row in rows
         ]
     )
-    return {"accepted": len(rows)}
+    from linkstar.costs import recost
+
+    job = None
+    if rows:
+        # An order may use a rate up to the staleness limit old, so orders that far past the
+        # last posted date can change too.
+        first = min(row.date for row in rows)
+        last = max(row.date for row in rows) + timedelta(days=fx_module.DEFAULT_MAX_AGE_DAYS)
+        job = recost.request(
+            who.tenant_id, "fx_rates_posted", since=first.isoformat(), until=last.isoformat()
+        )
+    return {"accepted": len(rows), "recost": job}
 
 
 def rates_around(tenant_id: str, day: date) -> fx_module.FxTable:

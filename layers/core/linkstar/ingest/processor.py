@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from linkstar import aws, ids
+from linkstar.costs import ledger as cost_ledger
 from linkstar.customers import models as customers
 from linkstar.errors import ConcurrentUpdate, IgnoredEvent, PermanentError
 from linkstar.ingest.envelope import DeliveryMeta, body_digest
@@ -298,6 +299,8 @@ def _apply_order(
         ops.append(customer_repo.put_op(after, expected_version=before.version))
         if existing is None:
             events.insert(0, _customer_event(after, "customer.created", store))
+    # The order's costs change in the same transaction as the order (linkstar.costs.ledger).
+    ops += cost_ledger.ingest_ops(store.tenant_id, new)
     _commit(store, meta, ops, events, agg)
     return "applied"
 

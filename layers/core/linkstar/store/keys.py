@@ -352,3 +352,56 @@ def fx_month(tid: str, month: str) -> str:
 def fx_rate(tid: str, day: str, base: str, quote: str) -> dict[str, str]:
     """One daily rate (re-posting a day's rate replaces it)."""
     return {"pk": fx_month(tid, day[:7]), "sk": f"{day}#{base}#{quote}"}
+
+
+# --- cost ledger (linkstar.costs.ledger) ----------------------------------------------------
+
+
+def order_cost(tid: str, order_id: str) -> dict[str, str]:
+    """Beside the order's item: what the order last added to the cost sums."""
+    return {"pk": f"T#{tid}#ORDER#{order_id}", "sk": "COST"}
+
+
+def cost_month(tid: str, month: str) -> str:
+    return f"T#{tid}#COST#{month}"
+
+
+def cost_sum(tid: str, day: str, store_id: str, market: str) -> dict[str, str]:
+    return {"pk": cost_month(tid, day[:7]), "sk": f"{day}#{store_id}#{market}"}
+
+
+def cost_sku_month(tid: str, month: str) -> str:
+    return f"T#{tid}#COSTSKU#{month}"
+
+
+def cost_sku(tid: str, day: str, sku: str, store_id: str, market: str) -> dict[str, str]:
+    return {"pk": cost_sku_month(tid, day[:7]), "sk": f"{day}#{sku}#{store_id}#{market}"}
+
+
+def recost_status(tid: str) -> dict[str, str]:
+    return {"pk": f"T#{tid}#RECOST", "sk": "STATUS"}
+
+
+# --- Amazon settlement fees (linkstar.store.settlements) -------------------------------------
+
+
+def settlement(tid: str, store_id: str, settlement_id: str) -> dict[str, str]:
+    """An imported Amazon settlement's summary, beside its store (as import jobs are)."""
+    return {"pk": f"T#{tid}#STORE#{store_id}", "sk": f"SETTLEMENT#{settlement_id}"}
+
+
+def settlement_fees_partition(tid: str, store_id: str, settlement_id: str) -> str:
+    """One settlement's fees, an item per order: what a re-import of it replaces."""
+    return f"T#{tid}#SETTLE#{store_id}#{settlement_id}"
+
+
+def settlement_fees(tid: str, store_id: str, settlement_id: str, order_id: str) -> dict[str, str]:
+    return {
+        "pk": settlement_fees_partition(tid, store_id, settlement_id),
+        "sk": f"ORDER#{order_id}",
+    }
+
+
+def order_fees_index(tid: str, order_id: str) -> str:
+    """gsi1 partition of an order's settlement fees, one item per settlement that names it."""
+    return f"T#{tid}#ORDERFEES#{order_id}"

@@ -1,0 +1,241 @@
+"""``GET /costs?period=&by=``: profit and its components rolled up from the cost ledger's daily
+sums (:mod:`linkstar.costs.ledger`), with ad spend allocated as it is read.
+
+Groups (``by``): ``market``, ``platform``, ``store``, ``sku``, or the period's ``day``, ``week``
+or ``month``. Each group is a :class:`linkstar.costs.profit.Rollup` (orders, how many are
+estimated, revenue, every component, the orders missing each, CM1-3 and their margins) plus
+``uncosted``: the orders left out of the sums and why (no cost model yet, amounts pending, an
+order the engine refused). A group's orders shown in their own currency (no FX rate into the
+reporting currency) form their own row, never mixed in.
+
+**Ads** (rule ``by_revenue_share`` within ``market``): each day's imported ``ad_spend`` for a
+market is split over that day's sums in the market by their share of its revenue in the
+reporting currency, then summed per group, each group's share rounded to the cent. Spend on a
+market-day with no revenue, or with no market, is listed under ``unallocated_ads``. The order
+view (``GET /orders/{id}/profit``) splits the same market-day spend by the order's share of the
+same revenue, so the two agree up to a cent per order of rounding. No ``ads`` rule in the model,
+a rule allocating within campaigns or SKUs (applied only per order), or no spend imported for
+the period: ads are missing for every order, with the reason in ``ads_note``.
+
+Reads: the cost model, the period's months of sums (order level, or per SKU for ``by=sku``), the
+months' ``ad_spend`` facts and, for ``by=platform``, the store list — never the orders.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from linkstar import money
+from linkstar.costs import ledger, profit
+from linkstar.costs.model import COMPONENTS, CostModel
+from linkstar.errors import BadRequest
+from linkstar.kpis import scoring
+from linkstar.kpis.data import Loader, months
+
+GROUPINGS = ("market", "platform", "store", "sku", "day", "week", "month")
+_ZERO = Decimal(0)
+
+
+class Sums:
+    """One period's ledger sums with their ads, for one tenant."""
+
+    def __init__(
+        self, tenant_id: str, model: CostModel, start: date, end: date, *, skus: bool
+    ) -> None:
+        self.model = model
+        self.currency = model.reporting_currency
+        self.loader = Loader(tenant_id, self.currency)
+        self.items: list[dict[str, Any]] = []
+        for month in months(start, end):
+            self.loader.reads += 1
+            for item in ledger.read_month(tenant_id, month, skus=skus):
+                if start <= date.fromisoformat(item["day"]) <= end:
+                    self.items.append(item)
+        self.ads: dict[int, Decimal] = {}  # index into items -> allocated ads
+        self.unallocated: list[dict[str, Any]] = []
+        self.ads_note = self._allocate(start, end)
+
+    def _allocate(self, start: date, end: date) -> str | None:
+        rule = self.model.ads
+        if rule is None:
+            return "no ad allocation rule in the cost model"
+        if rule.within != "market":
+            return (
+                f"the cost model allocates ad spend within each {rule.within}, which is worked "
+                "out per order (GET /orders/{id}/profit), not in these sums"
+            )
+        spend: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        seen = False
+        for month in months(start, end):
+            for fact in self.loader.fact_month("ad_spend", month):
+                day = date.fromisoformat(fact["date"])
+                if start <= day <= end:
+                    seen = True
+                    spend[(fact["date"], str(fact.get("market") or ""))] += Decimal(fact["value"])
+        if not seen:
+            return "no ad spend imported for the period (POST /metrics, metric ad_spend)"
+        revenue_field = f"revenue#{self.currency}"
+        pools: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for i, item in enumerate(self.items):
+            if item.get(revenue_field):
+                pools[(item["day"], item["market"])].append(i)
+        for (spend_day, market), amount in sorted(spend.items()):
+            members = pools.get((spend_day, market), [])
+            total = sum((Decimal(self.items[i][revenue_field]) for i in members), _ZERO)
+            if not market or total <= 0:
+                self.unallocated.append(
+                    {
+                        "date": spend_day,
+                        "market": market or None,
+                        "amount": str(money.quantize(amount, self.currency)),
+                        "reason": "no market on the spend"
+                        if not market
+                        else "no costed revenue in the market that day",
+                    }
+                )
+                continue
+            for i in members:
+                self.ads[i] = amount * Decimal(self.items[i][revenue_field]) / total
+        return None
+
+    def rollup(self, key_of: Any) -> list[dict[str, Any]]:
+        groups: dict[tuple[str, str], dict[str, Any]] = {}
+        for i, item in enumerate(self.items):
+            key = key_of(item)
+            for currency in _currencies(item):
+                group = groups.setdefault((key, currency), _empty())
+                _add(group, item, currency, self.ads.get(i) if currency == self.currency else None)
+            uncosted = {
+                n.split("#", 1)[1]: int(v)
+                for n, v in item.items()
+                if n.startswith("uncosted#") and v
+            }
+            if uncosted:
+                group = groups.setdefault((key, self.currency), _empty())
+                for reason, count in uncosted.items():
+                    group["uncosted"][reason] = group["uncosted"].get(reason, 0) + count
+        return [
+            self._view(key, currency, group) for (key, currency), group in sorted(groups.items())
+        ]
+
+    def total(self) -> list[dict[str, Any]]:
+        return self.rollup(lambda _item: "total")
+
+    def _view(self, key: str, currency: str, group: dict[str, Any]) -> dict[str, Any]:
+        ads_missing = self.ads_note is not None or currency != self.currency
+        components: dict[str, Decimal] = {
+            name: money.quantize(group["components"].get(name, _ZERO), currency)
+            for name in COMPONENTS
+        }
+        missing = {n: c for n, c in group["missing"].items() if c}
+        if ads_missing and group["orders"]:
+            missing["ads"] = group["orders"]
+        cm2 = group["cm2"]
+        cm3 = cm2 - components["ads"]
+        rolled = profit.Rollup(
+            key=key,
+            currency=currency,
+            orders=group["orders"],
+            estimated=group["orders"] if ads_missing and group["orders"] else group["estimated"],
+            revenue=group["revenue"],
+            components=components,  # type: ignore[arg-type]
+            missing=missing,  # type: ignore[arg-type]
+            cm1=group["cm1"],
+            cm2=cm2,
+            cm3=cm3,
+            profit=cm3,
+            cm1_margin=profit._margin(group["cm1"], group["revenue"]),
+            cm2_margin=profit._margin(cm2, group["revenue"]),
+            cm3_margin=profit._margin(cm3, group["revenue"]),
+        )
+        view = rolled.to_api()
+        view["uncosted"] = dict(sorted(group["uncosted"].items()))
+        return view
+
+
+def _empty() -> dict[str, Any]:
+    return {
+        "orders": 0,
+        "estimated": 0,
+        "revenue": _ZERO,
+        "cm1": _ZERO,
+        "cm2": _ZERO,
+        "components": defaultdict(Decimal),
+        "missing": defaultdict(int),
+        "uncosted": {},
+    }
+
+
+def _currencies(item: dict[str, Any]) -> list[str]:
+    return sorted(n.split("#", 1)[1] for n in item if n.startswith("orders#") and item[n])
+
+
+def _add(group: dict[str, Any], item: dict[str, Any], currency: str, ads: Decimal | None) -> None:
+    group["orders"] += int(item.get(f"orders#{currency}", 0))
+    group["estimated"] += int(item.get(f"estimated#{currency}", 0))
+    group["revenue"] += Decimal(item.get(f"revenue#{currency}", 0))
+    group["cm1"] += Decimal(item.get(f"cm1#{currency}", 0))
+    group["cm2"] += Decimal(item.get(f"cm2#{currency}", 0))
+    for name in ledger.LEDGER_COMPONENTS:
+        group["missing"][name] += int(item.get(f"missing#{name}#{currency}", 0))
+        group["components"][name] += Decimal(item.get(f"{name}#{currency}", 0))
+    if ads is not None:
+        group["components"]["ads"] += ads
+
+
+def key_function(by: str, loader: Loader) -> Any:
+    if by == "market":
+        return lambda item: str(item["market"])
+    if by == "store":
+        return lambda item: str(item["store_id"])
+    if by == "platform":
+        return lambda item: loader.platform_of(str(item["store_id"])) or "unknown"
+    if by == "sku":
+        return lambda item: str(item.get("sku") or profit.NO_SKU)
+    if by == "day":
+        return lambda item: str(item["day"])
+    if by == "week":
+
+        def week(item: dict[str, Any]) -> str:
+            year, number, _ = date.fromisoformat(item["day"]).isocalendar()
+            return f"{year}-W{number:02d}"
+
+        return week
+    return lambda item: str(item["day"])[:7]
+
+
+def costs(tenant_id: str, label: str, by: str, today: date) -> dict[str, Any]:
+    from linkstar.costs import service
+
+    if by not in GROUPINGS:
+        raise BadRequest(f"by must be one of {', '.join(GROUPINGS)}", code="invalid_query")
+    try:
+        ranges = scoring.data_ranges(label, today)
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="invalid_query") from exc
+    model = service.load_model(tenant_id)
+    if model is None:
+        raise BadRequest("no cost model yet: PUT /cost-model first", code="cost_model_missing")
+    current = Sums(tenant_id, model, *ranges.current, skus=by == "sku")
+    previous = Sums(tenant_id, model, *ranges.previous, skus=False)
+    first, last = ranges.current
+    return {
+        "period": label,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "by": by,
+        "currency": model.reporting_currency,
+        "groups": current.rollup(key_function(by, current.loader)),
+        "total": current.total(),
+        "previous": {
+            "from": ranges.previous[0].isoformat(),
+            "to": ranges.previous[1].isoformat(),
+            "total": previous.total(),
+        },
+        "unallocated_ads": current.unallocated,
+        "ads_note": current.ads_note,
+        "reads": current.loader.reads + previous.loader.reads,
+    }
