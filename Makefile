@@ -56,6 +56,7 @@ bench: install
 	$(PY) -m bench.outreach
 	$(PY) -m bench.billing
 	$(PY) -m bench.kpis
+	$(PY) -m bench.funnel_costs
 
 replay-dlq: install
 	$(PY) -m infra.local replay-dlq

@@ -28,10 +28,13 @@ Sum fields, each per result currency: ``orders#<CUR>``, ``estimated#<CUR>``,
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from linkstar.costs.fx import FxTable
 from linkstar.costs.model import COMPONENTS, Component, CostModel
 from linkstar.errors import ConcurrentUpdate
 from linkstar.observability import logger
@@ -152,8 +155,11 @@ def load_inputs(tenant_id: str) -> Inputs:
     return Inputs(CostModel.model_validate_json(item["doc"]), int(item.get("version", 0)))
 
 
-def compute(tenant_id: str, state: Any, inputs: Inputs) -> tuple[Contribution, str]:
-    """The order's contribution now and its status (see the module docstring)."""
+def compute(
+    tenant_id: str, state: Any, inputs: Inputs, rates: Callable[[date], FxTable] | None = None
+) -> tuple[Contribution, str]:
+    """The order's contribution now and its status (see the module docstring). ``rates`` gives
+    the FX table for the order's date (default: the tenant's stored rates around it)."""
     from linkstar.costs import profit, service
 
     snap = state.snapshot
@@ -168,7 +174,8 @@ def compute(tenant_id: str, state: Any, inputs: Inputs) -> tuple[Contribution, s
         return uncosted(day, state.store_id, state.market, "no_cost_model"), "no_cost_model"
     try:
         facts = service.order_facts(state, None)
-        result = profit.profit(facts, inputs.model, service.rates_around(tenant_id, facts.date))
+        table = rates(facts.date) if rates else service.rates_around(tenant_id, facts.date)
+        result = profit.profit(facts, inputs.model, table)
     except (ValueError, ArithmeticError) as exc:
         # A malformed order must not block its own ingest: it is counted as not costed and
         # logged so someone can fix the data or the engine, then recost.
