@@ -25,6 +25,7 @@ MODEL = {
                "label": "sales tax"}],
     "duties": [{"country": "US", "rate": "0.05", "de_minimis": "800", "currency": "USD"}],
     "returns": [{"market": "US", "cost_per_return": "12.00", "currency": "USD"}],
+    "ads": {"rule": "by_revenue_share", "within": "market"},
     "cogs": {
         "IPOD2008GREEN": {"unit_cost": "80.00", "currency": "USD"},
         "IPOD2008RED": {"unit_cost": "80.00", "currency": "USD"},

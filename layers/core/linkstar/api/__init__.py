@@ -18,12 +18,13 @@ def register(app: Chalice) -> None:
         outreach,
         outreach_public,
         reports,
+        settlements,
         stores,
         tenants,
         webhooks,
     )
 
     modules = [webhooks, tenants, stores, orders, customers, reports, admin, outreach, billing]
-    modules += [kpis, funnel, costs]
+    modules += [kpis, funnel, costs, settlements]
     for module in (*modules, outreach_public):
         app.register_blueprint(module.bp)

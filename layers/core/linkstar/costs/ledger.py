@@ -173,7 +173,7 @@ def compute(
     if inputs.model is None:
         return uncosted(day, state.store_id, state.market, "no_cost_model"), "no_cost_model"
     try:
-        facts = service.order_facts(state, None)
+        facts = service.order_facts(state, None, actuals=_actuals(tenant_id, state))
         table = rates(facts.date) if rates else service.rates_around(tenant_id, facts.date)
         result = profit.profit(facts, inputs.model, table)
     except (ValueError, ArithmeticError) as exc:
@@ -185,6 +185,16 @@ def compute(
         )
         return uncosted(day, state.store_id, state.market, "error"), "error"
     return contribution(result), "costed"
+
+
+def _actuals(tenant_id: str, state: Any) -> dict[str, Any]:
+    """Fees an imported settlement says the order paid (only Amazon's settle that way, so other
+    orders skip the read)."""
+    if getattr(state.platform, "value", state.platform) != "amazon":
+        return {}
+    from linkstar.store import settlements
+
+    return dict(settlements.actuals_for(tenant_id, state.order_id))
 
 
 # --- storage -------------------------------------------------------------------------------
@@ -299,3 +309,12 @@ def read_month(tenant_id: str, month: str, *, skus: bool = False) -> list[dict[s
     """Every sum item of ``month`` (order level, or per SKU)."""
     pk = keys.cost_sku_month(tenant_id, month) if skus else keys.cost_month(tenant_id, month)
     return list(dynamo.query_all("pk", pk))
+
+
+def read_day(tenant_id: str, day: str) -> list[dict[str, Any]]:
+    """The order-level sum items of one day (every store x market)."""
+    return list(
+        dynamo.query_all(
+            "pk", keys.cost_month(tenant_id, day[:7]), sk_between=(day, f"{day}#\uffff")
+        )
+    )

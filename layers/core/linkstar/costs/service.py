@@ -8,15 +8,20 @@ shipping charged, tax collected, refunds (and the units they name as returned go
 destination market and the order's ``utm_campaign``. Not in the canonical order, so left to the
 cost model's defaults: weight, shipping method, payment gateway and where it ships from.
 
-Ads (rule ``by_revenue_share``, per market and day): the day's imported ``ad_spend`` for the
-order's market times the order's share of that day-market's GMV in the order's currency, as the
-daily aggregates hold it. Reads: the order, the model, at most two months of FX rates, one
-aggregate month and one fact month, whatever the number of orders.
+Actual fees: an imported Amazon settlement's, summed over the settlements naming the order
+(:mod:`linkstar.store.settlements`).
+
+Ads (rule ``by_revenue_share`` within ``market``): the day's imported ``ad_spend`` for the
+order's market times the order's share of that market-day's costed revenue in the reporting
+currency, as the cost ledger sums it — the split ``GET /costs`` makes. Reads: the order, the
+model, its settlement fees, at most two months of FX rates, one fact month and one day of cost
+sums, whatever the number of orders.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -112,7 +117,11 @@ def rates_around(tenant_id: str, day: date) -> fx_module.FxTable:
     return fx_module.FxTable(rows)
 
 
-def order_facts(state: Any, ads: Any | None) -> Any:
+def order_facts(
+    state: Any, ads: Any | None, actuals: Mapping[model_module.Component, Any] | None = None
+) -> Any:
+    """The order's :class:`~linkstar.costs.profit.OrderFacts`; ``actuals`` (component →
+    ``profit.Amount``, e.g. a settlement's fees) take the place of the cost model's figures."""
     from linkstar.costs import profit
 
     snap = state.snapshot
@@ -162,40 +171,54 @@ def order_facts(state: Any, ads: Any | None) -> Any:
         refunded=min(state.refunded_amount, snap.total),
         returns=tuple(returns),
         campaign=snap.utm.get("utm_campaign") if hasattr(snap, "utm") else None,
+        actuals=dict(actuals or {}),
         allocated_ads=ads,
     )
 
 
-def _allocated_ads(tenant_id: str, state: Any, currency: str) -> Any | None:
-    """The order's share of its market-day's ad spend (see the module docstring)."""
-    from linkstar.costs import profit
+def _allocated_ads(tenant_id: str, state: Any, base: Any, model: Any) -> Any | None:
+    """The order's share of its market-day's ad spend: the spend times the order's revenue over
+    the day's costed revenue in the market, both in the reporting currency, read from the cost
+    ledger's sums — the split ``GET /costs`` makes, so the two agree up to rounding. None (ads
+    missing, with profit()'s reason) without a market rule, spend, or a rate for the order."""
+    from linkstar.costs import ledger, profit
     from linkstar.kpis.data import Loader
 
-    snap = state.snapshot
-    day = snap.created_at.date()
-    # GMV in the order's own currency, so the loader reads the aggregates in that currency.
-    loader = Loader(tenant_id, snap.currency)
+    currency = model.reporting_currency
+    if model.ads is None or model.ads.within != "market" or base.currency != currency:
+        return None
+    day = base.date
+    loader = Loader(tenant_id, currency)
     in_market = {"market": state.market}
     spend = sum((v for _, v in loader.fact_series("ad_spend", day, day, in_market)), Decimal(0))
-    if spend == 0:
+    if spend == 0 or base.revenue <= 0:
         return None
-    gmv = sum((v for _, v in loader.order_series("gmv", day, day, in_market)), Decimal(0))
-    if gmv <= 0:
-        return None
-    share = snap.total / gmv
+    field = f"revenue#{currency}"
+    revenue = sum(
+        (
+            Decimal(item.get(field, 0))
+            for item in ledger.read_day(tenant_id, day.isoformat())
+            if item.get("market") == state.market
+        ),
+        Decimal(0),
+    )
+    entry = ledger.load_entry(tenant_id, state.order_id)
+    if entry is None or entry.status != "costed":
+        revenue += base.revenue  # not in the sums yet (a recost under way): count it in
+    share = base.revenue / revenue
     return profit.AllocatedAds(
         amount=(spend * share).quantize(Decimal("0.01")),
         currency=currency,
         how=(
             f"{share:.4f} of {spend} {currency} ad spend in {state.market} on {day} "
-            f"(its share of the day's {gmv} {snap.currency} GMV there)"
+            f"(its share of the day's {revenue} {currency} revenue there)"
         ),
     )
 
 
 def order_profit(tenant_id: str, order_id: str) -> dict[str, Any]:
     from linkstar.costs import profit
-    from linkstar.store import orders
+    from linkstar.store import orders, settlements
 
     state = orders.load(tenant_id, order_id)
     if state is None or state.snapshot is None:
@@ -203,9 +226,13 @@ def order_profit(tenant_id: str, order_id: str) -> dict[str, Any]:
     model = load_model(tenant_id)
     if model is None:
         raise BadRequest("no cost model yet: PUT /cost-model first", code="cost_model_missing")
-    ads = _allocated_ads(tenant_id, state, model.reporting_currency)
-    facts = order_facts(state, ads)
-    result = profit.profit(facts, model, rates_around(tenant_id, facts.date))
+    facts = order_facts(state, None, settlements.actuals_for(tenant_id, order_id))
+    table = rates_around(tenant_id, facts.date)
+    result = profit.profit(facts, model, table)
+    # Ads are split by revenue, which only profit() knows: work it out, then add the share.
+    ads = _allocated_ads(tenant_id, state, result, model)
+    if ads is not None:
+        result = profit.profit(facts.model_copy(update={"allocated_ads": ads}), model, table)
     view: dict[str, Any] = result.to_api()
     view["order_id"] = order_id
     return view

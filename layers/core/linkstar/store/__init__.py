@@ -62,6 +62,12 @@ one busy tenant spreads over many partitions.
 | funnel stages     | ``T#<tid>``                          | ``FUNNEL``             |                      |                              |
 | cost model        | ``T#<tid>``                          | ``COSTMODEL``          |                      |                              |
 | FX rate           | ``T#<tid>#FX#<yyyy-mm>``             | ``<day>#<base>#<quote>`` |                    |                              |
+| order cost entry  | ``T#<tid>#ORDER#<order_id>``         | ``COST``               |                      |                              |
+| cost sums         | ``T#<tid>#COST#<yyyy-mm>``           | ``<day>#<store>#<mkt>``|                      |                              |
+| cost sums per SKU | ``T#<tid>#COSTSKU#<yyyy-mm>``        | ``<day>#<sku>#<store>#<mkt>`` |               |                              |
+| recost status     | ``T#<tid>#RECOST``                   | ``STATUS``             |                      |                              |
+| settlement        | ``T#<tid>#STORE#<store_id>``         | ``SETTLEMENT#<sid>``   |                      |                              |
+| settlement fees   | ``T#<tid>#SETTLE#<store>#<sid>``     | ``ORDER#<order_id>``   | ``T#<tid>#ORDERFEES#<order_id>`` | ``<store>#<sid>`` |
 
 Outbox items carry ``expires_at`` (TTL); the table's stream feeds the publisher function, which
 filters on ``INSERT`` of ``sk`` beginning ``EVT#`` (see template.yaml).

@@ -1,0 +1,90 @@
+"""Amazon settlement imports: a store's settlement report in, its orders' actual fees stored
+(read by ``linkstar.costs.settlement``, kept by ``linkstar.store.settlements``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from linkstar import clock, ids
+from linkstar.api.auth import principal
+from linkstar.api.http import route
+from linkstar.errors import BadRequest, NotFound, PayloadTooLarge
+from linkstar.orders.models import Platform
+from linkstar.tenants.models import Role
+
+bp = Blueprint(__name__)
+
+MAX_REPORT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
+_TYPES = ["text/tab-separated-values", "text/plain", "application/octet-stream"]
+
+
+@route(bp, "/stores/{store_id}/settlements", methods=["POST"], content_types=_TYPES)
+def import_settlement(store_id: str) -> dict[str, Any]:
+    """A flat file V2 settlement report as the body (``Content-Type:
+    text/tab-separated-values``; a ``charset`` parameter is honoured, UTF-8 otherwise)."""
+    from linkstar.costs import settlement
+    from linkstar.store import settlements
+    from linkstar.store import stores as store_repo
+
+    who = principal(bp, Role.OPERATOR)
+    store = store_repo.get(who.tenant_id, store_id) if ids.tenant_of_store(store_id) else None
+    if store is None:
+        raise NotFound("no such store", code="store_not_found")
+    if store.platform is not Platform.AMAZON:
+        raise BadRequest(
+            f"settlement reports are Amazon's: this is a {store.platform.value} store",
+            code="not_an_amazon_store",
+        )
+    report = settlement.parse(_text())
+    outcome = settlements.replace(store, report, clock.now())
+    # The sums in GET /costs were worked out with the model's fees (or an earlier settlement's):
+    # the orders this file names, or named before, are recosted in the background.
+    job = None
+    if outcome.touched:
+        from linkstar.costs import recost
+
+        job = recost.request(who.tenant_id, "settlement_imported", order_ids=list(outcome.touched))
+    return {
+        "recost": job,
+        "store_id": store.store_id,
+        "settlement_id": report.settlement_id,
+        "currency": report.currency,
+        "start": report.start.isoformat() if report.start else None,
+        "end": report.end.isoformat() if report.end else None,
+        "deposit_date": report.deposit_date.isoformat() if report.deposit_date else None,
+        "total_amount": str(report.total_amount),
+        "orders_matched": len(outcome.matched),
+        "orders_unknown": outcome.unknown,
+        "totals": {name: str(amount) for name, amount in report.totals().items()},
+        "unmapped": report.unmapped,
+        "not_costs": report.not_costs,
+        "without_order": report.without_order,
+        "replaced": outcome.replaced,
+    }
+
+
+def _text() -> str:
+    request = bp.current_request
+    raw = request.raw_body or b""
+    body = raw if isinstance(raw, bytes) else raw.encode()
+    if not body.strip():
+        raise BadRequest("the settlement report is empty", code="empty_settlement")
+    if len(body) > MAX_REPORT_BYTES:
+        raise PayloadTooLarge(
+            "settlement reports are limited to 6 MiB per upload", code="payload_too_large"
+        )
+    charset = "utf-8-sig"
+    for param in (request.headers.get("content-type") or "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    try:
+        return body.decode(charset)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise BadRequest(
+            f"the settlement report is not valid {charset} text: say its charset in "
+            "Content-Type (text/tab-separated-values; charset=windows-1252)",
+            code="invalid_encoding",
+        ) from exc

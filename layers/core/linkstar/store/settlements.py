@@ -1,0 +1,154 @@
+"""Imported Amazon settlement fees in DynamoDB: per settlement, per order, summed per order.
+
+An order can be named by several settlements (settled in one, refunded in the next), so each
+settlement keeps its own contribution to each order it names, and an order's actual fees are
+the sum over its settlements. Re-importing a settlement replaces its contributions (and drops
+those of orders the new file no longer names), so importing the same file twice changes
+nothing.
+
+Keys (``<sid>`` is the settlement-id; the rows belong in the table of :mod:`linkstar.store`):
+
+- settlement summary: pk ``T#<tid>#STORE#<store_id>``, sk ``SETTLEMENT#<sid>``;
+- an order's fees in one settlement: pk ``T#<tid>#SETTLE#<store_id>#<sid>``, sk
+  ``ORDER#<order_id>``, gsi1pk ``T#<tid>#ORDERFEES#<order_id>``, gsi1sk ``<store_id>#<sid>``;
+  ``fees`` maps each component to its cost in ``currency`` (a decimal string, positive: paid).
+
+The settlement's own partition is read strongly consistently, so a re-import sees every
+contribution it replaces and :func:`orders_of` every order a settlement names; an order's fees
+are read through gsi1 (``actuals_for``), where a just-imported settlement shows within about a
+second. The writes are not one transaction (a settlement can name thousands of orders): a
+failed import leaves part of it written, and importing the file again completes it.
+
+Amazon order ids become LinkStar's the way ingest makes them (``ids.order_id(store_id,
+AmazonOrderId)``). Fees of an order LinkStar doesn't know yet are kept too, so an order imported
+later (a history backfill) gets them; the import reports such orders as unknown.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from linkstar import ids
+from linkstar.costs import profit
+from linkstar.costs.model import COMPONENTS, Component
+from linkstar.costs.settlement import Settlement
+from linkstar.observability import logger
+from linkstar.store import dynamo, keys
+from linkstar.stores.models import Store
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    matched: list[str]  # LinkStar order ids the settlement names that exist
+    unknown: list[str]  # AmazonOrderIds it names that LinkStar has no order for (yet)
+    touched: list[str]  # LinkStar order ids whose actual fees this import may have changed
+    replaced: bool  # the settlement had been imported before
+
+
+def replace(store: Store, report: Settlement, now: datetime) -> ImportOutcome:
+    """Store ``report`` as the settlement's contribution to each order's fees, replacing any
+    earlier import of the same settlement into ``store``."""
+    tid, sid = store.tenant_id, report.settlement_id
+    ours = {amazon_id: ids.order_id(store.store_id, amazon_id) for amazon_id in report.orders}
+    known = _existing_orders(tid, list(ours.values()))
+    summary_key = keys.settlement(tid, store.store_id, sid)
+    replaced = dynamo.get(summary_key, consistent=True) is not None
+    partition = keys.settlement_fees_partition(tid, store.store_id, sid)
+    before = {item["order_id"] for item in dynamo.query_all("pk", partition, consistent=True)}
+    items = [
+        _fees_item(store, report, amazon_id, order_id, now)
+        for amazon_id, order_id in ours.items()
+        if report.orders[amazon_id]
+    ]
+    dynamo.batch_put(items)
+    now_named = {item["order_id"] for item in items}
+    for order_id in sorted(before - now_named):
+        dynamo.delete(keys.settlement_fees(tid, store.store_id, sid, order_id))
+    dynamo.put(_summary_item(store, report, len(known), now) | summary_key)
+    return ImportOutcome(
+        matched=sorted(order_id for order_id in ours.values() if order_id in known),
+        unknown=sorted(amazon_id for amazon_id, order_id in ours.items() if order_id not in known),
+        touched=sorted(before | now_named),
+        replaced=replaced,
+    )
+
+
+def orders_of(tenant_id: str, store_id: str, settlement_id: str) -> list[str]:
+    """The LinkStar order ids the settlement, as last imported, holds fees for: the orders whose
+    costs to recompute after it changed."""
+    partition = keys.settlement_fees_partition(tenant_id, store_id, settlement_id)
+    return sorted(item["order_id"] for item in dynamo.query_all("pk", partition, consistent=True))
+
+
+def actuals_for(tenant_id: str, order_id: str) -> dict[Component, profit.Amount]:
+    """The order's actual fees per component, summed over every settlement that names it."""
+    sums: dict[Component, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for item in dynamo.query_all(
+        "gsi1pk", keys.order_fees_index(tenant_id, order_id), index="gsi1"
+    ):
+        for component in COMPONENTS:
+            if component in item["fees"]:
+                sums[component][item["currency"]] += Decimal(item["fees"][component])
+    actuals: dict[Component, profit.Amount] = {}
+    for component, by_currency in sums.items():
+        if len(by_currency) > 1:
+            # Settlements paid in different currencies can't be added without a rate for each
+            # settlement's date; the cost model's figure is shown instead of a wrong sum.
+            logger.warning(
+                "settlement fees in several currencies",
+                extra={"order_id": order_id, "component": component},
+            )
+            continue
+        ((currency, amount),) = by_currency.items()
+        actuals[component] = profit.Amount(amount=amount, currency=currency)
+    return actuals
+
+
+def _existing_orders(tenant_id: str, order_ids: list[str]) -> set[str]:
+    found = dynamo.batch_get([keys.order(tenant_id, order_id) for order_id in order_ids])
+    return {item["order_id"] for item in found}
+
+
+def _fees_item(
+    store: Store, report: Settlement, amazon_id: str, order_id: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        **keys.settlement_fees(store.tenant_id, store.store_id, report.settlement_id, order_id),
+        "gsi1pk": keys.order_fees_index(store.tenant_id, order_id),
+        "gsi1sk": f"{store.store_id}#{report.settlement_id}",
+        "type": "settlement_fees",
+        "tenant_id": store.tenant_id,
+        "store_id": store.store_id,
+        "settlement_id": report.settlement_id,
+        "order_id": order_id,
+        "amazon_order_id": amazon_id,
+        "currency": report.currency,
+        "fees": {component: str(amount) for component, amount in report.orders[amazon_id].items()},
+        "imported_at": now.isoformat(),
+    }
+
+
+def _summary_item(store: Store, report: Settlement, matched: int, now: datetime) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "type": "settlement",
+        "tenant_id": store.tenant_id,
+        "store_id": store.store_id,
+        "settlement_id": report.settlement_id,
+        "currency": report.currency,
+        "start": iso(report.start),
+        "end": iso(report.end),
+        "deposit_date": iso(report.deposit_date),
+        "total_amount": str(report.total_amount),
+        "orders": len(report.orders),
+        "orders_matched": matched,
+        "totals": {component: str(amount) for component, amount in report.totals().items()},
+        "unmapped": report.unmapped,
+        "imported_at": now.isoformat(),
+    }
