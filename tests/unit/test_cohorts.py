@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -160,9 +161,10 @@ def test_bad_windows(window: int) -> None:
 # --- real data ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cdnow() -> list[Purchase]:
-    """Every CDNOW purchase (customers who first bought in Q1 1997, followed to June 1998)."""
+@cache
+def load_cdnow() -> tuple[Purchase, ...]:
+    """Every CDNOW purchase (customers who first bought in Q1 1997, followed to June 1998), in
+    the file's order; read once per process (tests/unit/test_customer_cohorts.py uses it too)."""
     purchases: list[Purchase] = []
     with CDNOW.open() as lines:
         next(lines)  # customer_id date number_of_cds dollar_value
@@ -171,7 +173,12 @@ def cdnow() -> list[Purchase]:
             purchases.append(
                 Purchase(customer_id, date(int(day[:4]), int(day[4:6]), int(day[6:])), D(amount))
             )
-    return purchases
+    return tuple(purchases)
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> list[Purchase]:
+    return list(load_cdnow())
 
 
 def _by_hand(purchases: list[Purchase], month: int, days: int) -> tuple[int, int, Decimal]:

@@ -1,5 +1,5 @@
-"""Funnel API: ``GET /funnel?period=&by=`` and the tenant's stage configuration (rules in
-``linkstar.funnel``)."""
+"""Funnel API: ``GET /funnel?period=&by=``, the tenant's stage configuration, and the
+repeat-purchase cohorts ``GET /cohorts?from=&to=&currency=`` (rules in ``linkstar.funnel``)."""
 
 from __future__ import annotations
 
@@ -45,3 +45,18 @@ def put_stages() -> dict[str, Any]:
 
     who = principal(bp, Role.ADMIN)
     return service.save_config(who.tenant_id, json_object(bp)).model_dump(mode="json")
+
+
+@route(bp, "/cohorts", methods=["GET"])
+def get_cohorts() -> dict[str, Any]:
+    """Repeat purchase and revenue per customer by first-order month, at 30, 60, 90 and 180
+    days (``from``/``to`` months, ``currency`` the tenant's reporting one by default)."""
+    from linkstar.funnel import service
+    from linkstar.kpis.access import reporting_currency
+
+    who = principal(bp)
+    params = query_params(bp)
+    currency = params.get("currency") or reporting_currency(who.tenant_id)
+    return service.cohort_report(
+        who.tenant_id, currency, params.get("from"), params.get("to"), clock.now().date()
+    )

@@ -187,7 +187,7 @@ def compute(
     return contribution(result), "costed"
 
 
-def _actuals(tenant_id: str, state: Any) -> dict[str, Any]:
+def _actuals(tenant_id: str, state: Any) -> dict[Component, Any]:
     """Fees an imported settlement says the order paid (only Amazon's settle that way, so other
     orders skip the read)."""
     if getattr(state.platform, "value", state.platform) != "amazon":

@@ -4,6 +4,11 @@ Totals (``orders_count``, ``spent``) only ever change by the delta between an or
 contribution, so a redelivered or re-ordered event changes nothing. ``first_order`` remembers
 where the customer's earliest known order was counted as "new", so that when an even earlier
 order arrives late the daily aggregates can move the "new customer" mark to it.
+
+``purchase_days`` and ``cohort`` keep what the repeat stages and cohorts need
+(:mod:`linkstar.funnel.contribution`): the days the customer bought on, cancelled orders aside,
+and the cohort contribution last added to the aggregates, so that any change to the history adds
+its exact difference.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from linkstar.contacts import timezone_for
+from linkstar.funnel.contribution import AppliedCohort, PurchaseDay, fold
 from linkstar.orders.models import CustomerProfile, Person
 from linkstar.orders.state import AggregateKey, OrderState
 
@@ -46,6 +52,8 @@ class Customer(BaseModel):
     spent: dict[str, Decimal] = {}
     first_order: FirstOrder | None = None
     last_order_at: datetime | None = None
+    purchase_days: dict[str, PurchaseDay] = {}  # by UTC day (YYYY-MM-DD)
+    cohort: AppliedCohort | None = None
     created_at: datetime
     profile_updated_at: datetime | None = None
     version: int = 0
@@ -82,7 +90,8 @@ def apply_order(
     newly_placed: bool,
 ) -> tuple[Customer, dict[AggregateKey, dict[str, Decimal]]]:
     """Fold one order's change into its customer. Returns the customer and the aggregate
-    deltas for new-vs-returning counts."""
+    deltas for new-vs-returning counts and for the repeat stages and cohorts (``delta`` carries
+    the order's :func:`~linkstar.orders.state.purchase_contribution` change too)."""
     snap = order.snapshot
     update: dict = {}
     if snap is not None:
@@ -120,6 +129,13 @@ def apply_order(
             aggregates[key] = {"returning_customers": Decimal(1)}
         if customer.last_order_at is None or snap.created_at > customer.last_order_at:
             update["last_order_at"] = snap.created_at
+
+    history = fold(customer.purchase_days, customer.cohort, delta)
+    update.update(purchase_days=history.days, cohort=history.applied)
+    for key, fields in history.deltas.items():
+        slot = aggregates.setdefault(key, {})
+        for name, value in fields.items():
+            slot[name] = slot.get(name, Decimal(0)) + value
     return _with_timezone(customer.model_copy(update=update)), aggregates
 
 

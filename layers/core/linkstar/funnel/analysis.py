@@ -67,13 +67,20 @@ group key and the stage's position; estimates are shown rounded half-even to 0.1
 the numbers behind it: both baselines, the pooled peers' from-count and number of groups, the
 from-count and the downstream rate.
 
+**Growing counts.** A repeat stage counts the customers whose first order fell in the period
+and who ordered again within N days; until N days have passed since the period's last day, more
+of them may still come back. The caller names such stages (``growing``, ``previous_growing``):
+their rows say ``growing``, their change says so in its ``reason``, and a step to or from a
+growing stage is neither judged as a drop-off nor used as a baseline, since its conversion is
+low only because the window is still open.
+
 Groups are listed in the order of ``current``, then those only in ``previous`` (all of their
 current counts ``None``). Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
@@ -111,6 +118,7 @@ class StageRow(BaseModel):
     conversion: Decimal | None  # count / from-stage count, 4 places
     from_stage: StageName | None  # the nearest earlier stage with data
     reason: str | None  # why conversion is None
+    growing: bool = False  # the count may still rise: a repeat window has not closed
 
 
 class PeriodStages(BaseModel):
@@ -192,6 +200,8 @@ class _Step:
     from_count: int | None
     conversion: Decimal | None
     reason: str | None
+    growing: bool = False  # this stage's count may still rise
+    unsettled: bool = False  # this stage or its from-stage is growing: not to be judged
 
     def row(self) -> StageRow:
         return StageRow(
@@ -200,6 +210,7 @@ class _Step:
             conversion=_round_or_none(self.conversion, CONVERSION_PLACES),
             from_stage=self.from_stage,
             reason=self.reason,
+            growing=self.growing,
         )
 
 
@@ -212,7 +223,9 @@ def _round_or_none(value: Decimal | None, places: Decimal) -> Decimal | None:
     return None if value is None else _round(value, places)
 
 
-def _steps(config: StageConfig, counts: Mapping[str, int | None]) -> list[_Step]:
+def _steps(
+    config: StageConfig, counts: Mapping[str, int | None], growing: Collection[str] = ()
+) -> list[_Step]:
     """One group's stages for one period, with step conversions (rules in the module docstring)."""
     result: list[_Step] = []
     last: tuple[StageName, int] | None = None  # the nearest earlier stage with data
@@ -230,7 +243,11 @@ def _steps(config: StageConfig, counts: Mapping[str, int | None]) -> list[_Step]
             reason = f"division by zero: {from_stage}"
         else:
             conversion, reason = Decimal(count) / Decimal(from_count), None
-        result.append(_Step(stage, count, from_stage, from_count, conversion, reason))
+        grows = stage in growing
+        unsettled = grows or (from_stage is not None and from_stage in growing)
+        result.append(
+            _Step(stage, count, from_stage, from_count, conversion, reason, grows, unsettled)
+        )
         if count is not None:
             last = (stage, count)
     return result
@@ -267,6 +284,9 @@ def _change(now: _Step, before: _Step) -> StageChange:
         reasons.append(f"conversion measured from {now.from_stage} now, {before.from_stage} before")
     else:
         points = _round((now.conversion - before.conversion) * _HUNDRED, POINTS_PLACES)
+    for side, step in (("this period", now), ("the previous period", before)):
+        if step.growing and step.count is not None:
+            reasons.append(f"count still growing in {side}")
     return StageChange(
         stage=now.stage,
         count_change=count_change,
@@ -291,7 +311,8 @@ class _Judged:
 
 def _judged(step: _Step, min_from_count: int) -> _Judged | None:
     if (
-        step.conversion is None
+        step.unsettled
+        or step.conversion is None
         or step.from_stage is None
         or step.from_count is None
         or step.count is None
@@ -410,9 +431,12 @@ def funnel(
     *,
     period: str,
     min_from_count: int = MIN_FROM_COUNT,
+    growing: Collection[str] = (),
+    previous_growing: Collection[str] = (),
 ) -> FunnelReport:
     """The funnel of ``period`` (a label: ``2026-11``, ``2026-W47``…) per group, against the
-    previous period, with the drop-offs ranked (rules in the module docstring)."""
+    previous period, with the drop-offs ranked (rules in the module docstring). ``growing`` and
+    ``previous_growing`` name the stages whose count may still rise in each period."""
     kind_of(period)
     if min_from_count < 1:
         raise ValueError(f"min_from_count must be at least 1, got {min_from_count}")
@@ -421,9 +445,11 @@ def funnel(
     previous_label = previous_period_of(period)
 
     keys = list(current) + [key for key in previous if key not in current]
-    now = {key: _steps(config, current.get(key, {})) for key in keys}
-    before = {key: _steps(config, previous[key]) for key in keys if key in previous}
-    empty = _steps(config, {})
+    now = {key: _steps(config, current.get(key, {}), growing) for key in keys}
+    before = {
+        key: _steps(config, previous[key], previous_growing) for key in keys if key in previous
+    }
+    empty = _steps(config, {}, previous_growing)
 
     groups = [
         FunnelGroup(

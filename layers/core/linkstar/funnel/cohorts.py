@@ -27,14 +27,17 @@ rather than a number that is low only because the cohort is young. A cohort whos
 ended (``closed`` false) may still gain customers; none of its windows is complete.
 
 Rates are fractions rounded half-even to 4 places (0.25 is 25%). :func:`repeat_within` gives
-the funnel's ``repeat_30d`` (``60d``, ``90d``) stage count for the customers whose first order
-fell in a period. Pure: no I/O.
+the ``repeat_30d`` (``60d``, ``90d``) count for the customers whose first order fell in a
+period. :func:`from_totals` applies the same completeness and rounding rules to sums kept
+elsewhere: ``GET /cohorts`` feeds it the cohort items ingest maintains
+(:mod:`linkstar.funnel.contribution`), whose sums equal what :func:`cohorts` computes from the
+same purchases. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -134,6 +137,16 @@ def _check_windows(windows: Sequence[int]) -> None:
             raise ValueError(f"a window is a whole number of days >= 1, got {days!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class CohortTotals:
+    """One cohort's sums, the input of :func:`from_totals`: its customers, and by window the
+    repeat customers and the revenue (first order included, one currency, unrounded)."""
+
+    customers: int
+    repeat_customers: Mapping[int, int]
+    revenue: Mapping[int, Decimal]
+
+
 def cohorts(
     purchases: Iterable[tuple[str, date, Decimal]],
     *,
@@ -147,10 +160,39 @@ def cohorts(
     by_month: dict[str, list[_History]] = {}
     for history in _histories(purchases, as_of):
         by_month.setdefault(period_label("month", history.days[0]), []).append(history)
+    totals = {
+        month: CohortTotals(
+            customers=len(members),
+            repeat_customers={
+                days: sum(1 for history in members if _repeats(history, days)) for days in windows
+            },
+            revenue={
+                days: sum((_revenue(history, days) for history in members), Decimal(0))
+                for days in windows
+            },
+        )
+        for month, members in by_month.items()
+    }
+    return from_totals(totals, as_of=as_of, currency=currency, windows=windows)
 
+
+def from_totals(
+    totals: Mapping[str, CohortTotals],
+    *,
+    as_of: date,
+    currency: str,
+    windows: Sequence[int] = COHORT_WINDOWS,
+) -> list[Cohort]:
+    """The cohorts of ``totals`` (by month label), oldest first, with the completeness and
+    rounding rules of the module docstring — for sums kept elsewhere, such as the cohort items
+    ingest maintains (:mod:`linkstar.funnel.contribution`). Sums must cover ``as_of``: a window
+    not yet complete is withheld, whatever its sums say. Months without customers are left out."""
+    _check_windows(windows)
     result: list[Cohort] = []
-    for month in sorted(by_month):
-        members = by_month[month]
+    for month in sorted(totals):
+        sums = totals[month]
+        if sums.customers <= 0:
+            continue
         _, month_end = period_bounds("month", month)
         rows: list[CohortWindow] = []
         for days in windows:
@@ -169,24 +211,24 @@ def cohorts(
                     )
                 )
                 continue
-            repeaters = sum(1 for history in members if _repeats(history, days))
-            revenue = sum((_revenue(history, days) for history in members), Decimal(0))
+            repeaters = sums.repeat_customers.get(days, 0)
+            revenue = sums.revenue.get(days, Decimal(0))
             rows.append(
                 CohortWindow(
                     days=days,
                     complete=True,
                     complete_on=complete_on,
                     repeat_customers=repeaters,
-                    repeat_rate=(Decimal(repeaters) / len(members)).quantize(
+                    repeat_rate=(Decimal(repeaters) / sums.customers).quantize(
                         RATE_PLACES, rounding=ROUND_HALF_EVEN
                     ),
                     revenue=quantize(revenue, currency),
-                    revenue_per_customer=quantize(revenue / len(members), currency),
+                    revenue_per_customer=quantize(revenue / sums.customers, currency),
                     reason=None,
                 )
             )
         result.append(
-            Cohort(cohort=month, closed=as_of >= month_end, customers=len(members), windows=rows)
+            Cohort(cohort=month, closed=as_of >= month_end, customers=sums.customers, windows=rows)
         )
     return result
 

@@ -16,15 +16,18 @@ stage             source       what is counted in the period                    
 ``fulfilled``     fulfilment   orders shipped (fulfilment events)                    order
 ``delivered``     fulfilment   orders delivered (fulfilment events)                  order
 ``reviewed``      import       metric ``reviews``: product or seller reviews         review
-``repeat_30d``    customers    customers whose first order fell in the period and    customer
-                               who ordered again within 30 days (customer history)
+``repeat_30d``    customers    customers whose first purchase fell in the period     customer
+                               and who bought again within 30 days of it
 ``repeat_60d``    customers    the same within 60 days                               customer
 ``repeat_90d``    customers    the same within 90 days                               customer
 ================  ===========  ====================================================  ==========
 
 ``import`` stages come from metrics posted through ``POST /metrics`` or the CSV presets; the
-others from ingested platform data. The repeat stages are computed from the order history by
-:func:`linkstar.funnel.cohorts.repeat_within` ("again" means on a later day, see there).
+others from ingested platform data. The repeat stages come from each customer's purchase days,
+which ingest keeps (cancelled orders aside) and turns into counts on the day, store and market of
+the customer's first purchase (:mod:`linkstar.funnel.contribution`; "again" means on a later
+day, as in :mod:`linkstar.funnel.cohorts`). A repeat count is *growing* until N days after the
+period's last day: the funnel shows it and says so (:mod:`linkstar.funnel.service`).
 
 Counts are flows over the period, not one cohort of buyers followed through: a review in
 November may be of an order delivered in October, so a step's conversion can exceed 1, and the

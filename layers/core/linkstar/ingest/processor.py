@@ -42,6 +42,7 @@ from linkstar.orders.state import AggregateKey, DomainEvent
 from linkstar.platforms import amazon, lazada, shopee, shopify, tiktok_shop
 from linkstar.settings import get_settings
 from linkstar.store import aggregates, checkouts, dynamo, inventory, outbox
+from linkstar.store import cohorts as cohort_repo
 from linkstar.store import customers as customer_repo
 from linkstar.store import orders as order_repo
 from linkstar.store import stores as store_repo
@@ -272,6 +273,12 @@ def _apply_order(
     customer_deltas = order_state.diff(
         order_state.customer_contribution(new), order_state.customer_contribution(current)
     )
+    # Repeat stages and cohorts: the order's change to its customers' purchase days rides along
+    # with their totals; customers.apply_order turns it into cohort deltas in ``agg``.
+    for customer_id, purchases in order_state.diff(
+        order_state.purchase_contribution(new), order_state.purchase_contribution(current)
+    ).items():
+        customer_deltas.setdefault(customer_id, {}).update(purchases)
     newly_placed = "placed" in new.milestones and "placed" not in current.milestones
     # A marketplace order is placed by its first notification, which names no buyer; the buyer
     # arrives with enrichment, and only then is the order that customer's new order.
@@ -301,6 +308,7 @@ def _apply_order(
             events.insert(0, _customer_event(after, "customer.created", store))
     # The order's costs change in the same transaction as the order (linkstar.costs.ledger).
     ops += cost_ledger.ingest_ops(store.tenant_id, new)
+    ops += cohort_repo.delta_ops(store.tenant_id, agg)  # the cohort months' share of ``agg``
     _commit(store, meta, ops, events, agg)
     return "applied"
 

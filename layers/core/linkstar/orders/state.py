@@ -411,3 +411,39 @@ def diff(
         if delta:
             out[key] = delta
     return out
+
+
+PURCHASES = "purchases#"
+"""Purchase-history delta field ``purchases#<day>#<store_id>#<market>``: orders bought that day."""
+PURCHASE_AMOUNT = "purchase_amount#"
+"""Purchase-history delta field ``purchase_amount#<day>#<currency>``: their net amount."""
+
+
+def purchase_contribution(state: OrderState) -> dict[str, dict[str, Decimal]]:
+    """What this order adds to its customer's purchase history, the input of the repeat stages and
+    cohorts (:mod:`linkstar.funnel.contribution`): one purchase on the order's day (UTC, as the
+    aggregates count it) in its store and market, and its amount net of same-currency refunds.
+
+    A cancelled order is no purchase. The amount is floored at 0: a refund larger than the order
+    (shipping refunded on top) is not negative revenue in a cohort."""
+    snap = state.snapshot
+    customer = state.customer_key
+    if snap is None or customer is None or state.status is OrderStatus.CANCELLED:
+        return {}
+    refunded = sum(
+        (r.amount for r in state.refunds if (r.currency or snap.currency) == snap.currency),
+        Decimal(0),
+    )
+    day = snap.created_at.date().isoformat()
+    amount = max(snap.total - refunded, Decimal(0))
+    return {customer: purchase_fields(day, state.store_id, state.market, snap.currency, amount)}
+
+
+def purchase_fields(
+    day: str, store_id: str, market: str, currency: str, amount: Decimal
+) -> dict[str, Decimal]:
+    """One purchase as purchase-history delta fields (see :func:`purchase_contribution`)."""
+    return {
+        f"{PURCHASES}{day}#{store_id}#{market}": Decimal(1),
+        f"{PURCHASE_AMOUNT}{day}#{currency}": amount,
+    }

@@ -60,6 +60,7 @@ one busy tenant spreads over many partitions.
 | KPI audit         | ``T#<tid>#KPIAUDIT``                 | ``<at>#<sha>``         |                      |                              |
 | KPI alert state   | ``T#<tid>#KPISTATE#<kpi_id>``        | ``<period>``           |                      |                              |
 | funnel stages     | ``T#<tid>``                          | ``FUNNEL``             |                      |                              |
+| cohort month      | ``T#<tid>#COHORT``                   | ``<yyyy-mm>``          |                      |                              |
 | cost model        | ``T#<tid>``                          | ``COSTMODEL``          |                      |                              |
 | FX rate           | ``T#<tid>#FX#<yyyy-mm>``             | ``<day>#<base>#<quote>`` |                    |                              |
 | order cost entry  | ``T#<tid>#ORDER#<order_id>``         | ``COST``               |                      |                              |

@@ -341,6 +341,16 @@ def funnel_config(tid: str) -> dict[str, str]:
     return {"pk": f"T#{tid}", "sk": "FUNNEL"}
 
 
+def cohorts(tid: str) -> str:
+    """A tenant's repeat-purchase cohorts, one item per first-order month: a year of cohorts is
+    one small query."""
+    return f"T#{tid}#COHORT"
+
+
+def cohort(tid: str, month: str) -> dict[str, str]:
+    return {"pk": cohorts(tid), "sk": month}
+
+
 def cost_model(tid: str) -> dict[str, str]:
     return {"pk": f"T#{tid}", "sk": "COSTMODEL"}
 
