@@ -29,13 +29,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
 from infra.local.marketplaces import FakeMarketplaces
 from infra.local.runtime import (
@@ -45,6 +46,7 @@ from infra.local.runtime import (
     configure_logging,
     lambda_environment,
 )
+from infra.local.sms_voice import FakeSmsVoice
 from infra.local.stack import DeployedStack, deploy
 from infra.local.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, REPO_ROOT, load_template
 from infra.local.whatsapp import FakeWhatsApp
@@ -100,6 +102,7 @@ class Supervisor:
     children: list[Child] = field(default_factory=list)
     marketplaces: FakeMarketplaces | None = None
     whatsapp: FakeWhatsApp | None = None
+    sms_voice: FakeSmsVoice | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -149,6 +152,14 @@ class Supervisor:
         self.whatsapp = FakeWhatsApp(access_token=secrets.token_urlsafe(24)).start()
         parameters["WhatsAppApiBase"] = self.whatsapp.url
         parameters["WhatsAppPhoneNumberId"] = self.whatsapp.phone_number_id
+        # MMS through End User Messaging SMS, which moto lacks: the functions' client is pointed
+        # at this fake by botocore's per-service endpoint variable (below), everything else
+        # still at moto. It sends from one number, which the stack is told about as an operator
+        # would name an MMS-capable number, and it looks the media up in moto's S3.
+        self.sms_voice = FakeSmsVoice(media_type=self._media_type_reader(endpoint)).start()
+        parameters["SmsOriginationNumbers"] = json.dumps(
+            {"default": next(iter(self.sms_voice.origination_identities))}
+        )
         # Unsubscribe links must point at the API the contact can reach: the local API server
         # gets a port chosen now, so the template's PublicBaseUrl can name it.
         api_port = _free_port()
@@ -179,6 +190,7 @@ class Supervisor:
 
         base_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
         base_env["PYTHONUNBUFFERED"] = "1"
+        base_env.update(self.sms_voice.env())
         # One clock for the whole stack: every function and the API add this file's offset.
         base_env[CLOCK_FILE_ENV] = str(self.clock_file)
         common = ["--state-dir", str(self.state), "--template", str(self.template_path)]
@@ -209,6 +221,17 @@ class Supervisor:
         _write_json(self.state / "stack.json", info)
         log.info("local stack up: api %s, aws %s", info.get("api_url"), endpoint)
         self._watch(info)
+
+    def _media_type_reader(self, endpoint: str) -> Callable[[str, str], str | None]:
+        s3 = self._client(endpoint, "s3")
+
+        def media_type(bucket: str, key: str) -> str | None:
+            try:
+                return str(s3.head_object(Bucket=bucket, Key=key)["ContentType"])
+            except ClientError:
+                return None
+
+        return media_type
 
     def _client(self, endpoint: str, service: str) -> BaseClient:
         return boto3.client(
@@ -252,6 +275,7 @@ class Supervisor:
             "amazon_notifications_queue_url": deployed.resources.get("AmazonNotificationsQueue"),
             "marketplaces_url": self.marketplaces.url if self.marketplaces else None,
             "whatsapp_url": self.whatsapp.url if self.whatsapp else None,
+            "sms_voice_url": self.sms_voice.url if self.sms_voice else None,
             "admin_token": self._admin_token(deployed, endpoint),
             "region": deployed.region,
             "account_id": deployed.account_id,
@@ -299,6 +323,9 @@ class Supervisor:
         if self.whatsapp is not None:
             self.whatsapp.stop()
             self.whatsapp = None
+        if self.sms_voice is not None:
+            self.sms_voice.stop()
+            self.sms_voice = None
         running = [c for c in self.children if c.process and c.process.poll() is None]
         for child in running:
             assert child.process is not None

@@ -16,7 +16,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from linkstar import aws
 from linkstar.errors import PermanentError
-from linkstar.outreach.providers import ses, sns_sms, whatsapp
+from linkstar.outreach.providers import mms, ses, sns_sms, whatsapp
 from linkstar.outreach.providers.errors import (
     ACCOUNT,
     MESSAGE,
@@ -29,6 +29,7 @@ from linkstar.platforms.clients.http import Request, Response
 from moto import mock_aws
 from pydantic import SecretStr
 
+from infra.local.sms_voice import DEFAULT_ORIGINATION, ENDPOINT_ENV, FakeSmsVoice
 from infra.local.whatsapp import FakeWhatsApp
 from tests import moto_outbox
 
@@ -611,3 +612,280 @@ def test_an_unreachable_aws_endpoint_is_retryable(
         send()
     assert raised.value.code == code
     assert isinstance(raised.value.__cause__, EndpointConnectionError)
+
+
+# ------------------------------------------------------------------------- rich content
+
+MEDIA_BUCKET = "linkstar-media-test"
+
+
+@pytest.fixture
+def media_bucket(moto: None, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from linkstar.settings import reset_settings
+
+    monkeypatch.setenv("MEDIA_BUCKET_NAME", MEDIA_BUCKET)
+    reset_settings()
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=MEDIA_BUCKET)
+    yield s3
+    reset_settings()
+
+
+def test_an_email_with_attachments_is_mixed_and_keeps_its_body_and_headers(moto: None) -> None:
+    # Given a verified sender and two files, one named in Chinese
+    moto_outbox.verify_sender("acme.example")
+    pdf = b"%PDF-1.4\n\x00\xff binary"
+    invite = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+
+    # When the email is sent with them
+    message_id = send_order_shipped(
+        attachments=[
+            ses.EmailAttachment("发票 1001.pdf", "application/pdf", pdf),
+            ses.EmailAttachment("pickup.ics", "text/calendar", invite),
+        ]
+    )
+
+    # Then moto recorded one multipart/mixed email: the readable body first, then each file
+    # byte for byte under its name; the unsubscribe headers are still on the message
+    sent = moto_outbox.sent_email(message_id)
+    assert sent.message.get_content_type() == "multipart/mixed"
+    assert sent.text is not None and "您的订单已发货" in sent.text
+    assert sent.html is not None and "<p>你好" in sent.html
+    files = [
+        (part.get_filename(), part.get_content_type(), part.get_payload(decode=True))
+        for part in sent.message.iter_attachments()
+    ]
+    assert files == [
+        ("发票 1001.pdf", "application/pdf", pdf),
+        ("pickup.ics", "text/calendar", invite),
+    ]
+    assert sent.header("List-Unsubscribe") == UNSUBSCRIBE
+    assert sent.raw.isascii()
+
+
+def test_media_is_read_from_the_tenants_own_folder(media_bucket: Any) -> None:
+    from linkstar.outreach.providers import media
+    from linkstar.outreach.templates import Attachment
+
+    # Given a file in tenant t1's folder
+    media_bucket.put_object(Bucket=MEDIA_BUCKET, Key="t1/terms.pdf", Body=b"%PDF t1")
+    terms = Attachment(key="terms.pdf", content_type="application/pdf", filename="Terms.pdf")
+
+    # When t1 reads it, it gets t1's bytes under the attachment's name
+    assert media.read_attachments("t1", [terms]) == [
+        ses.EmailAttachment("Terms.pdf", "application/pdf", b"%PDF t1")
+    ]
+    # And the same key for t2 is t2's folder, where there is no such file
+    with pytest.raises(PermanentProviderError) as raised:
+        media.read_attachments("t2", [terms])
+    assert (raised.value.code, raised.value.scope) == ("media_not_found", MESSAGE)
+    # And a key edited in the table to climb out of the folder is refused before S3 is asked
+    with pytest.raises(PermanentProviderError) as edited:
+        media.declared(Attachment, {"key": "../t1/terms.pdf", "content_type": "application/pdf"})
+    assert (edited.value.code, edited.value.scope) == ("media_invalid", MESSAGE)
+    with pytest.raises(PermanentProviderError) as escaped:
+        media.object_key("t2", "../t1/terms.pdf")
+    assert escaped.value.code == "media_bad_key"
+
+
+def test_media_too_large_is_refused_before_it_is_read_or_sent(
+    media_bucket: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkstar.outreach import templates
+    from linkstar.outreach.providers import media
+
+    # Given limits of 10 bytes for an email's attachments and for a PNG in an MMS
+    monkeypatch.setattr(media, "MAX_ATTACHMENT_BYTES", 10)
+    monkeypatch.setitem(templates.MMS_MEDIA_TYPES, "image/png", 10)
+    media_bucket.put_object(Bucket=MEDIA_BUCKET, Key="t1/a.pdf", Body=b"123456")
+    media_bucket.put_object(Bucket=MEDIA_BUCKET, Key="t1/big.png", Body=b"x" * 11)
+    half = templates.Attachment(key="a.pdf", content_type="application/pdf")
+
+    # Then two 6-byte attachments are too many bytes together, one is not
+    assert len(media.read_attachments("t1", [half])) == 1
+    with pytest.raises(PermanentProviderError) as together:
+        media.read_attachments("t1", [half, half.model_copy(update={"filename": "b.pdf"})])
+    assert together.value.code == "media_too_large"
+    # And an 11-byte PNG is too large for the MMS
+    picture = templates.MmsMedia(key="big.png", content_type="image/png")
+    with pytest.raises(PermanentProviderError) as mms_file:
+        media.mms_media_url("t1", picture)
+    assert mms_file.value.code == "media_too_large"
+
+
+@pytest.fixture(scope="module")
+def fake_sms_voice() -> Iterator[FakeSmsVoice]:
+    def media_type(bucket: str, key: str) -> str | None:
+        try:
+            head = aws.client("s3").head_object(Bucket=bucket, Key=key)
+        except Exception:
+            return None
+        return str(head["ContentType"])
+
+    with FakeSmsVoice(media_type=media_type) as fake:
+        yield fake
+
+
+@pytest.fixture
+def sms_voice(
+    media_bucket: Any, fake_sms_voice: FakeSmsVoice, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeSmsVoice]:
+    for name, value in fake_sms_voice.env().items():
+        monkeypatch.setenv(name, value)
+    aws.reset_clients()
+    fake_sms_voice.reset()
+    yield fake_sms_voice
+    fake_sms_voice.reset()
+
+
+def send_picture(**changes: Any) -> str:
+    fields: dict[str, Any] = {
+        "phone": "+14155550123",
+        "text": "Black Friday: 20% off today",
+        "media_url": f"s3://{MEDIA_BUCKET}/t1/sale.png",
+        "origination_identity": DEFAULT_ORIGINATION,
+        "context": {"tenant_id": "t1", "message_id": "m1"},
+    }
+    fields.update(changes)
+    return mms.send_mms(**fields)
+
+
+def test_an_mms_goes_through_end_user_messaging_with_its_file_and_context(
+    sms_voice: FakeSmsVoice, media_bucket: Any
+) -> None:
+    # Given the picture in the tenant's folder
+    media_bucket.put_object(
+        Bucket=MEDIA_BUCKET, Key="t1/sale.png", Body=b"\x89PNG", ContentType="image/png"
+    )
+
+    # When the MMS is sent
+    message_id = send_picture()
+
+    # Then the service took it: the number, the file's S3 URL, the text and the context
+    (sent,) = sms_voice.messages()
+    assert sent.message_id == message_id
+    assert (sent.destination, sent.origination) == ("+14155550123", DEFAULT_ORIGINATION)
+    assert sent.media_urls == [f"s3://{MEDIA_BUCKET}/t1/sale.png"]
+    assert sent.body == "Black Friday: 20% off today"
+    assert sent.context == {"tenant_id": "t1", "message_id": "m1"}
+
+
+def test_the_service_refuses_a_missing_or_unsupported_file_and_an_unknown_number(
+    sms_voice: FakeSmsVoice, media_bucket: Any
+) -> None:
+    media_bucket.put_object(
+        Bucket=MEDIA_BUCKET, Key="t1/notes.docx", Body=b"PK", ContentType="application/msword"
+    )
+    with pytest.raises(PermanentProviderError) as missing:
+        send_picture(media_url=f"s3://{MEDIA_BUCKET}/t1/no-such-file.png")
+    assert (missing.value.code, missing.value.scope) == ("mms_validation_error", MESSAGE)
+    with pytest.raises(PermanentProviderError) as unsupported:
+        send_picture(media_url=f"s3://{MEDIA_BUCKET}/t1/notes.docx")
+    assert unsupported.value.code == "mms_validation_error"
+    assert unsupported.value.reason is not None and "not an MMS media type" in (
+        unsupported.value.reason
+    )
+    with pytest.raises(PermanentProviderError) as unknown:
+        send_picture(origination_identity="+18005550199")
+    assert (unknown.value.code, unknown.value.scope) == ("mms_origination_not_found", ACCOUNT)
+    assert sms_voice.messages() == []
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "reason", "expected", "scope"),
+    [
+        (
+            400,
+            "ValidationException",
+            "DESTINATION_COUNTRY_BLOCKED",
+            "mms_validation_error",
+            MESSAGE,
+        ),
+        (
+            409,
+            "ConflictException",
+            "DESTINATION_PHONE_NUMBER_OPTED_OUT",
+            "mms_opted_out",
+            RECIPIENT,
+        ),
+        (409, "ConflictException", "RESOURCE_NOT_ACTIVE", "mms_conflict", MESSAGE),
+        (
+            402,
+            "ServiceQuotaExceededException",
+            "MONTHLY_SPEND_LIMIT_REACHED_FOR_MEDIA",
+            "mms_quota_exceeded",
+            ACCOUNT,
+        ),
+        (403, "AccessDeniedException", "ACCOUNT_DISABLED", "mms_access_denied", ACCOUNT),
+    ],
+)
+def test_end_user_messaging_refusals_are_permanent_by_code_and_reason(
+    sms_voice: FakeSmsVoice, status: int, code: str, reason: str, expected: str, scope: str
+) -> None:
+    # The service's answer over the wire: the Reason is a modelled field botocore hands back.
+    sms_voice.fail_next(status=status, code=code, message="refused", reason=reason)
+    with pytest.raises(PermanentProviderError) as raised:
+        send_picture()
+    assert (raised.value.code, raised.value.scope) == (expected, scope)
+
+
+@pytest.mark.parametrize(
+    ("aws_code", "status", "expected"),
+    [
+        ("ThrottlingException", 400, "mms_throttled"),
+        ("InternalServerException", 500, "mms_unavailable"),
+        ("SomethingNew", 503, "mms_unavailable"),
+    ],
+)
+def test_end_user_messaging_throttling_and_outages_are_retryable(
+    moto: None, aws_code: str, status: int, expected: str
+) -> None:
+    # Stubbed: over the wire botocore would retry these itself first (standard mode).
+    with Stubber(aws.client(mms.SERVICE)) as stub:
+        stub.add_client_error("send_media_message", aws_code, "slow down", status)
+        with pytest.raises(RetryableProviderError) as raised:
+            send_picture()
+    assert raised.value.code == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "scope"),
+    [
+        ({"phone": "4155550123"}, "mms_invalid_phone_number", RECIPIENT),
+        ({"origination_identity": None}, "mms_no_origination_identity", ACCOUNT),
+        ({"text": "x" * 1601}, "mms_text_too_long", MESSAGE),
+        ({"media_url": "https://cdn.example/sale.png"}, "mms_invalid_media_url", MESSAGE),
+    ],
+)
+def test_an_mms_the_api_would_refuse_is_refused_before_it_is_asked(
+    sms_voice: FakeSmsVoice, changes: dict[str, Any], code: str, scope: str
+) -> None:
+    with pytest.raises(PermanentProviderError) as raised:
+        send_picture(**changes)
+    assert (raised.value.code, raised.value.scope) == (code, scope)
+    assert sms_voice.messages() == []
+
+
+def test_fake_sms_voice_runs_standalone_and_is_reached_by_the_endpoint_variable(
+    moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the fake started as a process, announcing the variable that points boto3 at it
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.sms_voice", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        started = json.loads(process.stdout.readline())
+        monkeypatch.setenv("AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2", started[ENDPOINT_ENV])
+        aws.reset_clients()
+        # When an MMS is sent (other AWS calls still go to moto)
+        message_id = send_picture(media_url="s3://any-bucket/t1/sale.png")
+        # Then its control API lists it
+        with urllib.request.urlopen(f"{started['url']}/_fake/messages", timeout=5) as answer:  # noqa: S310
+            assert [m["message_id"] for m in json.load(answer)["messages"]] == [message_id]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        aws.reset_clients()

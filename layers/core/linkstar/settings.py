@@ -52,6 +52,8 @@ class Settings(BaseModel):
     whatsapp_phone_number_id: str = ""
     whatsapp_token_secret_arn: str | None = None
     whatsapp_app_secret_arn: str | None = None
+    # Tenants' email attachments and MMS media, one folder per tenant.
+    media_bucket_name: str | None = None
 
 
 def require(value: str | None, name: str) -> str:
@@ -100,6 +102,7 @@ def get_settings() -> Settings:
         whatsapp_phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
         whatsapp_token_secret_arn=env.get("WHATSAPP_TOKEN_SECRET_ARN"),
         whatsapp_app_secret_arn=env.get("WHATSAPP_APP_SECRET_ARN"),
+        media_bucket_name=env.get("MEDIA_BUCKET_NAME"),
     )
 
 

@@ -10,8 +10,14 @@
 A country that can't be known is ``ZZ`` (ISO 3166's user-assigned "unknown"): a rate card
 rarely has it, so such a send is held as unpriceable rather than sent for free.
 
-Surcharges (``mms``, ``email_attachment``) are priced by plans and invoices, but no channel
-here sends media or attachments yet, so no send produces one.
+Rich content adds a surcharge unit beside the send's, priced by the plan's ``surcharges``
+(``linkstar.billing.plans``) and held as unpriceable (``no_surcharge:<kind>``) when the plan has
+none:
+
+- ``email_attachment``: one per email that carries attachments (per recipient, however many
+  files: the cost is the larger message, once).
+- ``mms``: one per SMS that carries media, by the destination country, on top of its segments
+  (a plan prices the MMS premium as a surcharge over the SMS rate, Klaviyo-style).
 
 The month is the UTC month of the claim, the moment before the provider call when the message is
 metered (``linkstar.outreach.sender``).
@@ -27,6 +33,9 @@ from linkstar.outreach.models import Contact, Message
 
 UNKNOWN_COUNTRY = "ZZ"
 WHATSAPP_CATEGORIES = ("marketing", "utility", "authentication", "service")
+SEND = "send"
+MMS = "mms"
+EMAIL_ATTACHMENT = "email_attachment"
 
 
 @dataclass(frozen=True)
@@ -35,11 +44,16 @@ class Units:
     country: str
     units: int
     category: str = ""
-    kind: str = "send"  # or a surcharge key: "mms", "email_attachment"
+    kind: str = SEND  # or a surcharge key: MMS, EMAIL_ATTACHMENT
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The surcharges the plan must price for this unit to be priceable."""
+        return () if self.kind == SEND else (self.kind,)
 
     def as_dict(self) -> dict[str, Any]:
         """Compact (it is stored on the message and its usage record): defaults left out."""
-        return {k: v for k, v in asdict(self).items() if v not in ("", "send")}
+        return {k: v for k, v in asdict(self).items() if v not in ("", SEND)}
 
 
 def month_of(at: datetime) -> str:
@@ -78,14 +92,20 @@ def whatsapp_category(message: Message) -> str:
 def units_for(message: Message, contact: Contact) -> list[Units]:
     country = destination_country(message, contact)
     if message.channel == "email":
-        return [Units("email", country, 1)]
+        sent = [Units("email", country, 1)]
+        if message.attachments:
+            sent.append(Units("email", country, 1, kind=EMAIL_ATTACHMENT))
+        return sent
     if message.channel == "sms":
         segments = message.sms_segments
         if segments is None:
             from linkstar.outreach.sms import encoding_of
 
             segments = encoding_of(message.text).segments
-        return [Units("sms", country, max(segments, 1))]
+        sent = [Units("sms", country, max(segments, 1))]
+        if message.media:
+            sent.append(Units("sms", country, 1, kind=MMS))
+        return sent
     if message.channel == "whatsapp":
         return [Units("whatsapp", country, 1, category=whatsapp_category(message))]
     return [Units("in_app", country, 1)]

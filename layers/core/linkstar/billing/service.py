@@ -95,7 +95,9 @@ def meter(
     plan = plan_for(message.tenant_id, month)
     units = metering.units_for(message, contact)
     for unit in units:
-        why = pricing.priceable(plan, unit.channel, unit.country, unit.category)
+        why = pricing.priceable(
+            plan, unit.channel, unit.country, unit.category, features=unit.features
+        )
         if why is not None:
             return BillingHold(f"billing: cannot price this send ({why})")
     if plan.hard_cap and plan.spend_limit is not None:

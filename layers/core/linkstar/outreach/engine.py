@@ -780,6 +780,8 @@ def _render_message(
             ),
             "sms_encoding": encoding.encoding if encoding else None,
             "sms_segments": encoding.segments if encoding else None,
+            "attachments": [a.model_dump(exclude_none=True) for a in template.attachments],
+            "media": [m.model_dump() for m in template.media],
         }
     )
 

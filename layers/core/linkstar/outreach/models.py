@@ -142,6 +142,10 @@ class Message(BaseModel):
     html: str | None = None
     headers: dict[str, str] = {}
     whatsapp_template: dict[str, Any] | None = None
+    # The template's rich content (``linkstar.outreach.templates.Attachment`` / ``MmsMedia``),
+    # kept on the message as its text is: they are sent, and surcharged, as rendered.
+    attachments: list[dict[str, str]] = []  # email
+    media: list[dict[str, str]] = []  # sms: an MMS
     sms_encoding: str | None = None
     sms_segments: int | None = None
     state: MessageState = "queued"

@@ -16,8 +16,10 @@ rather than risk sending it twice (no provider here takes an idempotency key).
 Metering (``linkstar.billing``): the claim's transaction also writes the message's usage record
 and counter increments, so a message is counted exactly when it may have reached the provider. A
 refusal or a throttle takes the count back in the transaction that un-claims it; a message whose
-outcome is unknown stays counted. A send that can't be priced, or that a hard spending cap
-forbids, is held with the reason instead, and re-queued when the plan changes.
+outcome is unknown stays counted. Rich content is metered with it: an email's attachments and an
+SMS's media (sent as MMS) add a surcharge unit to the same record. A send that can't be priced
+(a surcharge the plan lacks included), or that a hard spending cap forbids, is held with the
+reason instead, and re-queued when the plan changes.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linkstar import clock
 from linkstar.errors import ConcurrentUpdate, LinkStarError
@@ -38,6 +40,9 @@ from linkstar.outreach.providers.errors import PermanentProviderError, Retryable
 from linkstar.settings import get_settings
 from linkstar.store import dynamo
 from linkstar.store import outreach as repo
+
+if TYPE_CHECKING:
+    from linkstar.outreach.providers.ses import EmailAttachment
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
 PAUSE_RECHECK = timedelta(hours=1)
@@ -283,7 +288,7 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
     )
     ops = _stats(claimed, {"sent": 1})
     if provider_id:
-        ops.append(repo.provider_route_op(_provider_name(claimed.channel), provider_id, claimed))
+        ops.append(repo.provider_route_op(_provider_name(claimed), provider_id, claimed))
     if claimed.channel in ("sms", "whatsapp") and claimed.to:
         ops.append(
             repo.inbound_route_op(
@@ -298,8 +303,11 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
     return Outcome("sent")
 
 
-def _provider_name(channel: str) -> str:
-    return {"email": "ses", "sms": "sns_sms", "whatsapp": "whatsapp", "in_app": "in_app"}[channel]
+def _provider_name(message: Message) -> str:
+    if message.channel == "sms" and message.media:
+        return "sms_voice"  # an MMS: End User Messaging SMS, not SNS
+    names = {"email": "ses", "sms": "sns_sms", "whatsapp": "whatsapp", "in_app": "in_app"}
+    return names[message.channel]
 
 
 # ---------------------------------------------------------------- the providers, per channel
@@ -322,19 +330,49 @@ def send_email(message: Message, contact: Contact) -> str:
         headers=message.headers,
         configuration_set=settings.ses_configuration_set,
         tags={"tenant_id": message.tenant_id, "message_id": message.message_id},
+        attachments=_attachments(message),
     )
 
 
+def _attachments(message: Message) -> list[EmailAttachment]:
+    if not message.attachments:
+        return []
+    from linkstar.outreach.providers import media
+    from linkstar.outreach.templates import Attachment
+
+    files = [media.declared(Attachment, a) for a in message.attachments]
+    return media.read_attachments(message.tenant_id, files)
+
+
 def send_sms(message: Message, contact: Contact) -> str:
+    """An SMS through SNS, or an MMS through End User Messaging SMS when it carries media; both
+    from the origination number for the contact's country."""
     from linkstar.outreach.providers import sns_sms
 
     numbers = json.loads(get_settings().sms_origination_numbers or "{}")
+    origination = sns_sms.origination_for(contact.country or "", numbers)
+    if message.media:
+        return _send_mms(message, origination)
     return sns_sms.send_sms(
         phone=message.to or "",
         text=message.text,
         transactional=message.purpose == "transactional",
-        origination_number=sns_sms.origination_for(contact.country or "", numbers),
+        origination_number=origination,
         sender_id=None,
+    )
+
+
+def _send_mms(message: Message, origination: str | None) -> str:
+    from linkstar.outreach.providers import media, mms
+    from linkstar.outreach.templates import MmsMedia
+
+    file = media.declared(MmsMedia, message.media[0])  # one: templates allow no more
+    return mms.send_mms(
+        phone=message.to or "",
+        text=message.text,
+        media_url=media.mms_media_url(message.tenant_id, file),
+        origination_identity=origination,
+        context={"tenant_id": message.tenant_id, "message_id": message.message_id},
     )
 
 

@@ -11,6 +11,14 @@ time with ``template_render_failed`` instead of sending a half-filled message.
 
 The render context is plain dicts under the names in :data:`CONTEXT_FIELDS` (``contact``,
 ``order``…). ``None`` renders as an empty string; a *missing* key is an error. Pure: no I/O.
+
+Rich content is declared, not rendered: an email template may list ``attachments`` and an SMS
+template one ``media`` file (which makes it an MMS). Each names a file in the tenant's media
+folder by a ``key`` *relative to that folder* (``catalogue/2026.pdf``); the tenant's id is put in
+front only when the file is read (``linkstar.outreach.providers.media``), so no template can
+name another tenant's file. What can be checked without reading the file is checked here: the
+key's shape, the content type (and that an attachment's file name ends as that type does), and
+how many files. Sizes are checked when the file is read, before it is sent.
 """
 
 from __future__ import annotations
@@ -39,8 +47,15 @@ from linkstar.outreach.models import Channel, Purpose
 from linkstar.outreach.sms import SmsEncoding, encoding_of
 
 __all__ = [
+    "ATTACHMENT_TYPES",
     "CONTEXT_FIELDS",
+    "MAX_ATTACHMENTS",
+    "MAX_ATTACHMENT_BYTES",
+    "MMS_MEDIA_TYPES",
+    "Attachment",
     "Channel",
+    "MediaFile",
+    "MmsMedia",
     "Purpose",
     "Rendered",
     "Template",
@@ -137,6 +152,139 @@ class WhatsAppTemplate(BaseModel):
     category: Literal["marketing", "utility", "authentication"] | None = None
 
 
+# ---------------------------------------------------------------- rich content
+
+# What an email may carry, with the file name endings each type may have: what a shop sends
+# (invoices, catalogues, calendar entries, pictures). SES refuses executables and scripts by
+# their file name ending; an ending that doesn't match the declared type would slip a file past
+# that and past the recipient's own checks.
+ATTACHMENT_TYPES: dict[str, tuple[str, ...]] = {
+    "application/pdf": (".pdf",),
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/gif": (".gif",),
+    "text/calendar": (".ics",),
+    "text/csv": (".csv",),
+    "text/plain": (".txt",),
+}
+MAX_ATTACHMENTS = 5
+# All of one email's attachments together. SES takes 40 MB (after base64, which adds a third),
+# but many receiving servers refuse mail above 10-25 MB.
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+# The media an MMS may carry and each type's size limit: AWS End User Messaging SMS, "MMS file
+# types, size and character limits" (2 MB for images, 600 KB for the rest; decimal, the safe
+# reading of "MB").
+_IMAGE_LIMIT = 2_000_000
+_OTHER_LIMIT = 600_000
+MMS_MEDIA_TYPES: dict[str, int] = {
+    "image/gif": _IMAGE_LIMIT,
+    "image/jpeg": _IMAGE_LIMIT,
+    "image/png": _IMAGE_LIMIT,
+    **dict.fromkeys(
+        (
+            "image/tiff",
+            "audio/3gpp",
+            "video/3gpp",
+            "audio/3gpp2",
+            "video/3gpp2",
+            "audio/amr",
+            "audio/mp4",
+            "video/mp4",
+            "audio/mpeg",
+            "audio/ogg",
+            "video/quicktime",
+            "video/webm",
+            "text/calendar",
+            "text/vcard",
+            "text/x-vcard",
+            "application/pdf",
+        ),
+        _OTHER_LIMIT,
+    ),
+}
+
+# S3's "safe characters" for object keys, "/" between non-empty parts, no "." or ".." parts:
+# a key that needs no escaping anywhere (an s3:// URL, an IAM resource, a log line).
+_KEY_PART = re.compile(r"^[A-Za-z0-9!_.*'()-]+$")
+_MAX_KEY = 512  # of S3's 1024 bytes, leaving room for the tenant's folder
+_FILENAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+class MediaFile(BaseModel):
+    """A file in the tenant's media folder. ``key`` is relative to that folder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    content_type: str
+
+    @field_validator("key")
+    @classmethod
+    def _relative_key(cls, value: str) -> str:
+        parts = value.split("/")
+        if (
+            not value
+            or len(value) > _MAX_KEY
+            or any(part in ("", ".", "..") or not _KEY_PART.match(part) for part in parts)
+        ):
+            raise ValueError(
+                "key must be a path inside your media folder, like 'catalogue/2026.pdf': "
+                "letters, digits and !-_.*'() in parts joined by '/', no '.' or '..' parts, "
+                f"at most {_MAX_KEY} characters"
+            )
+        return value
+
+    @field_validator("content_type")
+    @classmethod
+    def _lower_case_type(cls, value: str) -> str:
+        return value.strip().lower()
+
+
+class Attachment(MediaFile):
+    """A file attached to an email, shown to the recipient as ``filename`` (by default the last
+    part of its key)."""
+
+    filename: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+
+    @model_validator(mode="after")
+    def _known_type(self) -> Attachment:
+        endings = ATTACHMENT_TYPES.get(self.content_type)
+        if endings is None:
+            raise ValueError(
+                f"email attachments may be {', '.join(ATTACHMENT_TYPES)}; not {self.content_type!r}"
+            )
+        name = self.name
+        if _FILENAME_FORBIDDEN.search(name) or not name.strip():
+            raise ValueError("filename must not contain '/', '\\' or control characters")
+        if not name.lower().endswith(endings):
+            raise ValueError(
+                f"a {self.content_type} attachment's file name must end in {' or '.join(endings)}"
+                f"; {name!r} does not"
+            )
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.filename if self.filename is not None else self.key.rsplit("/", 1)[-1]
+
+
+class MmsMedia(MediaFile):
+    """The media file of an MMS, of a type End User Messaging SMS sends."""
+
+    @field_validator("content_type")
+    @classmethod
+    def _mms_type(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in MMS_MEDIA_TYPES:
+            raise ValueError(f"MMS media may be {', '.join(MMS_MEDIA_TYPES)}; not {value!r}")
+        return value
+
+    @property
+    def size_limit(self) -> int:
+        return MMS_MEDIA_TYPES[self.content_type]
+
+
 class Template(BaseModel):
     """One template in one locale for one channel. ``body`` is the text that is sent as SMS,
     WhatsApp and in-app text, and the plain-text part of an email."""
@@ -151,6 +299,9 @@ class Template(BaseModel):
     body: str
     html: str | None = None  # email only
     whatsapp_template: WhatsAppTemplate | None = None  # whatsapp only
+    attachments: Annotated[tuple[Attachment, ...], Field(max_length=MAX_ATTACHMENTS)] = ()  # email
+    # sms only, and it makes the message an MMS. One file: End User Messaging sends one per MMS.
+    media: Annotated[tuple[MmsMedia, ...], Field(max_length=1)] = ()
 
     @field_validator("locale")
     @classmethod
@@ -171,6 +322,10 @@ class Template(BaseModel):
             raise ValueError("html is only for email templates")
         if self.whatsapp_template is not None and self.channel != "whatsapp":
             raise ValueError("whatsapp_template is only for whatsapp templates")
+        if self.attachments and self.channel != "email":
+            raise ValueError("attachments are only for email templates")
+        if self.media and self.channel != "sms":
+            raise ValueError("media is only for sms templates (it makes them MMS)")
         return self
 
     def parts(self) -> dict[Part, str]:

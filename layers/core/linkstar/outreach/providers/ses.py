@@ -10,7 +10,11 @@ What it owns:
   SES contact lists; our unsubscribe link is LinkStar's own endpoint.) The message is
   ``multipart/alternative`` (text, then HTML) in UTF-8; a non-ASCII subject or sender name
   becomes RFC 2047 encoded words, an internationalised domain becomes punycode (SES does not
-  support SMTPUTF8, so a non-ASCII local part is refused here).
+  support SMTPUTF8, so a non-ASCII local part is refused here). With attachments it is
+  ``multipart/mixed``: that body first, then each file base64-encoded with
+  ``Content-Disposition: attachment`` and its file name (RFC 2231-encoded when not ASCII).
+  Raw rather than ``Content.Simple.Attachments`` (botocore 1.44.5 has it): Simple would need
+  the headers passed as ``Headers`` and re-checked by SES, and moto 5.2.5 ignores both.
 - **Event tags.** ``tags`` become SES ``EmailTags``; with a configuration set whose event
   destination publishes to SNS/EventBridge, SES hands them back on every bounce, complaint and
   delivery event (``mail.tags``), which is how feedback finds its tenant and message. SES allows
@@ -35,7 +39,8 @@ hash of flow run + step) cannot see inside SES, so that rare duplicate is accept
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -120,6 +125,15 @@ _PERMANENT: dict[str, tuple[str, Scope]] = {
 }
 
 
+@dataclass(frozen=True)
+class EmailAttachment:
+    """One file attached to an email, as the recipient sees it."""
+
+    filename: str
+    content_type: str  # "application/pdf"
+    data: bytes
+
+
 def send_email(
     *,
     sender: str,
@@ -130,6 +144,7 @@ def send_email(
     headers: Mapping[str, str],
     configuration_set: str | None,
     tags: Mapping[str, str],
+    attachments: Sequence[EmailAttachment] = (),
 ) -> str:
     """Send one email and return the SES ``MessageId``.
 
@@ -140,7 +155,13 @@ def send_email(
     from_address = _address(sender, role="sender", scope=ACCOUNT)
     to_address = _address(to, role="recipient", scope=RECIPIENT)
     raw = build_mime(
-        sender=from_address, to=to_address, subject=subject, text=text, html=html, headers=headers
+        sender=from_address,
+        to=to_address,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=headers,
+        attachments=attachments,
     )
     request: dict[str, Any] = {
         # The envelope sender: a bare address (the display name lives in the From header).
@@ -166,9 +187,11 @@ def build_mime(
     text: str,
     html: str | None,
     headers: Mapping[str, str],
+    attachments: Sequence[EmailAttachment] = (),
 ) -> bytes:
-    """The raw message: ``multipart/alternative`` (or just ``text/plain``) in UTF-8, ASCII on
-    the wire (encoded words, quoted-printable or base64), CRLF line endings."""
+    """The raw message: ``multipart/alternative`` (or just ``text/plain``) in UTF-8, inside
+    ``multipart/mixed`` with the attachments when there are any; ASCII on the wire (encoded
+    words, quoted-printable or base64), CRLF line endings."""
     msg = EmailMessage(policy=_POLICY)
     try:
         msg["From"] = sender
@@ -179,6 +202,16 @@ def build_mime(
         msg.set_content(text)
         if html is not None:
             msg.add_alternative(html, subtype="html")
+        for attachment in attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            # Bytes, whatever the type: a text/calendar or CSV file goes out as it was stored
+            # (base64), not re-encoded by the email package as if it were our text.
+            msg.add_attachment(
+                attachment.data,
+                maintype=maintype,
+                subtype=subtype,
+                filename=attachment.filename,
+            )
         return msg.as_bytes()
     except (ValueError, TypeError) as exc:
         # e.g. a line break in the subject: the email package refuses header injection.
