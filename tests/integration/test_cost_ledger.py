@@ -34,8 +34,16 @@ def body(response: Any) -> Any:
     return json.loads(response.body)
 
 
-def shopify_order(order_id: int, *, currency: str = "USD", country: str | None = None) -> bytes:
-    """The published Shopify ``orders/create`` payload as another order of the same store."""
+def shopify_order(
+    order_id: int,
+    *,
+    currency: str = "USD",
+    country: str | None = None,
+    placed: str = PLACED,
+    buyer: tuple[int, str] | None = None,
+) -> bytes:
+    """The published Shopify ``orders/create`` payload as another order of the same store
+    (``buyer``: another customer id and email)."""
     order = fixture_json("shopify/orders_create.json")
     order.update(
         id=order_id,
@@ -43,10 +51,13 @@ def shopify_order(order_id: int, *, currency: str = "USD", country: str | None =
         order_number=order_id,
         currency=currency,
         financial_status="paid",
-        processed_at=PLACED,
-        created_at=PLACED,
-        updated_at=PLACED,
+        processed_at=placed,
+        created_at=placed,
+        updated_at=placed,
     )
+    if buyer:
+        order["email"] = order["contact_email"] = buyer[1]
+        order["customer"] = {**order["customer"], "id": buyer[0], "email": buyer[1]}
     if country:
         for address in ("shipping_address", "billing_address"):
             if order.get(address):
@@ -217,3 +228,56 @@ def test_new_fx_rates_recost_the_orders_they_can_price(stack: Stack) -> None:
     (row,) = after["total"]
     assert row["currency"] == "USD" and row["orders"] == 2
     assert shown(row) == summed(by_order, "USD")
+
+
+def test_unit_economics_divide_spend_by_new_customers_and_weigh_cohorts_by_margin(
+    stack: Stack,
+) -> None:
+    seller = new_seller(stack, "Unit Economics")
+    model = {**MODEL, "ads": {"rule": "by_revenue_share", "within": "market"}}
+    first = (START - timedelta(days=130)).replace(day=3)  # all three orders in one month
+    month = first.strftime("%Y-%m")
+
+    def at(moment: Any) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
+    with pipeline(stack):
+        assert call(stack, "PUT", "/cost-model", seller.api_key, model).status_code == 200
+        # Ann buys twice within 30 days, Ben once: two new customers in the month.
+        ann, ben = (9101, "ann@example.com"), (9102, "ben@example.com")
+        for order_id, days, buyer in ((8001, 0, ann), (8002, 10, ann), (8003, 1, ben)):
+            placed = at(first + timedelta(days=days))
+            order = shopify_order(order_id, placed=placed, buyer=buyer)
+            post_webhook(stack, seller, "orders/create", order)
+        drain_ingest(stack)
+        recost(stack)
+        spend = {"facts": [{"date": first.date().isoformat(), "metric": "ad_spend",
+                            "value": "90.00", "market": "US"}]}  # fmt: skip
+        assert call(stack, "POST", "/metrics", seller.api_key, spend).status_code == 200
+        answer = call(stack, "GET", f"/unit-economics?period={month}&by=market", seller.api_key)
+        costs_now = costs_in(stack, seller, month)
+        other = new_seller(stack, "Peeker")
+        assert call(stack, "PUT", "/cost-model", other.api_key, model).status_code == 200
+        peek = call(stack, "GET", f"/unit-economics?period={month}", other.api_key)
+    assert answer.status_code == 200, answer.body
+    (us,) = body(answer)["groups"]
+    assert us["key"] == "US" and us["new_customers"] == 2
+    assert us["ad_spend"] == "90.00" and us["cac"]["value"] == "45.00"
+    # Three orders whose buyers each paid 409.94 (398.00 + 11.94 tax): the margin rate is the
+    # ledger's CM1 over that.
+    (total,) = costs_now["total"]
+    rate = Decimal(total["cm1"]) / (Decimal("409.94") * 3)
+    assert total["revenue"] == "1194.00"
+    assert Decimal(us["gross_margin_rate"]) == rate.quantize(Decimal("0.0001"))
+    # By 30 days Ann's two orders and Ben's one: 3 x 409.94 paid over 2 customers.
+    expected_30 = (Decimal("409.94") * 3 * rate / 2).quantize(Decimal("0.01"))
+    assert Decimal(us["margin_per_customer"]["30"]["value"]) == expected_30
+    assert us["ltv_horizon_days"] == 180 and us["ltv"]["value"] is None  # not 180 days yet
+    assert us["payback_months"]["value"] == "1"  # 45.00 CAC is paid back within 30 days
+    assert body(peek)["groups"] == []
+
+
+def costs_in(stack: Stack, seller: Seller, period: str) -> dict[str, Any]:
+    answer = call(stack, "GET", f"/costs?period={period}", seller.api_key)
+    assert answer.status_code == 200, answer.body
+    return dict(body(answer))

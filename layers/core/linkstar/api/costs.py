@@ -62,3 +62,14 @@ def get_costs() -> dict[str, Any]:
     result = report.costs(who.tenant_id, label, params.get("by", "market"), now.date())
     result["recost"] = recost.status(who.tenant_id)
     return result
+
+
+@route(bp, "/unit-economics", methods=["GET"])
+def get_unit_economics() -> dict[str, Any]:
+    from linkstar.costs import report
+
+    who = principal(bp)
+    params = query_params(bp)
+    now = clock.now()
+    label = params.get("period") or now.strftime("%Y-%m")
+    return report.unit_economics(who.tenant_id, label, params.get("by", "market"), now.date())

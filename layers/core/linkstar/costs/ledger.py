@@ -22,7 +22,7 @@ its id). Cancelled orders contribute nothing, as they add no GMV to the daily ag
 
 Sum fields, each per result currency: ``orders#<CUR>``, ``estimated#<CUR>``,
 ``missing#<component>#<CUR>`` (counts), ``revenue#<CUR>``, ``<component>#<CUR>``, ``cm1#<CUR>``,
-``cm2#<CUR>``; and ``uncosted#<reason>`` (counts).
+``cm2#<CUR>``, ``tax_collected#<CUR>``; and ``uncosted#<reason>`` (counts).
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ def _fields(result: Any) -> dict[str, Decimal]:
         f"cm1#{cur}": result.cm1,
         # cm2 from the rounded parts, as profit() does; ads are subtracted when read.
         f"cm2#{cur}": result.cm2,
+        # Beside revenue, so what buyers paid (revenue + tax) can be told apart from it.
+        f"tax_collected#{cur}": result.tax_collected or Decimal(0),
     }
     for name in LEDGER_COMPONENTS:
         value = result.components[name]

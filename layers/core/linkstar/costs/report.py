@@ -24,7 +24,7 @@ months' ``ad_spend`` facts and, for ``by=platform``, the store list — never th
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -239,3 +239,171 @@ def costs(tenant_id: str, label: str, by: str, today: date) -> dict[str, Any]:
         "ads_note": current.ads_note,
         "reads": current.loader.reads + previous.loader.reads,
     }
+
+
+# --- unit economics --------------------------------------------------------------------------
+
+UE_GROUPINGS = ("market", "platform", "store", "total")
+COHORT_MONTHS = 12
+
+
+def unit_economics(tenant_id: str, label: str, by: str, today: date) -> dict[str, Any]:
+    """``GET /unit-economics?period=&by=``: per group, CAC, the gross-margin curve per new
+    customer, LTV, LTV:CAC and payback (:mod:`linkstar.costs.economics`), from bounded reads.
+
+    - **New customers**: the period's first purchases (the daily aggregates'
+      ``cohort_customers``: a customer's first non-cancelled order, in its day's store and
+      market).
+    - **Ad spend**: by market and in total, every ``ad_spend`` fact of the period (spend on a
+      market-day without orders still bought no customer); by store or platform, the spend
+      allocated to it within market-days (:class:`Sums`), with the rest named in
+      ``unallocated_ad_spend``.
+    - **Cohorts**: the :data:`COHORT_MONTHS` first-order months up to the period's last, from
+      the aggregates' cohort revenue at 30/60/90/180 days, each currency converted into the
+      reporting currency at the rate of the cohort month's last day; a horizon counts for a
+      cohort once every customer of its month has reached it (by yesterday).
+    - **Gross margin** of a cohort's revenue (what its customers paid, tax included, refunds
+      out): that revenue x the group's CM1 over what its orders' buyers paid in the same months
+      of the cost ledger (revenue + tax collected, orders costed so far). The ledger sums
+      orders, not customers, so this is the margin rate of the group's orders applied to its
+      cohorts' revenue, stated in ``gross_margin_rate``, not each cohort's own COGS.
+    """
+    from linkstar.costs import economics, service
+    from linkstar.funnel import contribution as cohort_fields
+
+    if by not in UE_GROUPINGS:
+        raise BadRequest(f"by must be one of {', '.join(UE_GROUPINGS)}", code="invalid_query")
+    try:
+        first, last = scoring.data_ranges(label, today).current
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="invalid_query") from exc
+    model = service.load_model(tenant_id)
+    if model is None:
+        raise BadRequest("no cost model yet: PUT /cost-model first", code="cost_model_missing")
+    currency = model.reporting_currency
+    cohort_first = _month_start(last, COHORT_MONTHS - 1)
+    sums = Sums(tenant_id, model, first, last, skus=False)
+    ledger_months = Sums(tenant_id, model, cohort_first, last, skus=False)
+    loader = sums.loader
+    key_of = _ue_key(by, loader)
+
+    spend: dict[str, Decimal] = defaultdict(Decimal)
+    if by in ("market", "total"):
+        for month in months(first, last):
+            for fact in loader.fact_month("ad_spend", month):
+                if first <= date.fromisoformat(fact["date"]) <= last:
+                    key = "total" if by == "total" else str(fact.get("market") or "unknown")
+                    spend[key] += Decimal(fact["value"])
+    else:
+        for i, item in enumerate(sums.items):
+            if i in sums.ads:
+                spend[key_of(item)] += sums.ads[i]
+
+    new_customers: dict[str, int] = defaultdict(int)
+    cohort_rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    as_of = today - timedelta(days=1)
+    rates: dict[str, Any] = {}
+    unconverted: set[str] = set()
+    for month in months(cohort_first, last):
+        for item in loader.aggregate_month(month):
+            day = date.fromisoformat(item["day"])
+            if not cohort_first <= day <= last:
+                continue
+            key = key_of(item)
+            customers = int(item.get(cohort_fields.COHORT_CUSTOMERS, 0))
+            if first <= day <= last:
+                new_customers[key] += customers
+            row = cohort_rows[key].setdefault(
+                month, {"customers": 0, "revenue": defaultdict(Decimal)}
+            )
+            row["customers"] += customers
+            for name, value in item.items():
+                if not name.startswith(cohort_fields.REVENUE_PREFIX) or not value:
+                    continue
+                window_part, cur = name[len(cohort_fields.REVENUE_PREFIX) :].split("#", 1)
+                converted = _to_reporting(tenant_id, Decimal(value), cur, currency, month, rates)
+                if converted is None:
+                    unconverted.add(cur)
+                    continue
+                row["revenue"][int(window_part.rstrip("d"))] += converted
+
+    # Cohort revenue is what the customers paid (tax included, refunds out), so the margin
+    # rate is CM1 over the same: the ledger's revenue plus the tax the orders carried.
+    cm1: dict[str, Decimal] = defaultdict(Decimal)
+    paid: dict[str, Decimal] = defaultdict(Decimal)
+    for item in ledger_months.items:
+        key = key_of(item)
+        cm1[key] += Decimal(item.get(f"cm1#{currency}", 0))
+        paid[key] += Decimal(item.get(f"revenue#{currency}", 0))
+        paid[key] += Decimal(item.get(f"tax_collected#{currency}", 0))
+    margin_rate = {key: cm1[key] / paid[key] if paid[key] else None for key in paid}
+
+    groups = []
+    for key in sorted(set(spend) | set(new_customers) | set(cohort_rows)):
+        rate = margin_rate.get(key)
+        cohorts = []
+        for month, row in sorted(cohort_rows.get(key, {}).items()):
+            month_end = _month_end(month)
+            gross: dict[economics.Horizon, Decimal] = {
+                days: row["revenue"].get(days, Decimal(0)) * rate
+                for days in economics.HORIZONS
+                if rate is not None and month_end + timedelta(days=days) <= as_of
+            }
+            cohorts.append(
+                economics.Cohort(month=month, customers=row["customers"], gross_margin=gross)
+            )
+        result = economics.unit_economics(
+            ad_spend=money.quantize(spend.get(key, Decimal(0)), currency),
+            new_customers=new_customers.get(key, 0),
+            cohorts=cohorts,
+            currency=currency,
+        )
+        view = {"key": key, **result.model_dump(mode="json")}
+        view["gross_margin_rate"] = None if rate is None else str(rate.quantize(Decimal("0.0001")))
+        view["cohort_months"] = [c.month for c in cohorts if c.customers]
+        groups.append(view)
+    return {
+        "period": label,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "by": by,
+        "currency": currency,
+        "as_of": as_of.isoformat(),
+        "groups": groups,
+        "unallocated_ad_spend": sums.unallocated if by in ("store", "platform") else [],
+        "ads_note": sums.ads_note if by in ("store", "platform") else None,
+        "unconverted_currencies": sorted(unconverted),
+        "reads": loader.reads + ledger_months.loader.reads,
+    }
+
+
+def _ue_key(by: str, loader: Loader) -> Any:
+    if by == "total":
+        return lambda _item: "total"
+    return key_function(by, loader)
+
+
+def _month_start(day: date, back: int) -> date:
+    index = day.year * 12 + day.month - 1 - back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _month_end(month: str) -> date:
+    year, mon = int(month[:4]), int(month[5:7])
+    nxt = date(year + mon // 12, mon % 12 + 1, 1)
+    return nxt - timedelta(days=1)
+
+
+def _to_reporting(
+    tenant_id: str, amount: Decimal, cur: str, target: str, month: str, cache: dict[str, Any]
+) -> Decimal | None:
+    from linkstar.costs import fx, service
+
+    if cur == target:
+        return amount
+    if month not in cache:
+        cache[month] = service.rates_around(tenant_id, _month_end(month))
+    try:
+        return cache[month].rate(cur, target, _month_end(month)).apply(amount)
+    except fx.MissingRate:
+        return None
