@@ -194,10 +194,10 @@ def test_ad_spend_is_allocated_within_the_market_day_and_lowers_cm3(stack: Stack
     assert row["components"]["ads"] == "50.00"
     assert "ads" not in row["missing"]
     assert Decimal(row["cm3"]) == Decimal(row["cm2"]) - Decimal("50.00")
-    # The DE spend found no DE revenue that day: shown as unallocated, not spread over the US.
+    # The DE spend found no DE revenue that month: unallocated, not spread over the US.
     assert got["unallocated_ads"] == [
-        {"date": day, "market": "DE", "amount": "20.00",
-         "reason": "no costed revenue in the market that day"}
+        {"month": PERIOD, "market": "DE", "amount": "20.00",
+         "reason": "no costed revenue in the market that month"}
     ]  # fmt: skip
     # Each order's own view splits the same spend by its share: 25.00 each.
     assert sorted(o["components"]["ads"] for o in by_order) == ["25.00", "25.00"]

@@ -65,7 +65,7 @@ def test_an_orders_profit_shows_every_component(stack: Stack) -> None:
         "commission": "7.96",  # 2% of 398.00
         "payment_fees": "12.19",  # 2.9% of the 409.94 paid = 11.888, + 0.30
         "logistics": "8.00",  # the US flat bracket
-        "ads": "50.00",  # the only US order that day: all 50.00 of the day's US ad spend
+        "ads": "50.00",  # the only US order that month: all 50.00 of the month's US ad spend
         "taxes": "0.00",  # 3% of 398.00 = 11.94 due, 11.94 collected
         "duties": "0.00",  # 398.00 is under the 800.00 de minimis
         "returns": "0.00",  # none

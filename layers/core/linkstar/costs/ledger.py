@@ -311,12 +311,3 @@ def read_month(tenant_id: str, month: str, *, skus: bool = False) -> list[dict[s
     """Every sum item of ``month`` (order level, or per SKU)."""
     pk = keys.cost_sku_month(tenant_id, month) if skus else keys.cost_month(tenant_id, month)
     return list(dynamo.query_all("pk", pk))
-
-
-def read_day(tenant_id: str, day: str) -> list[dict[str, Any]]:
-    """The order-level sum items of one day (every store x market)."""
-    return list(
-        dynamo.query_all(
-            "pk", keys.cost_month(tenant_id, day[:7]), sk_between=(day, f"{day}#\uffff")
-        )
-    )

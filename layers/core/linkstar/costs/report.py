@@ -8,17 +8,21 @@ estimated, revenue, every component, the orders missing each, CM1-3 and their ma
 order the engine refused). A group's orders shown in their own currency (no FX rate into the
 reporting currency) form their own row, never mixed in.
 
-**Ads** (rule ``by_revenue_share`` within ``market``): each day's imported ``ad_spend`` for a
-market is split over that day's sums in the market by their share of its revenue in the
-reporting currency, then summed per group, each group's share rounded to the cent. Spend on a
-market-day with no revenue, or with no market, is listed under ``unallocated_ads``. The order
-view (``GET /orders/{id}/profit``) splits the same market-day spend by the order's share of the
-same revenue, so the two agree up to a cent per order of rounding. No ``ads`` rule in the model,
+**Ads** (rule ``by_revenue_share`` within ``market``): a calendar month's imported ``ad_spend``
+for a market is spread over that month's costed revenue in the market (reporting currency), so
+every order carries ``spend x its revenue / the month's revenue there``: a campaign that runs on
+days without orders still lands on the month's orders, and any period (a day, a week, a
+quarter) gets the same shares, summed per group and rounded to the cent. For a month in
+progress, spend so far over revenue so far. Spend in a month and market without revenue, or
+without a market, is listed under ``unallocated_ads``. The order view
+(``GET /orders/{id}/profit``) takes its share the same way, so the two agree up to a cent per
+order of rounding. No ``ads`` rule in the model,
 a rule allocating within campaigns or SKUs (applied only per order), or no spend imported for
 the period: ads are missing for every order, with the reason in ``ads_note``.
 
-Reads: the cost model, the period's months of sums (order level, or per SKU for ``by=sku``), the
-months' ``ad_spend`` facts and, for ``by=platform``, the store list — never the orders.
+Reads: the cost model, the period's whole months of sums (order level, or per SKU for
+``by=sku``), the months' ``ad_spend`` facts and, for ``by=platform``, the store list — never
+the orders.
 """
 
 from __future__ import annotations
@@ -49,9 +53,13 @@ class Sums:
         self.currency = model.reporting_currency
         self.loader = Loader(tenant_id, self.currency)
         self.items: list[dict[str, Any]] = []
+        # Whole months are read: ad spend is split within a calendar month and market (see the
+        # module docstring), so the period's share needs its months' revenue.
+        self.month_items: list[dict[str, Any]] = []
         for month in months(start, end):
             self.loader.reads += 1
             for item in ledger.read_month(tenant_id, month, skus=skus):
+                self.month_items.append(item)
                 if start <= date.fromisoformat(item["day"]) <= end:
                     self.items.append(item)
         self.ads: dict[int, Decimal] = {}  # index into items -> allocated ads
@@ -67,38 +75,36 @@ class Sums:
                 f"the cost model allocates ad spend within each {rule.within}, which is worked "
                 "out per order (GET /orders/{id}/profit), not in these sums"
             )
-        spend: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-        seen = False
+        spend: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # (month, market)
+        in_period: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         for month in months(start, end):
             for fact in self.loader.fact_month("ad_spend", month):
-                day = date.fromisoformat(fact["date"])
-                if start <= day <= end:
-                    seen = True
-                    spend[(fact["date"], str(fact.get("market") or ""))] += Decimal(fact["value"])
-        if not seen:
+                pool = (month, str(fact.get("market") or ""))
+                spend[pool] += Decimal(fact["value"])
+                if start <= date.fromisoformat(fact["date"]) <= end:
+                    in_period[pool] += Decimal(fact["value"])
+        if not in_period:
             return "no ad spend imported for the period (POST /metrics, metric ad_spend)"
         revenue_field = f"revenue#{self.currency}"
-        pools: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for i, item in enumerate(self.items):
-            if item.get(revenue_field):
-                pools[(item["day"], item["market"])].append(i)
-        for (spend_day, market), amount in sorted(spend.items()):
-            members = pools.get((spend_day, market), [])
-            total = sum((Decimal(self.items[i][revenue_field]) for i in members), _ZERO)
-            if not market or total <= 0:
+        revenue: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for item in self.month_items:
+            revenue[(item["day"][:7], item["market"])] += Decimal(item.get(revenue_field, 0))
+        for pool, amount in sorted(in_period.items()):
+            if not pool[1] or revenue[pool] <= 0:
                 self.unallocated.append(
                     {
-                        "date": spend_day,
-                        "market": market or None,
+                        "month": pool[0],
+                        "market": pool[1] or None,
                         "amount": str(money.quantize(amount, self.currency)),
                         "reason": "no market on the spend"
-                        if not market
-                        else "no costed revenue in the market that day",
+                        if not pool[1]
+                        else "no costed revenue in the market that month",
                     }
                 )
-                continue
-            for i in members:
-                self.ads[i] = amount * Decimal(self.items[i][revenue_field]) / total
+        for i, item in enumerate(self.items):
+            pool = (item["day"][:7], item["market"])
+            if spend.get(pool) and revenue[pool] > 0 and item.get(revenue_field):
+                self.ads[i] = spend[pool] * Decimal(item[revenue_field]) / revenue[pool]
         return None
 
     def rollup(self, key_of: Any) -> list[dict[str, Any]]:

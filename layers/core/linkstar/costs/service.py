@@ -11,10 +11,10 @@ cost model's defaults: weight, shipping method, payment gateway and where it shi
 Actual fees: an imported Amazon settlement's, summed over the settlements naming the order
 (:mod:`linkstar.store.settlements`).
 
-Ads (rule ``by_revenue_share`` within ``market``): the day's imported ``ad_spend`` for the
-order's market times the order's share of that market-day's costed revenue in the reporting
+Ads (rule ``by_revenue_share`` within ``market``): the month's imported ``ad_spend`` for the
+order's market times the order's share of that market-month's costed revenue in the reporting
 currency, as the cost ledger sums it — the split ``GET /costs`` makes. Reads: the order, the
-model, its settlement fees, at most two months of FX rates, one fact month and one day of cost
+model, its settlement fees, at most two months of FX rates, one fact month and one month of cost
 sums, whatever the number of orders.
 """
 
@@ -177,27 +177,34 @@ def order_facts(
 
 
 def _allocated_ads(tenant_id: str, state: Any, base: Any, model: Any) -> Any | None:
-    """The order's share of its market-day's ad spend: the spend times the order's revenue over
-    the day's costed revenue in the market, both in the reporting currency, read from the cost
-    ledger's sums — the split ``GET /costs`` makes, so the two agree up to rounding. None (ads
-    missing, with profit()'s reason) without a market rule, spend, or a rate for the order."""
+    """The order's share of its market's ad spend in the order's calendar month: the month's
+    spend times the order's revenue over the month's costed revenue in the market, both in the
+    reporting currency, from the cost ledger's sums — the split ``GET /costs`` makes, so the
+    two agree up to rounding. None (ads missing, with profit()'s reason) without a market rule,
+    spend, or a rate for the order."""
     from linkstar.costs import ledger, profit
     from linkstar.kpis.data import Loader
 
     currency = model.reporting_currency
     if model.ads is None or model.ads.within != "market" or base.currency != currency:
         return None
-    day = base.date
+    month = base.date.strftime("%Y-%m")
     loader = Loader(tenant_id, currency)
-    in_market = {"market": state.market}
-    spend = sum((v for _, v in loader.fact_series("ad_spend", day, day, in_market)), Decimal(0))
+    spend = sum(
+        (
+            Decimal(fact["value"])
+            for fact in loader.fact_month("ad_spend", month)
+            if fact.get("market") == state.market
+        ),
+        Decimal(0),
+    )
     if spend == 0 or base.revenue <= 0:
         return None
     field = f"revenue#{currency}"
     revenue = sum(
         (
             Decimal(item.get(field, 0))
-            for item in ledger.read_day(tenant_id, day.isoformat())
+            for item in ledger.read_month(tenant_id, month)
             if item.get("market") == state.market
         ),
         Decimal(0),
@@ -210,8 +217,8 @@ def _allocated_ads(tenant_id: str, state: Any, base: Any, model: Any) -> Any | N
         amount=(spend * share).quantize(Decimal("0.01")),
         currency=currency,
         how=(
-            f"{share:.4f} of {spend} {currency} ad spend in {state.market} on {day} "
-            f"(its share of the day's {revenue} {currency} revenue there)"
+            f"{share:.4f} of {spend} {currency} ad spend in {state.market} in {month} "
+            f"(its share of the month's {revenue} {currency} revenue there)"
         ),
     )
 
