@@ -308,7 +308,7 @@ def unit_economics(tenant_id: str, label: str, by: str, today: date) -> dict[str
     new_customers: dict[str, int] = defaultdict(int)
     cohort_rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     as_of = today - timedelta(days=1)
-    rates: dict[str, Any] = {}
+    rates = service.MonthEndRates(tenant_id, currency)
     unconverted: set[str] = set()
     for month in months(cohort_first, last):
         for item in loader.aggregate_month(month):
@@ -327,7 +327,7 @@ def unit_economics(tenant_id: str, label: str, by: str, today: date) -> dict[str
                 if not name.startswith(cohort_fields.REVENUE_PREFIX) or not value:
                     continue
                 window_part, cur = name[len(cohort_fields.REVENUE_PREFIX) :].split("#", 1)
-                converted = _to_reporting(tenant_id, Decimal(value), cur, currency, month, rates)
+                converted = rates.convert(Decimal(value), cur, month)
                 if converted is None:
                     unconverted.add(cur)
                     continue
@@ -349,7 +349,7 @@ def unit_economics(tenant_id: str, label: str, by: str, today: date) -> dict[str
         rate = margin_rate.get(key)
         cohorts = []
         for month, row in sorted(cohort_rows.get(key, {}).items()):
-            month_end = _month_end(month)
+            month_end = service.month_end(month)
             gross: dict[economics.Horizon, Decimal] = {
                 days: row["revenue"].get(days, Decimal(0)) * rate
                 for days in economics.HORIZONS
@@ -392,24 +392,3 @@ def _ue_key(by: str, loader: Loader) -> Any:
 def _month_start(day: date, back: int) -> date:
     index = day.year * 12 + day.month - 1 - back
     return date(index // 12, index % 12 + 1, 1)
-
-
-def _month_end(month: str) -> date:
-    year, mon = int(month[:4]), int(month[5:7])
-    nxt = date(year + mon // 12, mon % 12 + 1, 1)
-    return nxt - timedelta(days=1)
-
-
-def _to_reporting(
-    tenant_id: str, amount: Decimal, cur: str, target: str, month: str, cache: dict[str, Any]
-) -> Decimal | None:
-    from linkstar.costs import fx, service
-
-    if cur == target:
-        return amount
-    if month not in cache:
-        cache[month] = service.rates_around(tenant_id, _month_end(month))
-    try:
-        return cache[month].rate(cur, target, _month_end(month)).apply(amount)
-    except fx.MissingRate:
-        return None

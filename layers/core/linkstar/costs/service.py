@@ -117,6 +117,33 @@ def rates_around(tenant_id: str, day: date) -> fx_module.FxTable:
     return fx_module.FxTable(rows)
 
 
+class MonthEndRates:
+    """Converts amounts summed over a month (cohort revenue) into ``target`` at the rate of the
+    month's last day (or the latest within the staleness limit before it): one FX read per
+    month, cached. ``None`` when there is no such rate."""
+
+    def __init__(self, tenant_id: str, target: str) -> None:
+        self.tenant_id = tenant_id
+        self.target = target
+        self.tables: dict[str, fx_module.FxTable] = {}
+
+    def convert(self, amount: Decimal, currency: str, month: str) -> Decimal | None:
+        if currency == self.target:
+            return amount
+        end = month_end(month)
+        if month not in self.tables:
+            self.tables[month] = rates_around(self.tenant_id, end)
+        try:
+            return self.tables[month].rate(currency, self.target, end).apply(amount)
+        except fx_module.MissingRate:
+            return None
+
+
+def month_end(month: str) -> date:
+    year, mon = int(month[:4]), int(month[5:7])
+    return date(year + mon // 12, mon % 12 + 1, 1) - timedelta(days=1)
+
+
 def order_facts(
     state: Any, ads: Any | None, actuals: Mapping[model_module.Component, Any] | None = None
 ) -> Any:

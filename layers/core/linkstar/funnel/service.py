@@ -35,7 +35,6 @@ from linkstar.funnel.contribution import (
     COHORT_CUSTOMERS,
     REVENUE_PREFIX,
     repeat_field,
-    revenue_field,
 )
 from linkstar.kpis import scoring
 from linkstar.kpis.data import Loader, months
@@ -227,9 +226,11 @@ def cohort_report(
     twelve months by default), the customers, and at 30, 60, 90 and 180 days the repeat rate and
     the revenue per customer in ``currency``, with the rules of :mod:`linkstar.funnel.cohorts`: a
     window that has not closed for every customer of the month is withheld and says when it
-    will be complete. Revenue in other currencies is left out, not converted, and named in
-    ``other_currencies``; the per-customer figure still divides by every customer of the month.
-    One query over the tenant's cohort items, however many months, orders or customers."""
+    will be complete. Revenue in other currencies is converted at the rate of the cohort
+    month's last day (the tenant's FX rates); a currency without one is left out and named in
+    ``unconverted_currencies`` (the per-customer figure still divides by every customer). One
+    query over the tenant's cohort items, and the FX rates of each month, however many orders
+    or customers."""
     from linkstar.store import cohorts as cohort_repo
 
     last = last or scoring.period_label("month", today)
@@ -251,26 +252,31 @@ def cohort_report(
         raise BadRequest(
             f"currency must be an ISO 4217 code, got {currency!r}", code="invalid_query"
         )
+    from linkstar.costs.service import MonthEndRates
+
     items = cohort_repo.read_months(tenant_id, first, last)
-    totals = {
-        str(item["month"]): cohorts.CohortTotals(
+    rates = MonthEndRates(tenant_id, currency)
+    unconverted: set[str] = set()
+    totals = {}
+    for item in items:
+        month = str(item["month"])
+        revenue = dict.fromkeys(cohorts.COHORT_WINDOWS, Decimal(0))
+        for name, value in item.items():
+            if not name.startswith(REVENUE_PREFIX) or not value:
+                continue
+            window, cur = name[len(REVENUE_PREFIX) :].split("#", 1)
+            converted = rates.convert(Decimal(value), cur, month)
+            if converted is None:
+                unconverted.add(cur)
+            else:
+                revenue[int(window.rstrip("d"))] += converted
+        totals[month] = cohorts.CohortTotals(
             customers=int(item.get(COHORT_CUSTOMERS, 0)),
             repeat_customers={
                 days: int(item.get(repeat_field(days), 0)) for days in cohorts.COHORT_WINDOWS
             },
-            revenue={
-                days: Decimal(item.get(revenue_field(days, currency), 0))
-                for days in cohorts.COHORT_WINDOWS
-            },
+            revenue=revenue,
         )
-        for item in items
-    }
-    others = {
-        name.split("#", 1)[1]
-        for item in items
-        for name, value in item.items()
-        if name.startswith(REVENUE_PREFIX) and value != 0
-    }
     # The last whole day: an order placed later today may still be someone's repeat.
     as_of = today - timedelta(days=1)
     rows = cohorts.from_totals(totals, as_of=as_of, currency=currency)
@@ -281,8 +287,8 @@ def cohort_report(
         "as_of": as_of.isoformat(),
         "windows": list(cohorts.COHORT_WINDOWS),
         "cohorts": [row.model_dump(mode="json") for row in rows],
-        "other_currencies": sorted(others - {currency}),
-        "reads": 1,
+        "unconverted_currencies": sorted(unconverted),
+        "reads": 1 + len(rates.tables),
     }
 
 
