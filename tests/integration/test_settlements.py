@@ -90,7 +90,6 @@ def test_a_settlement_replaces_the_models_commission_and_logistics_with_amazons_
     )
     after = profit(stack, seller["api_key"], seller["order_id"])
     month = after["date"][:7]
-    costs_before = body_of(call(stack, "GET", f"/costs?period={month}", seller["api_key"]))
     from functions.costs.app import handler
 
     drain(stack, "CostsQueue", handler)
