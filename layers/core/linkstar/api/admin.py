@@ -6,22 +6,47 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from linkstar.api.auth import require_admin
-from linkstar.api.http import int_param, query_params, route
+from linkstar.api.http import Auth, Param, int_param, query_params, route
 from linkstar.ingest import deadletter
 
 bp = Blueprint(__name__)
+QUEUE = Param(
+    "queue", "which dead-letter queue", {"enum": ["ingest", "enrich"], "default": "ingest"}
+)
 
 
-@route(bp, "/admin/dlq", methods=["GET"])
+@route(
+    bp,
+    "/admin/dlq",
+    methods=["GET"],
+    response="DeadLetters",
+    params=(QUEUE, Param("limit", "at most", {"type": "integer", "minimum": 1, "maximum": 500})),
+    auth=Auth.ADMIN_TOKEN,
+    tags=["operator"],
+)
 def list_dead_letters() -> dict:
+    """Look at dead letters without consuming them."""
     require_admin(bp)
     limit = int_param(query_params(bp), "limit", 50, 1, 500)
     messages = deadletter.peek(limit, queue=query_params(bp).get("queue", "ingest"))
     return {"messages": messages, "count": len(messages)}
 
 
-@route(bp, "/admin/dlq/replay", methods=["POST"])
+@route(
+    bp,
+    "/admin/dlq/replay",
+    methods=["POST"],
+    response="Replayed",
+    params=(
+        QUEUE,
+        Param("limit", "at most", {"type": "integer", "minimum": 1, "maximum": 10_000}),
+        Param("tenant_id", "only this tenant's"),
+    ),
+    auth=Auth.ADMIN_TOKEN,
+    tags=["operator"],
+)
 def replay_dead_letters() -> dict:
+    """Move dead letters back to their work queue."""
     require_admin(bp)
     params = query_params(bp)
     return deadletter.replay(

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from linkstar import clock
 from linkstar.api.auth import principal, require_admin
-from linkstar.api.http import json_object, query_params, route
+from linkstar.api.http import Auth, Content, Param, json_object, query_params, route
 from linkstar.errors import BadRequest, NotFound
 from linkstar.tenants.models import Role
 
@@ -28,6 +28,12 @@ bp = Blueprint(__name__)
 
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _INVOICE_ID = re.compile(r"INV-(\d{4})(\d{2})-(.+)")
+MONTH = Param(
+    "month", "YYYY-MM (default: this month)", {"type": "string", "pattern": f"^{_MONTH.pattern}$"}
+)
+TENANT = Param("tenant_id", "one tenant (default: every tenant)")
+CSV = Content("text/csv; charset=utf-8", "CSV (with ?format=csv)")
+CSV_FORMAT = Param("format", "csv for a CSV file", {"enum": ["csv", "json"]})
 
 
 def _month(params: dict[str, str]) -> str:
@@ -51,15 +57,32 @@ def _csv_response(text: str, filename: str) -> Response:
 # ---------------------------------------------------------------- usage
 
 
-@route(bp, "/usage", methods=["GET"])
+@route(
+    bp,
+    "/usage",
+    methods=["GET"],
+    response="linkstar.billing.pricing:UsageReport",
+    params=(MONTH,),
+    auth=Auth.API_KEY,
+    tags=["billing"],
+)
 def get_usage() -> dict[str, Any]:
+    """The month's usage so far by channel, country and category, priced, with the forecast."""
     from linkstar.billing import service
 
     who = principal(bp)
     return service.usage(who.tenant_id, _month(query_params(bp)))
 
 
-@route(bp, "/usage/invoice-preview", methods=["GET"])
+@route(
+    bp,
+    "/usage/invoice-preview",
+    methods=["GET"],
+    response=("InvoicePreview", CSV),
+    params=(MONTH, CSV_FORMAT),
+    auth=Auth.API_KEY,
+    tags=["billing"],
+)
 def invoice_preview() -> Any:
     """What the month's invoice would be if it closed now (credits as they stand)."""
     from linkstar.billing import service
@@ -73,7 +96,24 @@ def invoice_preview() -> Any:
     return preview
 
 
-@route(bp, "/usage/export", methods=["GET"])
+@route(
+    bp,
+    "/usage/export",
+    methods=["GET"],
+    response=(
+        Content("text/csv; charset=utf-8", "one row per billable line of each message"),
+        Content(
+            "application/cloudevents-batch+jsonl; charset=utf-8",
+            "CloudEvents 1.0 as JSON lines (?format=cloudevents)",
+        ),
+    ),
+    params=(
+        MONTH,
+        Param("format", "csv (default) or cloudevents", {"enum": ["csv", "cloudevents"]}),
+    ),
+    auth=Auth.API_KEY,
+    tags=["billing"],
+)
 def export_usage() -> Response:
     """The month's usage records, one per billable line of each message: CSV, or CloudEvents
     as JSON lines (``?format=cloudevents``) that OpenMeter or Lago can ingest."""
@@ -111,24 +151,50 @@ def export_usage() -> Response:
 # ---------------------------------------------------------------- plan and rate cards
 
 
-@route(bp, "/plan", methods=["GET"])
+@route(
+    bp,
+    "/plan",
+    methods=["GET"],
+    response="PlanView",
+    params=(MONTH,),
+    auth=Auth.API_KEY,
+    tags=["billing"],
+)
 def get_plan() -> dict[str, Any]:
+    """The plan in force for a month, and every version with the month it applies from."""
     from linkstar.billing import service
 
     who = principal(bp)
     return service.plan_view(who.tenant_id, _month(query_params(bp)))
 
 
-@route(bp, "/plan", methods=["PUT"])
+@route(
+    bp,
+    "/plan",
+    methods=["PUT"],
+    request="linkstar.billing.plans:Plan",
+    response="PlanChanged",
+    auth=Auth.API_KEY,
+    tags=["billing"],
+)
 def put_plan() -> dict[str, Any]:
+    """A new plan version from the first day of a month that has not ended (admin, audited)."""
     from linkstar.billing import service
 
     who = principal(bp, Role.ADMIN)
     return service.change_plan(who, json_object(bp), clock.now())
 
 
-@route(bp, "/plan/audit", methods=["GET"])
+@route(
+    bp,
+    "/plan/audit",
+    methods=["GET"],
+    response="PlanAudit",
+    auth=Auth.API_KEY,
+    tags=["billing"],
+)
 def plan_audit() -> dict[str, Any]:
+    """Who changed the plan, when, and what it was before and after (admin)."""
     from linkstar.store import billing as store
 
     who = principal(bp, Role.ADMIN)
@@ -140,8 +206,16 @@ def plan_audit() -> dict[str, Any]:
     "/rate-cards/{channel}",
     methods=["PUT"],
     content_types=["application/json", "text/csv", "text/plain"],
+    request=("RateCardIn", Content("text/csv", "the rate card as CSV")),
+    response="PlanChanged",
+    params=(
+        Param("effective_from", "the first day of a month", {"type": "string", "format": "date"}),
+    ),
+    auth=Auth.API_KEY,
+    tags=["billing"],
 )
 def put_rate_card(channel: str) -> dict[str, Any]:
+    """Replace a channel's rates from a month on, as a new plan version (admin)."""
     from linkstar.billing import ratecards, service
 
     who = principal(bp, Role.ADMIN)
@@ -180,8 +254,16 @@ def put_rate_card(channel: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- invoices
 
 
-@route(bp, "/invoices", methods=["GET"])
+@route(
+    bp,
+    "/invoices",
+    methods=["GET"],
+    response="InvoiceList",
+    auth=Auth.API_KEY,
+    tags=["billing"],
+)
 def list_invoices() -> dict[str, Any]:
+    """Closed invoices, newest first."""
     from linkstar.store import billing as store
 
     who = principal(bp)
@@ -192,8 +274,17 @@ def list_invoices() -> dict[str, Any]:
     return {"invoices": invoices}
 
 
-@route(bp, "/invoices/{invoice_id}", methods=["GET"])
+@route(
+    bp,
+    "/invoices/{invoice_id}",
+    methods=["GET"],
+    response=("ClosedInvoice", CSV),
+    params=(CSV_FORMAT,),
+    auth=Auth.API_KEY,
+    tags=["billing"],
+)
 def get_invoice(invoice_id: str) -> Any:
+    """A closed invoice: its lines, credits applied and total."""
     from linkstar.billing import service
     from linkstar.store import billing as store
 
@@ -214,8 +305,17 @@ def get_invoice(invoice_id: str) -> Any:
 # ---------------------------------------------------------------- operator
 
 
-@route(bp, "/admin/billing/reconcile", methods=["GET"])
+@route(
+    bp,
+    "/admin/billing/reconcile",
+    methods=["GET"],
+    response="ReconcileAnswer",
+    params=(MONTH, TENANT),
+    auth=Auth.ADMIN_TOKEN,
+    tags=["operator"],
+)
 def reconcile() -> dict[str, Any]:
+    """Recount a month's usage from records and the message log against the counters."""
     from linkstar.billing import service
 
     require_admin(bp)
@@ -226,16 +326,34 @@ def reconcile() -> dict[str, Any]:
     return service.reconcile_all(_month(params))
 
 
-@route(bp, "/admin/billing/margin", methods=["GET"])
+@route(
+    bp,
+    "/admin/billing/margin",
+    methods=["GET"],
+    response="MarginReport",
+    params=(MONTH,),
+    auth=Auth.ADMIN_TOKEN,
+    tags=["operator"],
+)
 def margin() -> dict[str, Any]:
+    """Per tenant, provider cost against the price charged."""
     from linkstar.billing import service
 
     require_admin(bp)
     return service.margin_report(_month(query_params(bp)))
 
 
-@route(bp, "/admin/billing/close", methods=["POST"])
+@route(
+    bp,
+    "/admin/billing/close",
+    methods=["POST"],
+    response="MonthClosed",
+    params=(MONTH, TENANT),
+    auth=Auth.ADMIN_TOKEN,
+    tags=["operator"],
+)
 def close() -> dict[str, Any]:
+    """Freeze a month that is over into invoices (once per tenant)."""
     from linkstar.billing import service
 
     require_admin(bp)

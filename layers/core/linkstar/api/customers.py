@@ -6,7 +6,7 @@ from chalice import Blueprint
 
 from linkstar import ids
 from linkstar.api.auth import principal
-from linkstar.api.http import int_param, query_params, route
+from linkstar.api.http import Auth, Param, int_param, query_params, route
 from linkstar.api.views import customer_view
 from linkstar.errors import NotFound
 from linkstar.store import customers as customer_repo
@@ -14,8 +14,26 @@ from linkstar.store import customers as customer_repo
 bp = Blueprint(__name__)
 
 
-@route(bp, "/customers", methods=["GET"])
+def _ints(lo: int, hi: int, default: int) -> dict[str, int | str]:
+    return {"type": "integer", "minimum": lo, "maximum": hi, "default": default}
+
+
+@route(
+    bp,
+    "/customers",
+    methods=["GET"],
+    response="CustomerPage",
+    params=(
+        Param("email", "the customer with this email (no paging then)"),
+        Param("min_orders", "customers with at least this many orders", _ints(0, 1_000_000, 0)),
+        Param("limit", "page size", _ints(1, 500, 50)),
+        Param("next_token", "the previous page's next_token"),
+    ),
+    auth=Auth.API_KEY,
+    tags=["customers"],
+)
 def find_customers() -> dict:
+    """Customers, by email or a page of all (optionally with a minimum of orders)."""
     who = principal(bp)
     params = query_params(bp)
     email = params.get("email")
@@ -31,8 +49,16 @@ def find_customers() -> dict:
     return {"customers": [customer_view(c) for c in customers], "next_token": token}
 
 
-@route(bp, "/customers/{customer_id}", methods=["GET"])
+@route(
+    bp,
+    "/customers/{customer_id}",
+    methods=["GET"],
+    response="CustomerView",
+    auth=Auth.API_KEY,
+    tags=["customers"],
+)
 def get_customer(customer_id: str) -> dict:
+    """One customer: contact fields, orders count, spend by currency, first and last order."""
     who = principal(bp)
     found = customer_repo.load(who.tenant_id, customer_id)
     if found is None:

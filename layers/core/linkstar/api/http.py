@@ -1,4 +1,6 @@
-"""Route plumbing shared by every blueprint: error mapping (one place), JSON bodies, queries.
+"""Route plumbing shared by every blueprint: error mapping (one place), JSON bodies, queries,
+and what each route promises (its documentation, from which ``linkstar.api.openapi`` builds the
+OpenAPI document).
 
 Chalice turns any exception a view raises into an opaque 500, so each view is wrapped here and
 domain errors become ``{"code": ..., "message": ...}`` with the error's HTTP status.
@@ -8,7 +10,11 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from chalice import Blueprint, Response
@@ -18,6 +24,70 @@ from linkstar.errors import BadRequest, LinkStarError
 from linkstar.observability import logger
 
 M = TypeVar("M", bound=BaseModel)
+_SENTENCE = re.compile(r"(.+?\.)(?:\s|$)")
+
+
+class Auth(StrEnum):
+    """Who may call a route, as the OpenAPI document states it."""
+
+    API_KEY = "api_key"  # a tenant's key: Authorization: Bearer <key>
+    ADMIN_TOKEN = "admin_token"  # noqa: S105 (a name) the operator's token, also Bearer
+    NONE = "none"  # public (health, the document itself, an unsubscribe link's signed token)
+    PLATFORM_SIGNATURE = "platform_signature"  # a marketplace or Meta signs the body
+
+
+@dataclass(frozen=True)
+class Content:
+    """A body that is not a JSON document described by a model: CSV, HTML, plain text, or JSON
+    whose shape is given as a JSON schema."""
+
+    media_type: str
+    description: str = ""
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query parameter a view reads through :func:`query_params`."""
+
+    name: str
+    description: str = ""
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    required: bool = False
+
+
+# A body: a model (JSON); a model's name, resolved only when the document is built so that
+# declaring it costs the API's cold start nothing ("Dashboard" in linkstar.api.schemas, or
+# "package.module:Model"); or another content type.
+Body = type[BaseModel] | str | Content
+# A status's answer: one body, any of several (JSON or CSV), or None for an empty body.
+Answer = Body | tuple[Body, ...] | None
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    """One operation (method and path) as :func:`route` recorded it."""
+
+    method: str
+    path: str
+    view: str
+    module: str
+    summary: str
+    description: str
+    tags: tuple[str, ...]
+    auth: Auth | None
+    request: tuple[Body, ...]
+    responses: dict[int, tuple[Body, ...]]  # an empty tuple: no body
+    params: tuple[Param, ...]
+
+    @property
+    def documented(self) -> bool:
+        """A route says who may call it and what a success answers with."""
+        return self.auth is not None and any(200 <= status < 300 for status in self.responses)
+
+
+# Every route any blueprint declared, by (METHOD, path); openapi.py reads it.
+ROUTES: dict[tuple[str, str], RouteDoc] = {}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -37,8 +107,70 @@ def error_response(error: LinkStarError) -> Response:
     return json_response(body, error.status)
 
 
-def route(bp: Blueprint, path: str, methods: list[str], **kwargs: Any) -> Callable:
+def _bodies(given: Answer) -> tuple[Body, ...]:
+    if given is None:
+        return ()
+    return given if isinstance(given, tuple) else (given,)
+
+
+def _record(
+    view: Callable[..., Any],
+    path: str,
+    methods: list[str],
+    response: Answer | dict[int, Answer],
+    request: Answer,
+    summary: str | None,
+    tags: Sequence[str],
+    auth: Auth | None,
+    params: Sequence[Param],
+) -> None:
+    # reStructuredText's ``code`` is Markdown's `code` in the document.
+    doc = " ".join((view.__doc__ or "").split()).replace("``", "`")
+    # The summary is the docstring's first sentence; the description is the whole docstring.
+    first = _SENTENCE.match(doc)
+    headline = summary or (first.group(1) if first else doc) or view.__name__.replace("_", " ")
+    if isinstance(response, dict):
+        responses = {status: _bodies(body) for status, body in response.items()}
+    else:
+        responses = {200: _bodies(response)} if response is not None else {}
+    for method in methods:
+        ROUTES[(method.upper(), path)] = RouteDoc(
+            method=method.upper(),
+            path=path,
+            view=view.__name__,
+            module=view.__module__,
+            summary=headline.rstrip("."),
+            description=doc if doc != headline else "",
+            tags=tuple(tags),
+            auth=auth,
+            request=_bodies(request),
+            responses=responses,
+            params=tuple(params),
+        )
+
+
+def route(
+    bp: Blueprint,
+    path: str,
+    methods: list[str],
+    *,
+    response: Answer | dict[int, Answer] = None,
+    request: Answer = None,
+    summary: str | None = None,
+    tags: Sequence[str] = (),
+    auth: Auth | None = None,
+    params: Sequence[Param] = (),
+    **kwargs: Any,
+) -> Callable:
+    """``bp.route`` with error mapping, recording what the route promises for the OpenAPI
+    document: ``response`` (the 200 body, or bodies by status; ``None`` in that mapping is an
+    empty body), ``request`` (the body, or a tuple of the content types it accepts), ``auth``,
+    ``params`` (the query string) and ``tags``. The summary is the view docstring's first
+    paragraph unless given; errors need no declaring (every status >= 400 is :class:`Error`)."""
+
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        _record(view, path, methods, response, request, summary, tags, auth, params)
+
         @functools.wraps(view)
         def wrapped(*args: Any, **kw: Any) -> Response:
             try:
@@ -65,6 +197,20 @@ def route(bp: Blueprint, path: str, methods: list[str], **kwargs: Any) -> Callab
         return bp.route(path, methods=methods, **kwargs)(wrapped)
 
     return decorate
+
+
+def public_base_url(bp: Blueprint) -> str:
+    """Public base URL of this API: PUBLIC_BASE_URL if set, else derived from the request
+    (API Gateway's execute-api host needs the stage in the path)."""
+    configured = os.environ.get("PUBLIC_BASE_URL")
+    if configured:
+        return configured.rstrip("/")
+    request = bp.current_request
+    host = request.headers.get("host", "localhost")
+    proto = request.headers.get("x-forwarded-proto", "https" if "amazonaws" in host else "http")
+    stage = (request.context or {}).get("stage")
+    prefix = f"/{stage}" if stage and "execute-api" in host else ""
+    return f"{proto}://{host}{prefix}"
 
 
 def json_object(bp: Blueprint) -> dict[str, Any]:

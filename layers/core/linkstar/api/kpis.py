@@ -10,13 +10,14 @@ from chalice import Blueprint, Response
 
 from linkstar import clock
 from linkstar.api.auth import principal
-from linkstar.api.http import json_object, json_response, query_params, route
+from linkstar.api.http import Auth, Content, Param, json_object, json_response, query_params, route
 from linkstar.errors import BadRequest
 from linkstar.tenants.models import Role
 
 bp = Blueprint(__name__)
 
 _CSV_TYPES = ["application/json", "text/csv", "text/plain"]
+PERIOD = Param("period", "YYYY-MM-DD, YYYY-Www, YYYY-MM or YYYY-Qn (default: this month)")
 
 
 def _period(params: dict[str, str]) -> str:
@@ -35,15 +36,41 @@ def _period(params: dict[str, str]) -> str:
 # ---------------------------------------------------------------- metrics
 
 
-@route(bp, "/metrics", methods=["POST"])
+@route(
+    bp,
+    "/metrics",
+    methods=["POST"],
+    request="FactsIn",
+    response="FactsImported",
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def post_metrics() -> dict[str, Any]:
+    """Metric facts (one value per day and dimensions), replacing any with the same key."""
     from linkstar.kpis import service
 
     who = principal(bp, Role.OPERATOR)
     return service.import_facts(who, json_object(bp), clock.now())
 
 
-@route(bp, "/metrics/import", methods=["POST"], content_types=_CSV_TYPES)
+@route(
+    bp,
+    "/metrics/import",
+    methods=["POST"],
+    content_types=_CSV_TYPES,
+    request=("ReportIn", Content("text/csv", "the report as downloaded")),
+    response="ReportImported",
+    params=(
+        Param(
+            "preset",
+            "the report's kind",
+            {"enum": ["amazon_sp_campaigns", "tiktok_ads", "amazon_account_health", "generic"]},
+        ),
+        Param("mapping", "generic preset: the column mapping as JSON"),
+    ),
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def import_metrics() -> dict[str, Any]:
     """A report as CSV (``?preset=amazon_sp_campaigns|tiktok_ads|amazon_account_health``, plus
     any default dimension or ``date`` as query parameters), or JSON
@@ -81,8 +108,16 @@ def import_metrics() -> dict[str, Any]:
     return service.import_report(who, text, str(preset), mapping, defaults, clock.now())
 
 
-@route(bp, "/metrics/sources", methods=["GET"])
+@route(
+    bp,
+    "/metrics/sources",
+    methods=["GET"],
+    response="MetricSources",
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def metric_sources() -> dict[str, Any]:
+    """When each source and metric last had data and was last imported."""
     from linkstar.kpis import service
 
     return service.sources(principal(bp))
@@ -91,8 +126,17 @@ def metric_sources() -> dict[str, Any]:
 # ---------------------------------------------------------------- KPIs
 
 
-@route(bp, "/kpis", methods=["POST"])
+@route(
+    bp,
+    "/kpis",
+    methods=["POST"],
+    request="linkstar.kpis.service:KpiIn",
+    response={201: "linkstar.kpis.service:Kpi"},
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def create_kpi() -> Response:
+    """Define a KPI from the library or a formula (admin)."""
     from linkstar.kpis import service
 
     who = principal(bp, Role.ADMIN)
@@ -100,8 +144,16 @@ def create_kpi() -> Response:
     return json_response(service.kpi_view(kpi), 201)
 
 
-@route(bp, "/kpis", methods=["GET"])
+@route(
+    bp,
+    "/kpis",
+    methods=["GET"],
+    response="KpiList",
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def list_kpis() -> dict[str, Any]:
+    """The KPIs this key may see, and the library of built-ins."""
     from linkstar.kpis import library, service
 
     who = principal(bp)
@@ -114,24 +166,50 @@ def list_kpis() -> dict[str, Any]:
     }
 
 
-@route(bp, "/kpis/dashboard", methods=["GET"])
+@route(
+    bp,
+    "/kpis/dashboard",
+    methods=["GET"],
+    response="Dashboard",
+    params=(PERIOD,),
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def dashboard() -> dict[str, Any]:
+    """Every visible KPI for a period with its status, freshness and trend."""
     from linkstar.kpis import service
 
     who = principal(bp)
     return service.dashboard(who, _period(query_params(bp)), clock.now().date())
 
 
-@route(bp, "/kpis/audit", methods=["GET"])
+@route(
+    bp,
+    "/kpis/audit",
+    methods=["GET"],
+    response="AuditLog",
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def kpi_audit() -> dict[str, Any]:
+    """Changes to KPIs, owners and contracts: who, when, before and after (admin)."""
     from linkstar.store import kpis as store
 
     who = principal(bp, Role.ADMIN)
     return {"changes": store.audit(who.tenant_id)}
 
 
-@route(bp, "/kpis/{kpi_id}", methods=["GET"])
+@route(
+    bp,
+    "/kpis/{kpi_id}",
+    methods=["GET"],
+    response="KpiEvaluation",
+    params=(PERIOD,),
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def get_kpi(kpi_id: str) -> dict[str, Any]:
+    """A KPI for a period: actual, target, attainment, status, pace and freshness."""
     from linkstar.kpis import service
 
     who = principal(bp)
@@ -140,8 +218,17 @@ def get_kpi(kpi_id: str) -> dict[str, Any]:
     return service.evaluate(loader, kpi, _period(query_params(bp)), clock.now().date())
 
 
-@route(bp, "/kpis/{kpi_id}", methods=["PATCH"])
+@route(
+    bp,
+    "/kpis/{kpi_id}",
+    methods=["PATCH"],
+    request="KpiPatch",
+    response="linkstar.kpis.service:Kpi",
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def patch_kpi(kpi_id: str) -> dict[str, Any]:
+    """Change a KPI (a manager: target, thresholds and weight only)."""
     from linkstar.kpis import service
 
     who = principal(bp, Role.MANAGER)
@@ -151,24 +238,50 @@ def patch_kpi(kpi_id: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- owners and scorecards
 
 
-@route(bp, "/owners/{owner_id}", methods=["PUT"])
+@route(
+    bp,
+    "/owners/{owner_id}",
+    methods=["PUT"],
+    request="OwnerIn",
+    response="linkstar.kpis.service:Owner",
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def put_owner(owner_id: str) -> dict[str, Any]:
+    """Create or replace a KPI owner: a person, team or agency, and how to tell them (admin)."""
     from linkstar.kpis import service
 
     who = principal(bp, Role.ADMIN)
     return service.put_owner(who, owner_id, json_object(bp), clock.now()).model_dump(mode="json")
 
 
-@route(bp, "/owners", methods=["GET"])
+@route(
+    bp,
+    "/owners",
+    methods=["GET"],
+    response="OwnerList",
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def list_owners() -> dict[str, Any]:
+    """Every KPI owner."""
     from linkstar.kpis import service
 
     who = principal(bp)
     return {"owners": [o.model_dump(mode="json") for o in service.owners(who.tenant_id).values()]}
 
 
-@route(bp, "/scorecards", methods=["GET"])
+@route(
+    bp,
+    "/scorecards",
+    methods=["GET"],
+    response="Scorecards",
+    params=(Param("owner", "one owner's scorecard"), PERIOD),
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def scorecards() -> dict[str, Any]:
+    """Scorecards by owner for a period, with weighted scores."""
     from linkstar.kpis import service
 
     who = principal(bp)
@@ -179,8 +292,17 @@ def scorecards() -> dict[str, Any]:
 # ---------------------------------------------------------------- agency settlement
 
 
-@route(bp, "/settlements/contracts/{agency}", methods=["PUT"])
+@route(
+    bp,
+    "/settlements/contracts/{agency}",
+    methods=["PUT"],
+    request="ContractIn",
+    response="ContractDoc",
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def put_contract(agency: str) -> dict[str, Any]:
+    """Create or replace an agency's contract: base fee, commission, penalty and cap rules."""
     from linkstar.kpis import service
 
     who = principal(bp, Role.ADMIN)
@@ -188,8 +310,17 @@ def put_contract(agency: str) -> dict[str, Any]:
     return result
 
 
-@route(bp, "/settlements", methods=["GET"])
+@route(
+    bp,
+    "/settlements",
+    methods=["GET"],
+    response="AgencyStatement",
+    params=(Param("agency", "the agency", required=True), PERIOD),
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
 def get_settlement() -> dict[str, Any]:
+    """An agency's settlement statement for a period."""
     from linkstar.kpis import service
 
     who = principal(bp)

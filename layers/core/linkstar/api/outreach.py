@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from linkstar import clock, ids
 from linkstar.api.auth import principal
-from linkstar.api.http import int_param, json_object, query_params, route
+from linkstar.api.http import Auth, Param, int_param, json_object, query_params, route
 from linkstar.errors import BadRequest, ConcurrentUpdate, Conflict, LinkStarError, NotFound
 from linkstar.store import dynamo
 from linkstar.tenants.models import Role
@@ -29,6 +29,15 @@ if TYPE_CHECKING:
 
 bp = Blueprint(__name__)
 MAX_CONTACTS_PER_CALL = 500
+
+
+def _limit(hi: int, default: int) -> Param:
+    return Param(
+        "limit", "at most", {"type": "integer", "minimum": 1, "maximum": hi, "default": default}
+    )
+
+
+NEXT_TOKEN = Param("next_token", "the previous page's next_token")
 
 
 # ---------------------------------------------------------------- views
@@ -116,8 +125,17 @@ def flow_view(flow: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- contacts
 
 
-@route(bp, "/contacts", methods=["POST"])
+@route(
+    bp,
+    "/contacts",
+    methods=["POST"],
+    request="ContactsIn",
+    response="ContactsSaved",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def create_contacts() -> dict:
+    """Add or update contacts (operator): one, or up to 500 with a result for each."""
     from linkstar.outreach import contacts as contact_service
 
     who = principal(bp, Role.OPERATOR)
@@ -167,8 +185,17 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
     return json.loads(exc.json(include_url=False, include_input=False))
 
 
-@route(bp, "/contacts", methods=["GET"])
+@route(
+    bp,
+    "/contacts",
+    methods=["GET"],
+    response="ContactPage",
+    params=(_limit(500, 50), NEXT_TOKEN),
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def list_contacts() -> dict:
+    """A page of contacts."""
     from linkstar.store import outreach as repo
 
     who = principal(bp)
@@ -188,8 +215,16 @@ def _contact(tenant_id: str, contact_id: str) -> Contact:
     return found
 
 
-@route(bp, "/contacts/{contact_id}", methods=["GET"])
+@route(
+    bp,
+    "/contacts/{contact_id}",
+    methods=["GET"],
+    response="ContactDetail",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def get_contact(contact_id: str) -> dict:
+    """One contact with its consent history and any suppressed addresses."""
     who = principal(bp)
     return contact_view(_contact(who.tenant_id, contact_id), detail=True)
 
@@ -203,8 +238,17 @@ class ConsentChange(BaseModel):
     proof: dict[str, Any] = {}
 
 
-@route(bp, "/contacts/{contact_id}/consent", methods=["POST"])
+@route(
+    bp,
+    "/contacts/{contact_id}/consent",
+    methods=["POST"],
+    request=ConsentChange,
+    response="ContactDetail",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def set_consent(contact_id: str) -> dict:
+    """Record a consent given or withdrawn for a channel and purpose (operator)."""
     from linkstar.outreach import contacts as contact_service
 
     who = principal(bp, Role.OPERATOR)
@@ -231,8 +275,17 @@ def set_consent(contact_id: str) -> dict:
     return contact_view(updated, detail=True)
 
 
-@route(bp, "/contacts/{contact_id}/inbox", methods=["GET"])
+@route(
+    bp,
+    "/contacts/{contact_id}/inbox",
+    methods=["GET"],
+    response="Inbox",
+    params=(_limit(200, 50),),
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def contact_inbox(contact_id: str) -> dict:
+    """A contact's in-app messages, newest first."""
     from linkstar.store import outreach as repo
 
     who = principal(bp)
@@ -265,8 +318,17 @@ def _templates(tenant_id: str) -> dict[str, list[tpl.Template]]:
     return found
 
 
-@route(bp, "/templates", methods=["POST"])
+@route(
+    bp,
+    "/templates",
+    methods=["POST"],
+    request="linkstar.outreach.templates:Template",
+    response="linkstar.outreach.templates:Template",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def put_template() -> dict:
+    """Save a template for one channel and locale (manager)."""
     from linkstar.outreach import templates as tpl
 
     who = principal(bp, Role.MANAGER)
@@ -275,8 +337,16 @@ def put_template() -> dict:
     return template.model_dump(mode="json")
 
 
-@route(bp, "/templates", methods=["GET"])
+@route(
+    bp,
+    "/templates",
+    methods=["GET"],
+    response="TemplateList",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def list_templates() -> dict:
+    """Every template in every locale."""
     who = principal(bp)
     found = _templates(who.tenant_id)
     return {
@@ -284,7 +354,15 @@ def list_templates() -> dict:
     }
 
 
-@route(bp, "/templates/preview", methods=["POST"])
+@route(
+    bp,
+    "/templates/preview",
+    methods=["POST"],
+    request="PreviewIn",
+    response="TemplatePreview",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def preview_template() -> dict:
     """Render a template (given inline, or stored by id and locale) with sample data, and say
     how an SMS would be encoded and how many segments it costs."""
@@ -385,8 +463,17 @@ def _new_flow_record(
     }
 
 
-@route(bp, "/flows", methods=["POST"])
+@route(
+    bp,
+    "/flows",
+    methods=["POST"],
+    request="FlowIn",
+    response="FlowView",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def create_flow() -> dict:
+    """Create a flow, or enable a preset by name (manager)."""
     from linkstar.outreach import presets
     from linkstar.outreach import templates as tpl
     from linkstar.store import outreach as repo
@@ -421,8 +508,16 @@ def create_flow() -> dict:
     return flow_view(record)
 
 
-@route(bp, "/flows", methods=["GET"])
+@route(
+    bp,
+    "/flows",
+    methods=["GET"],
+    response="FlowList",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def list_flows() -> dict:
+    """Every flow."""
     from linkstar.store import outreach as repo
 
     who = principal(bp)
@@ -438,14 +533,31 @@ def _flow(tenant_id: str, flow_id: str) -> dict[str, Any]:
     return found
 
 
-@route(bp, "/flows/{flow_id}", methods=["GET"])
+@route(
+    bp,
+    "/flows/{flow_id}",
+    methods=["GET"],
+    response="FlowView",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def get_flow(flow_id: str) -> dict:
+    """One flow."""
     who = principal(bp)
     return flow_view(_flow(who.tenant_id, flow_id))
 
 
-@route(bp, "/flows/{flow_id}", methods=["PATCH"])
+@route(
+    bp,
+    "/flows/{flow_id}",
+    methods=["PATCH"],
+    request="FlowPatch",
+    response="FlowView",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def update_flow(flow_id: str) -> dict:
+    """Turn a flow on or off, rename it or change its definition (manager)."""
     from linkstar.store import outreach as repo
 
     who = principal(bp, Role.MANAGER)
@@ -494,8 +606,16 @@ STAT_NAMES = (
 )
 
 
-@route(bp, "/flows/{flow_id}/stats", methods=["GET"])
+@route(
+    bp,
+    "/flows/{flow_id}/stats",
+    methods=["GET"],
+    response="FlowStats",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def flow_stats(flow_id: str) -> dict:
+    """A flow's counts (entered, sent, delivered, opened, clicked, ...), rates and revenue."""
     from linkstar.store import outreach as repo
 
     who = principal(bp)
@@ -526,8 +646,22 @@ def flow_stats(flow_id: str) -> dict:
 # ---------------------------------------------------------------- the message log
 
 
-@route(bp, "/messages", methods=["GET"])
+@route(
+    bp,
+    "/messages",
+    methods=["GET"],
+    response="MessageList",
+    params=(
+        _limit(500, 100),
+        Param("contact_id", "only this contact's messages"),
+        Param("flow_id", "only this flow's messages"),
+        Param("state", "only messages in this state (queued, held, sent, ...)"),
+    ),
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def list_messages() -> dict:
+    """The message log, newest first, with why any message was held or skipped."""
     from linkstar.store import outreach as repo
 
     who = principal(bp)
@@ -555,16 +689,33 @@ def list_messages() -> dict:
 # ---------------------------------------------------------------- settings and suppression
 
 
-@route(bp, "/outreach/settings", methods=["GET"])
+@route(
+    bp,
+    "/outreach/settings",
+    methods=["GET"],
+    response="linkstar.outreach.policy:OutreachSettings",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def get_settings() -> dict:
+    """The tenant's outreach settings: locale, time zone, sender, quiet hours, caps."""
     from linkstar.outreach import policy
 
     who = principal(bp)
     return policy.load(who.tenant_id).model_dump(mode="json")
 
 
-@route(bp, "/outreach/settings", methods=["PUT"])
+@route(
+    bp,
+    "/outreach/settings",
+    methods=["PUT"],
+    request="linkstar.outreach.policy:OutreachSettings",
+    response="linkstar.outreach.policy:OutreachSettings",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def put_settings() -> dict:
+    """Replace the outreach settings (admin)."""
     from linkstar.outreach import compliance, policy
     from linkstar.outreach import templates as tpl
 
@@ -576,9 +727,11 @@ def put_settings() -> dict:
     for cap in settings.frequency_caps or []:
         compliance.FrequencyCap.model_validate(cap)
     if settings.default_locale:
-        settings = settings.model_copy(
-            update={"default_locale": tpl.normalise_locale(settings.default_locale)}
-        )
+        try:
+            locale = tpl.normalise_locale(settings.default_locale)
+        except ValueError as exc:  # raised outside pydantic: not a validation_error by itself
+            raise BadRequest(str(exc), code="invalid_locale") from exc
+        settings = settings.model_copy(update={"default_locale": locale})
     policy.save(who.tenant_id, settings)
     return settings.model_dump(mode="json")
 
@@ -590,8 +743,17 @@ class SuppressionIn(BaseModel):
     reason: str = Field(default="manual", max_length=200)
 
 
-@route(bp, "/suppressions", methods=["POST"])
+@route(
+    bp,
+    "/suppressions",
+    methods=["POST"],
+    request=SuppressionIn,
+    response="Suppressed",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def add_suppression() -> dict:
+    """Never send to an address on a channel again (operator)."""
     from linkstar.store import outreach as repo
 
     who = principal(bp, Role.OPERATOR)
@@ -614,8 +776,16 @@ def add_suppression() -> dict:
     return {"channel": body.channel, "address": address, "reason": body.reason}
 
 
-@route(bp, "/suppressions", methods=["GET"])
+@route(
+    bp,
+    "/suppressions",
+    methods=["GET"],
+    response="SuppressionList",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
 def list_suppressions() -> dict:
+    """The suppression list."""
     from linkstar.store import outreach as repo
 
     who = principal(bp)

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 from chalice import Blueprint, Response
 
 from linkstar import aws, clock
-from linkstar.api.http import route
+from linkstar.api.http import Auth, Content, Param, route
 from linkstar.errors import BadRequest, LinkStarError, Unauthorized
 from linkstar.secrets import secret_value
 from linkstar.settings import get_settings, require
@@ -36,6 +36,9 @@ _FORMS = [
     "text/plain",
     "multipart/form-data",
 ]
+HTML = "text/html; charset=utf-8"
+PAGE = Content(HTML, "A small bilingual page")
+NOT_VALID = Content(HTML, "The link is not valid (a page saying so)")
 _CHANNEL_NAMES = {
     "email": ("email", "邮件"),
     "sms": ("text messages", "短信"),
@@ -69,8 +72,16 @@ def _token(text: str) -> UnsubscribeToken:
         raise BadRequest("the unsubscribe link is not valid", code="invalid_token") from exc
 
 
-@route(bp, "/unsubscribe/{token}", methods=["GET"])
+@route(
+    bp,
+    "/unsubscribe/{token}",
+    methods=["GET"],
+    response={200: PAGE, 400: NOT_VALID},
+    auth=Auth.NONE,
+    tags=["unsubscribe"],
+)
 def preference_page(token: str) -> Response:
+    """The preference page an unsubscribe link opens (the signed token is the credential)."""
     from linkstar.store import outreach as repo
 
     try:
@@ -100,8 +111,24 @@ def preference_page(token: str) -> Response:
     return _page("Email preferences", "<h1>Preferences / 订阅设置</h1>" + state + form)
 
 
-@route(bp, "/unsubscribe/{token}", methods=["POST"], content_types=_FORMS)
+@route(
+    bp,
+    "/unsubscribe/{token}",
+    methods=["POST"],
+    content_types=_FORMS,
+    request=(
+        Content(
+            "application/x-www-form-urlencoded",
+            "List-Unsubscribe=One-Click (RFC 8058), or the page's action=unsubscribe|subscribe",
+            {"type": "object", "properties": {"action": {"enum": ["unsubscribe", "subscribe"]}}},
+        ),
+    ),
+    response={200: PAGE, 400: NOT_VALID},
+    auth=Auth.NONE,
+    tags=["unsubscribe"],
+)
 def unsubscribe_now(token: str) -> Response:
+    """Unsubscribe at once (one-click), or subscribe again from the preference page."""
     from linkstar.outreach import contacts as contact_service
     from linkstar.store import outreach as repo
 
@@ -164,8 +191,21 @@ def verify_token() -> str:
     ).hexdigest()[:32]
 
 
-@route(bp, "/webhooks/whatsapp", methods=["GET"])
+@route(
+    bp,
+    "/webhooks/whatsapp",
+    methods=["GET"],
+    response=Content("text/plain", "hub.challenge, echoed"),
+    params=(
+        Param("hub.mode", "subscribe", {"enum": ["subscribe"]}, required=True),
+        Param("hub.verify_token", "the verify token entered in Meta's settings", required=True),
+        Param("hub.challenge", "echoed back when the token matches", required=True),
+    ),
+    auth=Auth.PLATFORM_SIGNATURE,
+    tags=["webhooks"],
+)
 def whatsapp_subscribe() -> Response:
+    """Meta's subscription check for the WhatsApp webhook."""
     params: dict[str, Any] = dict(bp.current_request.query_params or {})
     given = params.get("hub.verify_token") or ""
     if params.get("hub.mode") != "subscribe" or not hmac.compare_digest(given, verify_token()):
@@ -177,8 +217,17 @@ def whatsapp_subscribe() -> Response:
     )
 
 
-@route(bp, "/webhooks/whatsapp", methods=["POST"])
+@route(
+    bp,
+    "/webhooks/whatsapp",
+    methods=["POST"],
+    request=Content("application/json", "Meta's webhook body", {"type": "object"}),
+    response="WhatsAppQueued",
+    auth=Auth.PLATFORM_SIGNATURE,
+    tags=["webhooks"],
+)
 def whatsapp_webhook() -> dict:
+    """WhatsApp delivery and reply events (signed with X-Hub-Signature-256), queued."""
     from linkstar.outreach.feedback_events import verify_whatsapp_signature
 
     given = bp.current_request.raw_body or b""

@@ -10,7 +10,7 @@ from chalice import Blueprint
 
 from linkstar import clock
 from linkstar.api.auth import principal
-from linkstar.api.http import query_params, route
+from linkstar.api.http import Auth, Param, query_params, route
 from linkstar.errors import BadRequest
 from linkstar.store import aggregates
 
@@ -65,8 +65,24 @@ def _totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [grouped[k] for k in sorted(grouped)]
 
 
-@route(bp, "/reports/daily", methods=["GET"])
+@route(
+    bp,
+    "/reports/daily",
+    methods=["GET"],
+    response="DailyReport",
+    params=(
+        Param(
+            "from", "first day (default: 30 days before to)", {"type": "string", "format": "date"}
+        ),
+        Param("to", "last day (default: today)", {"type": "string", "format": "date"}),
+        Param("store_id", "only this store"),
+    ),
+    auth=Auth.API_KEY,
+    tags=["reports"],
+)
 def daily_report() -> dict:
+    """Daily counters and amounts per store and market over a range of at most 732 days, and
+    their totals."""
     who = principal(bp)
     params = query_params(bp)
     try:

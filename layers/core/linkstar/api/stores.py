@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import os
-
 from chalice import Blueprint, Response
 
 from linkstar import ids
 from linkstar.api.auth import principal
-from linkstar.api.http import json_object, json_response, parse_body, route
+from linkstar.api.http import (
+    Auth,
+    Content,
+    json_object,
+    json_response,
+    parse_body,
+    public_base_url,
+    route,
+)
 from linkstar.errors import BadRequest, NotFound, PayloadTooLarge
 from linkstar.orders.models import Platform, utcnow
 from linkstar.settings import get_settings
@@ -20,24 +26,10 @@ bp = Blueprint(__name__)
 MAX_ACTIVE_SECRETS = 3
 
 
-def _base_url() -> str:
-    """Public base URL for webhook URLs: PUBLIC_BASE_URL if set, else derived from the request
-    (API Gateway's execute-api host needs the stage in the path)."""
-    configured = os.environ.get("PUBLIC_BASE_URL")
-    if configured:
-        return configured.rstrip("/")
-    request = bp.current_request
-    host = request.headers.get("host", "localhost")
-    proto = request.headers.get("x-forwarded-proto", "https" if "amazonaws" in host else "http")
-    stage = (request.context or {}).get("stage")
-    prefix = f"/{stage}" if stage and "execute-api" in host else ""
-    return f"{proto}://{host}{prefix}"
-
-
 def _webhook_url(platform: Platform, store_id: str) -> str | None:
     if platform is Platform.AMAZON:
         return None
-    return f"{_base_url()}/webhooks/{platform.value}/{store_id}"
+    return f"{public_base_url(bp)}/webhooks/{platform.value}/{store_id}"
 
 
 def _view(store: Store, with_stats: bool = False) -> StoreView:
@@ -65,8 +57,17 @@ def _load(tenant_id: str, store_id: str) -> Store:
     return store
 
 
-@route(bp, "/stores", methods=["POST"])
+@route(
+    bp,
+    "/stores",
+    methods=["POST"],
+    request=StoreCreate,
+    response={201: StoreView},
+    auth=Auth.API_KEY,
+    tags=["stores"],
+)
 def create_store() -> Response:
+    """Connect a store (admin): the answer holds the webhook URL to paste into the platform."""
     who = principal(bp, Role.ADMIN)
     request = parse_body(bp, StoreCreate)
     store_id = ids.new_store_id(who.tenant_id)
@@ -87,20 +88,37 @@ def create_store() -> Response:
     return json_response(_view(store), 201)
 
 
-@route(bp, "/stores", methods=["GET"])
+@route(bp, "/stores", methods=["GET"], response="StoreList", auth=Auth.API_KEY, tags=["stores"])
 def list_stores() -> dict:
+    """The tenant's connected stores."""
     who = principal(bp)
     stores = store_repo.list_all(who.tenant_id)
     return {"stores": [_view(s).model_dump(mode="json") for s in stores]}
 
 
-@route(bp, "/stores/{store_id}", methods=["GET"])
+@route(
+    bp,
+    "/stores/{store_id}",
+    methods=["GET"],
+    response=StoreView,
+    auth=Auth.API_KEY,
+    tags=["stores"],
+)
 def get_store(store_id: str) -> StoreView:
+    """A store with its ingest counters (deliveries, duplicates, dead letters, last event)."""
     who = principal(bp)
     return _view(_load(who.tenant_id, store_id), with_stats=True)
 
 
-@route(bp, "/stores/{store_id}/webhook-secrets", methods=["POST"])
+@route(
+    bp,
+    "/stores/{store_id}/webhook-secrets",
+    methods=["POST"],
+    request=SecretRotation,
+    response=StoreView,
+    auth=Auth.API_KEY,
+    tags=["stores"],
+)
 def rotate_webhook_secret(store_id: str) -> StoreView:
     """Add a new secret. Older ones keep verifying (rotation without lost deliveries) until
     ``retire_previous`` is sent; at most three stay active."""
@@ -117,7 +135,15 @@ def rotate_webhook_secret(store_id: str) -> StoreView:
 # ------------------------------------------------------------------ marketplace credentials
 
 
-@route(bp, "/stores/{store_id}/credentials", methods=["PUT"])
+@route(
+    bp,
+    "/stores/{store_id}/credentials",
+    methods=["PUT"],
+    request="Credentials",
+    response="CredentialsStatus",
+    auth=Auth.API_KEY,
+    tags=["stores"],
+)
 def put_credentials(store_id: str) -> dict:
     """Order-API credentials for enrichment, kept in Secrets Manager (never returned)."""
     from linkstar.platforms.clients import credentials
@@ -131,18 +157,18 @@ def put_credentials(store_id: str) -> dict:
 # ------------------------------------------------------------------ history imports
 
 MAX_IMPORT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
+IMPORT_TYPES = ("text/csv", "text/tab-separated-values", "text/plain", "application/octet-stream")
 
 
 @route(
     bp,
     "/stores/{store_id}/import",
     methods=["POST"],
-    content_types=[
-        "text/csv",
-        "text/tab-separated-values",
-        "text/plain",
-        "application/octet-stream",
-    ],
+    content_types=list(IMPORT_TYPES),
+    request=tuple(Content(t, "the platform's order export, as downloaded") for t in IMPORT_TYPES),
+    response={202: "ImportJobView"},
+    auth=Auth.API_KEY,
+    tags=["stores"],
 )
 def import_history(store_id: str) -> Response:
     """Queue an order-history file (Shopify orders export CSV, Amazon All Orders report)."""
@@ -172,8 +198,16 @@ def import_history(store_id: str) -> Response:
     return json_response(job.model_dump(mode="json", exclude={"s3_key"}), 202)
 
 
-@route(bp, "/stores/{store_id}/imports", methods=["GET"])
+@route(
+    bp,
+    "/stores/{store_id}/imports",
+    methods=["GET"],
+    response="ImportList",
+    auth=Auth.API_KEY,
+    tags=["stores"],
+)
 def list_imports(store_id: str) -> dict:
+    """A store's history imports, with their progress and the rows they rejected."""
     from linkstar.store import imports as job_repo
 
     who = principal(bp)
@@ -182,8 +216,16 @@ def list_imports(store_id: str) -> dict:
     return {"imports": [j.model_dump(mode="json", exclude={"s3_key"}) for j in jobs]}
 
 
-@route(bp, "/stores/{store_id}/imports/{job_id}", methods=["GET"])
+@route(
+    bp,
+    "/stores/{store_id}/imports/{job_id}",
+    methods=["GET"],
+    response="ImportJobView",
+    auth=Auth.API_KEY,
+    tags=["stores"],
+)
 def get_import(store_id: str, job_id: str) -> dict:
+    """One history import: progress, counts and the first rejected rows."""
     from linkstar.store import imports as job_repo
 
     who = principal(bp)

@@ -14,22 +14,28 @@ import json
 from chalice import Blueprint, Response
 
 from linkstar import ids
-from linkstar.api.http import json_response, route
+from linkstar.api.http import Auth, Content, json_response, route
 from linkstar.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
 from linkstar.ingest.edge import enqueue
 from linkstar.platforms.edge import MAX_BODY_BYTES, SCHEMES
 from linkstar.store import stores as store_repo
 
 bp = Blueprint(__name__)
+DELIVERY_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain")
 
 
 @route(
     bp,
     "/webhooks/{platform}/{store_id}",
     methods=["POST"],
-    content_types=["application/json", "application/x-www-form-urlencoded", "text/plain"],
+    content_types=list(DELIVERY_TYPES),
+    request=tuple(Content(t, "the platform's delivery, as it sent it") for t in DELIVERY_TYPES),
+    response="WebhookAnswer",
+    auth=Auth.PLATFORM_SIGNATURE,
+    tags=["webhooks"],
 )
 def platform_webhook(platform: str, store_id: str) -> Response:
+    """A platform's push delivery for a store: verified over its raw bytes, then queued."""
     scheme = SCHEMES.get(platform)
     tenant_id = ids.tenant_of_store(store_id)
     if scheme is None or tenant_id is None:
