@@ -1008,6 +1008,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  - {reason}", file=sys.stderr)
         return 1
     print("Everything LinkStar stored matches what the platforms sent.")
+    print(
+        f"\nThe seller console was at {info.get('console_url')} while the demo ran; that stack"
+        " has stopped.\nTo look at the console, keep a stack up with `make up`: it prints the"
+        " console_url (also in .local/stack.json). Create a tenant with POST /tenants and the"
+        " stack's admin_token, sign in with the api_key it answers, and `make down` when done."
+    )
     return 0
 
 

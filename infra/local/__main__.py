@@ -69,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print("local stack up" if started else "local stack already up")
         print(f"  api_url:          {info['api_url']}")
+        print(f"  console_url:      {info.get('console_url')}")
         print(f"  aws_endpoint_url: {info['aws_endpoint_url']}")
         print(f"  details:          {_shown(state / 'stack.json')}")
         print(f"  log:              {_shown(state / 'stack.log')}")

@@ -271,6 +271,7 @@ class Supervisor:
             outputs["ApiUrl"] = api_url
         return {
             "api_url": api_url,
+            "console_url": f"{api_url}/console" if api_url else None,
             "aws_endpoint_url": endpoint,
             "amazon_notifications_queue_url": deployed.resources.get("AmazonNotificationsQueue"),
             "marketplaces_url": self.marketplaces.url if self.marketplaces else None,

@@ -10,6 +10,7 @@ def register(app: Chalice) -> None:
     from linkstar.api import (
         admin,
         billing,
+        console,
         costs,
         customers,
         funnel,
@@ -26,5 +27,6 @@ def register(app: Chalice) -> None:
 
     modules = [webhooks, tenants, stores, orders, customers, reports, admin, outreach, billing]
     modules += [kpis, funnel, costs, settlements]
+    modules.append(console)  # the seller console: its page and static assets
     for module in (*modules, outreach_public):
         app.register_blueprint(module.bp)

@@ -1,0 +1,253 @@
+// The console's shell: sign-in with an API key, what the key's role may do, the period and the
+// language, and a hash router that loads a page's data, then draws it (and draws it again, from
+// the same data, when the language changes).
+
+import { api, apiKey, onUnauthorized, setApiKey } from "./api.js";
+import { disposeAll } from "./charts.js";
+import { key, locale, onLocaleChange, period as formatPeriod, preferredLocale, setLocale, t } from "./i18n.js";
+import { errorBox, h, loading, toast } from "./ui.js";
+import overview from "./page-overview.js";
+import kpi from "./page-kpi.js";
+import scorecards from "./page-scorecards.js";
+import funnel from "./page-funnel.js";
+import profit from "./page-profit.js";
+import outreach from "./page-outreach.js";
+import usage from "./page-usage.js";
+import stores from "./page-stores.js";
+
+const PAGES = { overview, kpi, scorecards, funnel, profit, outreach, usage, stores };
+const $ = (id) => document.getElementById(id);
+
+const session = { role: null, period: null };
+let apiMonth = null; // the API's month when the session started
+let current = null; // {page, data, ctx}
+let drawing = 0;
+let signingIn = false;
+
+// ---------------------------------------------------------------- roles
+
+/** What the key may do. There is no "who am I" route yet, so the role is found from what the key
+ * is allowed to read: listing API keys needs admin; changing a flow needs manager (asked of a
+ * flow that doesn't exist, so nothing changes: 404 means allowed, 403 not). */
+async function detectRole() {
+  try {
+    await api("/api-keys");
+    return "admin";
+  } catch (error) {
+    if (error.status !== 403) throw error;
+  }
+  try {
+    await api("/flows/console-role-check", { method: "PATCH", body: {} });
+    return "manager";
+  } catch (error) {
+    if (error.status === 404) return "manager";
+    if (error.status !== 403) throw error;
+  }
+  return "reader";
+}
+
+const RANK = { reader: 1, manager: 2, admin: 3 };
+const ROLE_LABELS = { reader: key("role.reader"), manager: key("role.manager"), admin: key("role.admin") };
+
+function can(action) {
+  const needs = { manage_flows: "manager", manage_stores: "admin", import_history: "admin" }[action];
+  return RANK[session.role] >= RANK[needs || "admin"];
+}
+
+// ---------------------------------------------------------------- the period
+
+const MONTHS_BACK = 24;
+
+/** The period picker: the API's current month and the two years before it, named for the
+ * locale (a native month input would be named in the browser's language, not the console's). */
+function fillPeriods() {
+  const select = $("period");
+  const months = [];
+  const [year, month] = (apiMonth || session.period).split("-").map(Number);
+  for (let i = 0; i <= MONTHS_BACK; i += 1) {
+    const d = new Date(Date.UTC(year, month - 1 - i, 1));
+    months.push(`${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`);
+  }
+  select.replaceChildren(...months.map((m) => h("option", { value: m }, formatPeriod(m))));
+  select.value = session.period;
+}
+
+// ---------------------------------------------------------------- sign-in
+
+function showSignIn(messageKey) {
+  setApiKey(null);
+  session.role = null;
+  session.period = null;
+  current = null;
+  disposeAll();
+  $("view").hidden = true;
+  $("view").replaceChildren();
+  $("nav").hidden = true;
+  $("period-box").hidden = true;
+  $("role").hidden = true;
+  $("sign-out").hidden = true;
+  $("signin").hidden = false;
+  const message = $("signin-message");
+  message.hidden = !messageKey;
+  if (messageKey) {
+    message.dataset.i18n = messageKey;
+    message.textContent = t(messageKey);
+  }
+  $("api-key").value = "";
+  $("api-key").focus();
+}
+
+async function startSession() {
+  session.role = await detectRole();
+  if (!session.period) {
+    // The API's own month (its clock), not the browser's: GET /plan answers with it.
+    const plan = await api("/plan");
+    session.period = plan.month;
+    apiMonth = plan.month;
+  }
+  $("signin").hidden = true;
+  $("view").hidden = false;
+  $("nav").hidden = false;
+  $("period-box").hidden = false;
+  fillPeriods();
+  $("sign-out").hidden = false;
+  const role = $("role");
+  role.hidden = false;
+  role.dataset.i18n = ROLE_LABELS[session.role];
+  role.textContent = t(role.dataset.i18n);
+  role.dataset.role = session.role;
+  if (!location.hash || location.hash === "#/") location.hash = "#/overview";
+  else show();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const typed = $("api-key").value.trim();
+  const button = $("signin-submit");
+  if (!typed) return;
+  button.disabled = true;
+  setApiKey(typed);
+  signingIn = true;
+  try {
+    await startSession();
+  } catch (error) {
+    if (error.status === 401) showSignIn(key("signin.invalid"));
+    else {
+      setApiKey(null);
+      const message = $("signin-message");
+      message.hidden = false;
+      message.dataset.i18n = error.status === 0 ? key("error.network") : key("error.server");
+      message.textContent = t(message.dataset.i18n);
+    }
+  } finally {
+    signingIn = false;
+    button.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- routing and drawing
+
+function route() {
+  const [name, ...args] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  return { name: PAGES[name] ? name : "overview", args };
+}
+
+function context(name, args) {
+  return {
+    name,
+    args,
+    period: session.period,
+    role: session.role,
+    can,
+    state: {},
+    reload: () => show(),
+    redraw: () => draw(),
+  };
+}
+
+async function show() {
+  if (!apiKey() || !session.role) return;
+  const { name, args } = route();
+  const page = PAGES[name];
+  const token = ++drawing;
+  for (const link of document.querySelectorAll("#nav a")) {
+    link.classList.toggle("active", link.dataset.route === (page.nav || name));
+  }
+  const ctx = current && current.ctx.name === name && current.ctx.args.join("/") === args.join("/")
+    ? { ...current.ctx, period: session.period }
+    : context(name, args);
+  disposeAll();
+  $("view").replaceChildren(loading());
+  try {
+    const data = await page.load(ctx);
+    if (token !== drawing) return;
+    current = { page, data, ctx };
+    draw();
+  } catch (error) {
+    if (token !== drawing || error.status === 401) return;
+    current = null;
+    $("view").replaceChildren(h("h1", {}, t(page.title)), errorBox(error, () => show()));
+  }
+}
+
+function draw() {
+  if (!current) return;
+  const { page, data, ctx } = current;
+  disposeAll();
+  let body;
+  try {
+    body = page.render(data, ctx);
+  } catch (error) {
+    console.error(error);
+    body = errorBox({ status: -1 });
+  }
+  $("view").replaceChildren(h("h1", { class: "page-title" }, t(page.title)), body);
+  $("view").dataset.page = ctx.name;
+  $("view").dataset.locale = locale();
+}
+
+// ---------------------------------------------------------------- start
+
+// A 401 while signing in is a wrong key (said by signIn); later, a key that stopped working.
+onUnauthorized(() => {
+  if (!signingIn) showSignIn(key("signin.expired"));
+});
+onLocaleChange(() => {
+  if (session.role) fillPeriods();
+  draw();
+});
+window.addEventListener("hashchange", () => show());
+window.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  if (event.reason && event.reason.status === 401) return;
+  toast(t("error.unexpected"), "error");
+});
+
+document.addEventListener("DOMContentLoaded", async () => {
+  // Listeners first: the sign-in form is shown only once it works.
+  $("lang").addEventListener("change", (event) => setLocale(event.target.value));
+  $("signin-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", () => showSignIn(null));
+  $("period").addEventListener("change", (event) => {
+    if (!event.target.value) return;
+    session.period = event.target.value;
+    show();
+  });
+  try {
+    await setLocale(preferredLocale());
+  } catch {
+    // The translations could not be fetched: the page's own English text stays.
+  }
+  $("lang").value = locale();
+  if (!apiKey()) {
+    showSignIn(null);
+    return;
+  }
+  $("view").hidden = false;
+  $("view").replaceChildren(loading());
+  try {
+    await startSession();
+  } catch (error) {
+    showSignIn(error.status === 401 ? key("signin.expired") : key("error.server"));
+  }
+});
