@@ -281,3 +281,35 @@ def costs_in(stack: Stack, seller: Seller, period: str) -> dict[str, Any]:
     answer = call(stack, "GET", f"/costs?period={period}", seller.api_key)
     assert answer.status_code == 200, answer.body
     return dict(body(answer))
+
+
+@pytest.mark.parametrize("within", ["campaign", "sku"])
+def test_ad_spend_within_campaigns_or_skus_reaches_only_their_orders(
+    stack: Stack, within: str
+) -> None:
+    seller = new_seller(stack, f"Ads within {within}")
+    model = {**MODEL, "ads": {"rule": "by_revenue_share", "within": within}}
+    spring = json.loads(shopify_order(6101))
+    spring["landing_site"] = "/products/ipod?utm_source=meta&utm_campaign=spring"
+    plain = json.loads(shopify_order(6102))
+    for line in plain["line_items"]:
+        line["sku"] = "OTHER-SKU"  # in the SKU case, only the first order sells the ads' SKU
+    key = "spring" if within == "campaign" else spring["line_items"][0]["sku"]
+    with pipeline(stack):
+        assert call(stack, "PUT", "/cost-model", seller.api_key, model).status_code == 200
+        for order in (spring, plain):
+            post_webhook(stack, seller, "orders/create", json.dumps(order).encode())
+        drain_ingest(stack)
+        recost(stack)
+        spend = {"facts": [{"date": START.date().isoformat(), "metric": "ad_spend",
+                            "value": "30.00", within: key}]}  # fmt: skip
+        assert call(stack, "POST", "/metrics", seller.api_key, spend).status_code == 200
+        got = costs(stack, seller)
+        by_order = {o["order_id"]: o for o in profits(stack, seller)}
+    (row,) = got["total"]
+    assert row["components"]["ads"] == "30.00" and "ads" not in row["missing"]
+    assert got["unallocated_ads"] == [] and got["ads_note"] is None
+    ads = sorted(o["components"]["ads"] for o in by_order.values())
+    # All of it on the order with the campaign (or the SKU), none on the other; both known.
+    assert ads == ["0.00", "30.00"]
+    assert all("ads" not in o["missing"] for o in by_order.values())

@@ -20,7 +20,9 @@ never shown as zero costs): ``no_cost_model`` (none saved yet), ``amounts_pendin
 marketplace order awaiting its amounts), ``error`` (the engine refused the order; logged with
 its id). Cancelled orders contribute nothing, as they add no GMV to the daily aggregates.
 
-Sum fields, each per result currency: ``orders#<CUR>``, ``estimated#<CUR>``,
+Items: per day x store x market (order level), per day x SKU x store x market, and per day x
+campaign x store x market for orders with a ``utm_campaign``. Sum fields, each per result
+currency: ``orders#<CUR>``, ``estimated#<CUR>``,
 ``missing#<component>#<CUR>`` (counts), ``revenue#<CUR>``, ``<component>#<CUR>``, ``cm1#<CUR>``,
 ``cm2#<CUR>``, ``tax_collected#<CUR>``; and ``uncosted#<reason>`` (counts).
 """
@@ -41,8 +43,10 @@ from linkstar.observability import logger
 from linkstar.orders.models import OrderStatus
 from linkstar.store import dynamo, keys
 
-# (day, store_id, market, sku or None): None is the order-level sum, a SKU its per-SKU part.
+# (day, store_id, market, part): part None is the order-level sum, a SKU its per-SKU part, and
+# CAMPAIGN + the order's utm_campaign its campaign's sum (ads allocated within campaigns).
 Key = tuple[str, str, str, str | None]
+CAMPAIGN = "\u241ecampaign:"  # no SKU starts with a record-separator symbol
 Contribution = dict[Key, dict[str, Decimal]]
 
 LEDGER_COMPONENTS: tuple[Component, ...] = tuple(c for c in COMPONENTS if c != "ads")
@@ -66,13 +70,16 @@ class Entry:
 # --- pure ---------------------------------------------------------------------------------
 
 
-def contribution(result: Any) -> Contribution:
-    """An :class:`~linkstar.costs.profit.OrderProfit`'s sums, order level and per SKU."""
+def contribution(result: Any, campaign: str | None = None) -> Contribution:
+    """An :class:`~linkstar.costs.profit.OrderProfit`'s sums, order level, per SKU and, for an
+    order with a ``utm_campaign``, per campaign."""
     from linkstar.costs import profit
 
     store = result.store_id or profit.NO_STORE
     day = result.date.isoformat()
     out: Contribution = {(day, store, result.market, None): _fields(result)}
+    if campaign:
+        out[(day, store, result.market, CAMPAIGN + campaign[:200])] = _fields(result)
     parts = profit.split_by_sku(result)
     for i, part in enumerate(parts):
         sku = part.sku if i < MAX_SKU_PARTS else OTHER_SKUS
@@ -186,7 +193,7 @@ def compute(
             extra={"tenant_id": tenant_id, "order_id": state.order_id, "error": repr(exc)},
         )
         return uncosted(day, state.store_id, state.market, "error"), "error"
-    return contribution(result), "costed"
+    return contribution(result, facts.campaign), "costed"
 
 
 def _actuals(tenant_id: str, state: Any) -> dict[Component, Any]:
@@ -245,30 +252,36 @@ def write_ops(
 
 
 def _add_op(tenant_id: str, key: Key, fields: dict[str, Decimal]) -> dynamo.Op:
-    day, store_id, market, sku = key
+    day, store_id, market, part = key
+    campaign = part[len(CAMPAIGN) :] if part and part.startswith(CAMPAIGN) else None
+    sku = None if campaign else part
     names = {"#type": "type"}
     values: dict[str, Any] = {
         ":d": day,
         ":s": store_id,
         ":m": market,
         ":t": tenant_id,
-        ":type": "cost_sku" if sku else "cost",
+        ":type": "cost_campaign" if campaign else "cost_sku" if sku else "cost",
     }
     sets = "SET #day = :d, store_id = :s, market = :m, tenant_id = :t, #type = :type"
     names["#day"] = "day"
     if sku:
         values[":k"] = sku
         sets += ", sku = :k"
+    if campaign:
+        values[":c"] = campaign
+        sets += ", campaign = :c"
     adds = []
     for i, (name, value) in enumerate(sorted(fields.items())):
         names[f"#a{i}"] = name
         values[f":a{i}"] = value
         adds.append(f"#a{i} :a{i}")
-    item_key = (
-        keys.cost_sku(tenant_id, day, sku, store_id, market)
-        if sku
-        else keys.cost_sum(tenant_id, day, store_id, market)
-    )
+    if campaign:
+        item_key = keys.cost_campaign(tenant_id, day, campaign, store_id, market)
+    elif sku:
+        item_key = keys.cost_sku(tenant_id, day, sku, store_id, market)
+    else:
+        item_key = keys.cost_sum(tenant_id, day, store_id, market)
     return dynamo.update_op(item_key, f"{sets} ADD {', '.join(adds)}", names=names, values=values)
 
 
@@ -307,7 +320,11 @@ def recost_order(tenant_id: str, state: Any, inputs: Inputs) -> bool:
     raise ConcurrentUpdate(f"order {state.order_id} kept changing while recosting")
 
 
-def read_month(tenant_id: str, month: str, *, skus: bool = False) -> list[dict[str, Any]]:
-    """Every sum item of ``month`` (order level, or per SKU)."""
-    pk = keys.cost_sku_month(tenant_id, month) if skus else keys.cost_month(tenant_id, month)
+def read_month(tenant_id: str, month: str, *, part: str = "order") -> list[dict[str, Any]]:
+    """Every sum item of ``month``: order level, per ``sku`` or per ``campaign``."""
+    pk = {
+        "order": keys.cost_month,
+        "sku": keys.cost_sku_month,
+        "campaign": keys.cost_campaign_month,
+    }[part](tenant_id, month)
     return list(dynamo.query_all("pk", pk))

@@ -49,37 +49,50 @@ class Sums:
     def __init__(
         self, tenant_id: str, model: CostModel, start: date, end: date, *, skus: bool
     ) -> None:
+        self.tenant_id = tenant_id
         self.model = model
         self.currency = model.reporting_currency
         self.loader = Loader(tenant_id, self.currency)
-        self.items: list[dict[str, Any]] = []
-        # Whole months are read: ad spend is split within a calendar month and market (see the
-        # module docstring), so the period's share needs its months' revenue.
-        self.month_items: list[dict[str, Any]] = []
-        for month in months(start, end):
-            self.loader.reads += 1
-            for item in ledger.read_month(tenant_id, month, skus=skus):
-                self.month_items.append(item)
-                if start <= date.fromisoformat(item["day"]) <= end:
-                    self.items.append(item)
-        self.ads: dict[int, Decimal] = {}  # index into items -> allocated ads
+        self.skus = skus
+        self.items = self._read("sku" if skus else "order", start, end)[0]
+        # (index into the items ads were allocated over, its ads); those items, whole months
+        self.ads: list[tuple[dict[str, Any], Decimal]] = []
         self.unallocated: list[dict[str, Any]] = []
         self.ads_note = self._allocate(start, end)
+
+    def _read(
+        self, part: str, start: date, end: date
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The period's items of ``part`` and the whole months' (ad spend is split within a
+        calendar month, so the period's share needs its months' revenue)."""
+        period: list[dict[str, Any]] = []
+        whole: list[dict[str, Any]] = []
+        for month in months(start, end):
+            self.loader.reads += 1
+            for item in ledger.read_month(self.tenant_id, month, part=part):
+                whole.append(item)
+                if start <= date.fromisoformat(item["day"]) <= end:
+                    period.append(item)
+        return period, whole
 
     def _allocate(self, start: date, end: date) -> str | None:
         rule = self.model.ads
         if rule is None:
             return "no ad allocation rule in the cost model"
-        if rule.within != "market":
+        within = rule.within
+        if within == "campaign" and self.skus:
             return (
-                f"the cost model allocates ad spend within each {rule.within}, which is worked "
-                "out per order (GET /orders/{id}/profit), not in these sums"
+                "ad spend allocated within campaigns can't be split by SKU here: see each "
+                "order's GET /orders/{id}/profit"
             )
-        spend: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # (month, market)
+        # The items spend is spread over: each carries the dimension the rule names.
+        part = {"market": "sku" if self.skus else "order", "sku": "sku", "campaign": "campaign"}
+        items, whole = self._read(part[within], start, end)
+        spend: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # (month, key)
         in_period: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         for month in months(start, end):
             for fact in self.loader.fact_month("ad_spend", month):
-                pool = (month, str(fact.get("market") or ""))
+                pool = (month, str(fact.get(within) or ""))
                 spend[pool] += Decimal(fact["value"])
                 if start <= date.fromisoformat(fact["date"]) <= end:
                     in_period[pool] += Decimal(fact["value"])
@@ -87,33 +100,32 @@ class Sums:
             return "no ad spend imported for the period (POST /metrics, metric ad_spend)"
         revenue_field = f"revenue#{self.currency}"
         revenue: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-        for item in self.month_items:
-            revenue[(item["day"][:7], item["market"])] += Decimal(item.get(revenue_field, 0))
+        for item in whole:
+            revenue[(item["day"][:7], str(item.get(within)))] += Decimal(item.get(revenue_field, 0))
         for pool, amount in sorted(in_period.items()):
             if not pool[1] or revenue[pool] <= 0:
                 self.unallocated.append(
                     {
                         "month": pool[0],
-                        "market": pool[1] or None,
+                        within: pool[1] or None,
                         "amount": str(money.quantize(amount, self.currency)),
-                        "reason": "no market on the spend"
+                        "reason": f"no {within} on the spend"
                         if not pool[1]
-                        else "no costed revenue in the market that month",
+                        else f"no costed revenue in the {within} that month",
                     }
                 )
-        for i, item in enumerate(self.items):
-            pool = (item["day"][:7], item["market"])
+        for item in items:
+            pool = (item["day"][:7], str(item.get(within)))
             if spend.get(pool) and revenue[pool] > 0 and item.get(revenue_field):
-                self.ads[i] = spend[pool] * Decimal(item[revenue_field]) / revenue[pool]
+                self.ads.append((item, spend[pool] * Decimal(item[revenue_field]) / revenue[pool]))
         return None
 
     def rollup(self, key_of: Any) -> list[dict[str, Any]]:
         groups: dict[tuple[str, str], dict[str, Any]] = {}
-        for i, item in enumerate(self.items):
+        for item in self.items:
             key = key_of(item)
             for currency in _currencies(item):
-                group = groups.setdefault((key, currency), _empty())
-                _add(group, item, currency, self.ads.get(i) if currency == self.currency else None)
+                _add(groups.setdefault((key, currency), _empty()), item, currency)
             uncosted = {
                 n.split("#", 1)[1]: int(v)
                 for n, v in item.items()
@@ -123,6 +135,12 @@ class Sums:
                 group = groups.setdefault((key, self.currency), _empty())
                 for reason, count in uncosted.items():
                     group["uncosted"][reason] = group["uncosted"].get(reason, 0) + count
+        for item, amount in self.ads:
+            # Orders without a campaign, or spend on a group with no order of this period's
+            # items, add nothing; a group is only ever charged for its own orders' shares.
+            charged = groups.get((key_of(item), self.currency))
+            if charged is not None:
+                charged["components"]["ads"] += amount
         return [
             self._view(key, currency, group) for (key, currency), group in sorted(groups.items())
         ]
@@ -179,7 +197,7 @@ def _currencies(item: dict[str, Any]) -> list[str]:
     return sorted(n.split("#", 1)[1] for n in item if n.startswith("orders#") and item[n])
 
 
-def _add(group: dict[str, Any], item: dict[str, Any], currency: str, ads: Decimal | None) -> None:
+def _add(group: dict[str, Any], item: dict[str, Any], currency: str) -> None:
     group["orders"] += int(item.get(f"orders#{currency}", 0))
     group["estimated"] += int(item.get(f"estimated#{currency}", 0))
     group["revenue"] += Decimal(item.get(f"revenue#{currency}", 0))
@@ -188,8 +206,6 @@ def _add(group: dict[str, Any], item: dict[str, Any], currency: str, ads: Decima
     for name in ledger.LEDGER_COMPONENTS:
         group["missing"][name] += int(item.get(f"missing#{name}#{currency}", 0))
         group["components"][name] += Decimal(item.get(f"{name}#{currency}", 0))
-    if ads is not None:
-        group["components"]["ads"] += ads
 
 
 def key_function(by: str, loader: Loader) -> Any:
@@ -301,9 +317,8 @@ def unit_economics(tenant_id: str, label: str, by: str, today: date) -> dict[str
                     key = "total" if by == "total" else str(fact.get("market") or "unknown")
                     spend[key] += Decimal(fact["value"])
     else:
-        for i, item in enumerate(sums.items):
-            if i in sums.ads:
-                spend[key_of(item)] += sums.ads[i]
+        for item, amount in sums.ads:
+            spend[key_of(item)] += amount
 
     new_customers: dict[str, int] = defaultdict(int)
     cohort_rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)

@@ -21,6 +21,7 @@ sums, whatever the number of orders.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -204,49 +205,70 @@ def order_facts(
 
 
 def _allocated_ads(tenant_id: str, state: Any, base: Any, model: Any) -> Any | None:
-    """The order's share of its market's ad spend in the order's calendar month: the month's
-    spend times the order's revenue over the month's costed revenue in the market, both in the
-    reporting currency, from the cost ledger's sums — the split ``GET /costs`` makes, so the
-    two agree up to rounding. None (ads missing, with profit()'s reason) without a market rule,
-    spend, or a rate for the order."""
+    """The order's share of the ad spend in its calendar month, by the model's rule: for each
+    market, campaign (the order's ``utm_campaign``) or SKU the order has, that key's spend in
+    the month times the order's revenue on it (its lines' revenue, for a SKU) over the key's
+    costed revenue that month, both in the reporting currency, from the cost ledger's sums —
+    the split ``GET /costs`` makes, so the two agree up to rounding; 0 when the month has spend
+    but none on the order's keys. None (ads missing, with profit()'s reason) without a rule,
+    any spend imported for the month, or a rate for the order."""
     from linkstar.costs import ledger, profit
     from linkstar.kpis.data import Loader
 
     currency = model.reporting_currency
-    if model.ads is None or model.ads.within != "market" or base.currency != currency:
+    if model.ads is None or base.currency != currency:
         return None
+    within = model.ads.within
+    mine: dict[str, Decimal] = defaultdict(Decimal)  # the order's revenue per key
+    if within == "market":
+        mine[state.market] = base.revenue
+    elif within == "campaign":
+        campaign = state.snapshot.utm.get("utm_campaign")
+        if campaign:
+            mine[campaign] = base.revenue
+    else:
+        for line in base.lines:
+            if line.sku:
+                mine[line.sku] += line.revenue
     month = base.date.strftime("%Y-%m")
-    loader = Loader(tenant_id, currency)
-    spend = sum(
-        (
-            Decimal(fact["value"])
-            for fact in loader.fact_month("ad_spend", month)
-            if fact.get("market") == state.market
-        ),
-        Decimal(0),
+    spend: dict[str, Decimal] = defaultdict(Decimal)
+    facts = Loader(tenant_id, currency).fact_month("ad_spend", month)
+    if not facts:
+        return None  # nothing imported for the month: ads unknown, not zero
+    for fact in facts:
+        if fact.get(within) in mine:
+            spend[str(fact[within])] += Decimal(fact["value"])
+    none = profit.AllocatedAds(
+        amount=Decimal(0),
+        currency=currency,
+        how=f"no ad spend on this order's {within} in {month}",
     )
-    if spend == 0 or base.revenue <= 0:
-        return None
+    if not any(spend.values()):
+        return none
+    part = {"market": "order", "campaign": "campaign", "sku": "sku"}[within]
     field = f"revenue#{currency}"
-    revenue = sum(
-        (
-            Decimal(item.get(field, 0))
-            for item in ledger.read_month(tenant_id, month)
-            if item.get("market") == state.market
-        ),
-        Decimal(0),
-    )
+    revenue: dict[str, Decimal] = defaultdict(Decimal)
+    for item in ledger.read_month(tenant_id, month, part=part):
+        if item.get(within) in mine:
+            revenue[str(item[within])] += Decimal(item.get(field, 0))
     entry = ledger.load_entry(tenant_id, state.order_id)
     if entry is None or entry.status != "costed":
-        revenue += base.revenue  # not in the sums yet (a recost under way): count it in
-    share = base.revenue / revenue
+        for key, amount in mine.items():  # not in the sums yet (a recost under way)
+            revenue[key] += amount
+    amount = Decimal(0)
+    hows = []
+    for key, own in sorted(mine.items()):
+        if spend.get(key) and revenue[key] > 0 and own > 0:
+            share = own / revenue[key]
+            amount += spend[key] * share
+            hows.append(
+                f"{share:.4f} of {spend[key]} {currency} spent on {within} {key} in {month}"
+                f" (its share of the {revenue[key]} {currency} revenue there)"
+            )
+    if not hows:
+        return none
     return profit.AllocatedAds(
-        amount=(spend * share).quantize(Decimal("0.01")),
-        currency=currency,
-        how=(
-            f"{share:.4f} of {spend} {currency} ad spend in {state.market} in {month} "
-            f"(its share of the month's {revenue} {currency} revenue there)"
-        ),
+        amount=amount.quantize(Decimal("0.01")), currency=currency, how="; ".join(hows)
     )
 
 

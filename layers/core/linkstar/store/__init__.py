@@ -66,6 +66,7 @@ one busy tenant spreads over many partitions.
 | order cost entry  | ``T#<tid>#ORDER#<order_id>``         | ``COST``               |                      |                              |
 | cost sums         | ``T#<tid>#COST#<yyyy-mm>``           | ``<day>#<store>#<mkt>``|                      |                              |
 | cost sums per SKU | ``T#<tid>#COSTSKU#<yyyy-mm>``        | ``<day>#<sku>#<store>#<mkt>`` |               |                              |
+| cost sums per campaign | ``T#<tid>#COSTCMP#<yyyy-mm>``   | ``<day>#<campaign>#<store>#<mkt>`` |          |                              |
 | recost status     | ``T#<tid>#RECOST``                   | ``STATUS``             |                      |                              |
 | settlement        | ``T#<tid>#STORE#<store_id>``         | ``SETTLEMENT#<sid>``   |                      |                              |
 | settlement fees   | ``T#<tid>#SETTLE#<store>#<sid>``     | ``ORDER#<order_id>``   | ``T#<tid>#ORDERFEES#<order_id>`` | ``<store>#<sid>`` |

@@ -415,3 +415,11 @@ def settlement_fees(tid: str, store_id: str, settlement_id: str, order_id: str) 
 def order_fees_index(tid: str, order_id: str) -> str:
     """gsi1 partition of an order's settlement fees, one item per settlement that names it."""
     return f"T#{tid}#ORDERFEES#{order_id}"
+
+
+def cost_campaign_month(tid: str, month: str) -> str:
+    return f"T#{tid}#COSTCMP#{month}"
+
+
+def cost_campaign(tid: str, day: str, campaign: str, store_id: str, market: str) -> dict[str, str]:
+    return {"pk": cost_campaign_month(tid, day[:7]), "sk": f"{day}#{campaign}#{store_id}#{market}"}
