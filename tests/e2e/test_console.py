@@ -216,14 +216,14 @@ def test_a_seller_runs_the_business_from_the_console(
     # When the owner signs in, the overview shows KPI cards with numbers against their targets
     page.fill("#api-key", seller["key"])
     page.click("#signin-submit")
-    expect(page.locator("#role")).to_have_text("Owner or admin")
+    expect(page.locator("#role")).to_have_text("Owner")  # GET /me names the key's role
     cards = page.locator(".kpi-card")
     expect(cards).to_have_count(len(KPIS))
     orders = page.locator(".kpi-card", has_text="Orders")
     expect(orders.locator(".kpi-actual")).to_have_text("5")
     expect(orders).to_contain_text("of target 100")
     gmv = page.locator(".kpi-card", has_text="GMV").locator(".kpi-actual")
-    expect(gmv).to_have_text("2,049.70")  # 5 x 409.94, formatted for en
+    expect(gmv).to_have_text("$2,049.70")  # 5 x 409.94 in the reporting currency, for en
     expect(page.locator("#view")).to_contain_text("Orders and GMV by market")
     expect(page.locator("#view")).to_contain_text("United Kingdom (GB)")
     _charts_drawn(page)
@@ -233,6 +233,7 @@ def test_a_seller_runs_the_business_from_the_console(
     page.evaluate("window.__sameDocument = true")
     page.select_option("#lang", "zh-CN")
     expect(page.locator("#nav a[data-route=overview]")).to_have_text("总览")
+    expect(page.locator("#role")).to_have_text("所有者")
     expect(page.locator(".page-title")).to_have_text("总览")
     expect(orders.locator(".badge")).to_have_text("未达标")
     expect(page.locator("#view")).to_contain_text("各市场订单与 GMV")
@@ -313,7 +314,7 @@ def test_a_viewer_is_not_offered_what_it_cant_do_and_a_dead_key_signs_out(
 ) -> None:
     # Given a viewer's key
     _sign_in(page, stack["console_url"], seller["viewer_key"])
-    expect(page.locator("#role")).to_have_text("Operator or viewer")
+    expect(page.locator("#role")).to_have_text("Viewer")
     # Then flows are shown without the controls, and stores without connect or import
     _open(page, "outreach")
     expect(page.locator("#view")).to_contain_text("a manager or above turns them on and off")

@@ -239,3 +239,26 @@ def test_bad_cohort_queries_are_400(stack: Stack, query: str) -> None:
     answer = call(stack, "GET", f"/cohorts?{query}", seller.api_key)
     assert answer.status_code == 400, answer.body
     assert body(answer)["code"] == "invalid_query"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/funnel?period=0001-01",
+        "/funnel?period=9999-W52",
+        "/costs?period=0001-Q1",
+        "/costs?period=9999-12-31",
+        "/unit-economics?period=0001-01-01",
+        "/kpis/dashboard?period=9999-W52",
+        "/scorecards?period=9999-W52",
+    ],
+)
+def test_a_period_at_the_calendars_ends_is_400_on_every_report(stack: Stack, path: str) -> None:
+    # Given a seller (these answered 500: the period before year 1, or the days after 9999-12-31,
+    # can't be worked out)
+    seller = new_seller(stack, f"Edge {path[:12]}")
+    # When a report is asked for such a period
+    answer = call(stack, "GET", path, seller.api_key)
+    # Then it is refused as a bad query
+    assert answer.status_code == 400, answer.body
+    assert body(answer)["code"] == "invalid_query"

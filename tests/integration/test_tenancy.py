@@ -101,6 +101,7 @@ def test_a_key_cannot_be_used_as_the_admin_token(stack: Stack, two_sellers) -> N
         ("GET", "/api-keys"),
         ("POST", "/api-keys"),
         ("GET", "/reports/daily"),
+        ("GET", "/me"),
     ],
 )
 def test_missing_or_wrong_key_is_401(stack: Stack, method: str, path: str) -> None:
@@ -109,6 +110,52 @@ def test_missing_or_wrong_key_is_401(stack: Stack, method: str, path: str) -> No
     response = call(stack, method, path, forged, {})
     assert response.status_code == 401
     assert body_of(response)["code"] == "invalid_api_key"
+
+
+def test_me_names_the_callers_own_tenant_and_role(stack: Stack, two_sellers) -> None:
+    # Given two tenants, the second with its reporting currency in euros and a viewer key
+    a, _, _ = two_sellers
+    created = call(
+        stack, "POST", "/tenants", stack.admin_token, {"name": "Euro", "reporting_currency": "EUR"}
+    )
+    assert created.status_code == 201, created.body
+    euro = body_of(created)
+    minted = call(
+        stack, "POST", "/api-keys", euro["api_key"], {"role": "viewer", "owner": "ads-agency"}
+    )
+    assert minted.status_code == 201, minted.body
+    viewer = body_of(minted)
+    keys = body_of(call(stack, "GET", "/api-keys", euro["api_key"]))["api_keys"]
+    (owner_key,) = [k for k in keys if k["role"] == "owner"]
+    # When each key asks who it is
+    mine = call(stack, "GET", "/me", a.api_key)
+    theirs = call(stack, "GET", "/me", euro["api_key"])
+    as_viewer = call(stack, "GET", "/me", viewer["api_key"])
+    # Then each sees its own tenant, and the viewer key says viewer and the owner it acts for
+    assert mine.status_code == theirs.status_code == as_viewer.status_code == 200
+    assert body_of(mine)["tenant_id"] == a.tenant_id
+    assert body_of(mine)["tenant_name"] == "Alpha"
+    assert body_of(mine)["role"] == "owner"
+    assert body_of(mine)["reporting_currency"] == "USD"
+    assert body_of(theirs) == {
+        "tenant_id": euro["tenant_id"],
+        "tenant_name": "Euro",
+        "key_id": owner_key["key_id"],
+        "role": "owner",
+        "owner": None,
+        "reporting_currency": "EUR",
+    }
+    assert body_of(as_viewer) == {
+        "tenant_id": euro["tenant_id"],
+        "tenant_name": "Euro",
+        "key_id": viewer["key_id"],
+        "role": "viewer",
+        "owner": "ads-agency",
+        "reporting_currency": "EUR",
+    }
+    # and never the key, in any form
+    for answer in (mine, theirs, as_viewer):
+        assert "lsk_" not in answer.body.decode()
 
 
 def test_roles(stack: Stack) -> None:
@@ -146,7 +193,9 @@ def test_api_keys_are_stored_hashed(stack: Stack) -> None:
     seller = new_seller(stack, "Hashing")
     items = boto3.client("dynamodb").scan(TableName=stack.resource("AppTable"))["Items"]
     assert not any(seller.api_key in str(item) for item in items)
-    assert not any(seller.api_key.split("_")[-1] in str(item) for item in items)
+    # The secret is what follows the tenant id (it may itself contain "_")
+    secret = seller.api_key.split("_", 2)[2]
+    assert not any(secret in str(item) for item in items)
 
 
 def test_invalid_bodies_are_400_with_reasons(stack: Stack, seller: Seller) -> None:

@@ -61,6 +61,7 @@ def _api_values() -> dict[str, set[str]]:
     from linkstar.outreach import presets
     from linkstar.outreach.models import CHANNELS, MessageState
     from linkstar.platforms import imports
+    from linkstar.tenants.models import Role
 
     platforms = {p.value for p in Platform}
     after_orders = CATALOGUE[ORDERS].position
@@ -87,6 +88,7 @@ def _api_values() -> dict[str, set[str]]:
         "import_status": set(get_args(JobStatus)),
         "import_format": set(imports.PLATFORM_OF),
         "stores.paste_hint": platforms,
+        "role": {r.value for r in Role},
     }
 
 

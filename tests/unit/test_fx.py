@@ -188,3 +188,39 @@ def test_parse_rates_names_every_problem_by_row() -> None:
 )
 def test_parse_rates_refuses_a_malformed_body(body: Any, problem: str) -> None:
     assert parse_rates(body) == ([], [problem])
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        # Each of these answered POST /fx-rates with a 500: DynamoDB keeps 38 significant digits
+        # and exponents from -130 to 125, and a rate of 9999-12-31 has no week after it
+        (
+            {"rate": "1.08500000000000000000000000000000000000001"},
+            "rates[0].rate: Value error, at most 20 significant digits, got 42",
+        ),
+        ({"rate": "1E+200"}, "rates[0].rate: Input should be less than 1E+12"),
+        ({"rate": 1e300}, "rates[0].rate: Input should be less than 1E+12"),
+        ({"rate": "1E-200"}, "rates[0].rate: Value error, a rate is at least 1E-12, got 1E-200"),
+        ({"date": "9999-12-31"}, "rates[0].date: Input should be less than or equal to 2999-12-31"),
+        (
+            {"date": "0001-01-01"},
+            "rates[0].date: Input should be greater than or equal to 1970-01-01",
+        ),
+    ],
+)
+def test_parse_rates_refuses_a_rate_that_cant_be_kept(row: dict[str, Any], problem: str) -> None:
+    # Given an otherwise valid row
+    body = [{"date": "2026-03-02", "base": "EUR", "quote": "USD", "rate": "1.08", **row}]
+    # When it is read, it is refused with the reason
+    assert parse_rates(body) == ([], [problem.replace("Value error, ", "")])
+
+
+def test_a_float_rate_as_a_feed_sends_it_is_kept() -> None:
+    # 17 significant digits at most, and rates as small as one of the weakest currencies' in USD
+    rate = 3.932123456789123e-05
+    rows, problems = parse_rates(
+        [{"date": "2026-03-02", "base": "VND", "quote": "USD", "rate": rate}]
+    )
+    assert problems == []
+    assert rows[0].rate == Decimal("0.00003932123456789123")

@@ -230,6 +230,8 @@ def test_every_unreadable_row_is_reported_at_once() -> None:
         fee("Commission", "ten"),
         fee("Commission", "-1.00", order="113 4825910"),
         fee("Commission", ""),
+        fee("Commission", "-1" + "0" * 27),  # no order's cost can hold it (its profit was a 500)
+        fee("Commission", "-١٢.٣٤"),  # digits, but not ASCII ones
     ).replace("2026-03-15 00:00:00 UTC", "2026-03-15 00:00:00")
 
     # When
@@ -244,6 +246,8 @@ def test_every_unreadable_row_is_reported_at_once() -> None:
         (3, "invalid_amount"),
         (4, "invalid_order_id"),
         (5, "invalid_amount"),
+        (6, "invalid_amount"),
+        (7, "invalid_amount"),
     ]
     assert all(p["reason"] for p in problems)
 

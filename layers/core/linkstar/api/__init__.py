@@ -11,6 +11,7 @@ def register(app: Chalice) -> None:
         admin,
         billing,
         console,
+        cost_actuals,
         costs,
         customers,
         funnel,
@@ -26,7 +27,7 @@ def register(app: Chalice) -> None:
     )
 
     modules = [webhooks, tenants, stores, orders, customers, reports, admin, outreach, billing]
-    modules += [kpis, funnel, costs, settlements]
+    modules += [kpis, funnel, costs, settlements, cost_actuals]
     modules.append(console)  # the seller console: its page and static assets
     for module in (*modules, outreach_public):
         app.register_blueprint(module.bp)

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -55,6 +56,21 @@ class Param:
     schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
     required: bool = False
 
+
+# The period a report covers, as linkstar.kpis.scoring names periods (a day, an ISO week, a month
+# or a quarter), of a year from FIRST_YEAR to LAST_YEAR: a report also reads the periods before
+# its own (trends, the previous year) and the days after it (a repeat window closing), which the
+# calendar's own ends (years 1 and 9999) can't hold. :func:`period_param` reads and checks it.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+PERIOD = Param(
+    "period",
+    f"YYYY-MM-DD, YYYY-Www, YYYY-MM or YYYY-Qn, of a year from {FIRST_YEAR} to {LAST_YEAR} "
+    "(default: this month)",
+    {
+        "type": "string",
+        "pattern": r"^(19[7-9][0-9]|2[0-9]{3})-([0-9]{2}|[0-9]{2}-[0-9]{2}|W[0-9]{2}|Q[1-4])$",
+    },
+)
 
 # A body: a model (JSON); a model's name, resolved only when the document is built so that
 # declaring it costs the API's cold start nothing ("Dashboard" in linkstar.api.schemas, or
@@ -231,6 +247,28 @@ def parse_body(bp: Blueprint, model: type[M]) -> M:
 
 def query_params(bp: Blueprint) -> dict[str, str]:
     return dict(bp.current_request.query_params or {})
+
+
+def period_param(params: dict[str, str], today: date) -> str:
+    """The ``period`` query parameter (:data:`PERIOD`), ``today``'s month when absent;
+    ``BadRequest`` unless it is a real day, week, month or quarter of a year it may name."""
+    from linkstar.kpis import scoring
+
+    label = params.get("period") or today.strftime("%Y-%m")
+    # The year first: the calendar's ends are where working out a period's days would overflow.
+    valid = label.isascii() and label[:4].isdigit() and FIRST_YEAR <= int(label[:4]) <= LAST_YEAR
+    if valid:
+        try:
+            scoring.bounds(label)
+        except ValueError:
+            valid = False
+    if not valid:
+        raise BadRequest(
+            f"period must be YYYY-MM-DD, YYYY-Www, YYYY-MM or YYYY-Qn, of a year from "
+            f"{FIRST_YEAR} to {LAST_YEAR}",
+            code="invalid_query",
+        )
+    return label
 
 
 def int_param(params: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:

@@ -10,27 +10,27 @@ from chalice import Blueprint, Response
 
 from linkstar import clock
 from linkstar.api.auth import principal
-from linkstar.api.http import Auth, Content, Param, json_object, json_response, query_params, route
+from linkstar.api.http import (
+    PERIOD,
+    Auth,
+    Content,
+    Param,
+    json_object,
+    json_response,
+    period_param,
+    query_params,
+    route,
+)
 from linkstar.errors import BadRequest
 from linkstar.tenants.models import Role
 
 bp = Blueprint(__name__)
 
 _CSV_TYPES = ["application/json", "text/csv", "text/plain"]
-PERIOD = Param("period", "YYYY-MM-DD, YYYY-Www, YYYY-MM or YYYY-Qn (default: this month)")
 
 
 def _period(params: dict[str, str]) -> str:
-    from linkstar.kpis import scoring
-
-    label = params.get("period") or clock.now().strftime("%Y-%m")
-    try:
-        scoring.bounds(label)
-    except ValueError as exc:
-        raise BadRequest(
-            "period must be YYYY-MM-DD, YYYY-Www, YYYY-MM or YYYY-Qn", code="invalid_query"
-        ) from exc
-    return label
+    return period_param(params, clock.now().date())
 
 
 # ---------------------------------------------------------------- metrics

@@ -15,12 +15,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from linkstar.billing.plans import Plan
 from linkstar.billing.pricing import Invoice, MarginLine
+from linkstar.costs import ledger
+from linkstar.costs import report as cost_report
+from linkstar.costs.economics import UnitEconomics
+from linkstar.costs.fx import MAX_RATES_PER_REQUEST, FxRate
+from linkstar.costs.model import Component
+from linkstar.costs.profit import Rollup
+from linkstar.funnel import service as funnel_service
+from linkstar.funnel.analysis import FunnelReport
+from linkstar.funnel.cohorts import Cohort
 from linkstar.history.models import ImportJob
 from linkstar.kpis.library import Direction, Unit
 from linkstar.kpis.scoring import KpiResult, PeriodKind, Scorecard, Target, Thresholds
@@ -92,6 +101,22 @@ class ApiKeyCreated(ApiKeyView):
 
 class ApiKeyList(BaseModel):
     api_keys: list[ApiKeyView]
+
+
+class Me(BaseModel):
+    """The calling key: its tenant, its role and the KPI owner it acts for, never the key
+    itself."""
+
+    tenant_id: str
+    tenant_name: str
+    key_id: str
+    role: Role
+    owner: str | None = Field(
+        description="the KPI owner this key acts for (an operator key sees only that owner's KPIs)"
+    )
+    reporting_currency: str = Field(
+        description="the tenant's ISO 4217 reporting currency: KPI amounts are in it"
+    )
 
 
 # ---------------------------------------------------------------- stores and imports
@@ -775,3 +800,197 @@ class WebhookAnswer(BaseModel):
 
 class WhatsAppQueued(BaseModel):
     status: Literal["queued"]
+
+
+# ---------------------------------------------------------------- costs and settlements
+
+Month = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2026-03"])]
+
+
+class RecostJob(BaseModel):
+    """A recost of the cost ledger's sums, queued by the change this answer made (the sums in
+    ``GET /costs`` catch up with it in the background; ``recost`` there says how far)."""
+
+    job_id: str
+    # Open: each change that costs orders anew names itself (linkstar.costs.recost.request).
+    reason: str = Field(
+        description="the change that queued it",
+        examples=["cost_model_changed", "fx_rates_posted", "settlement_imported"],
+    )
+    state: Literal["running", "done"]
+
+
+class RecostStatus(RecostJob):
+    """The tenant's latest recost: ``running`` until every page of orders is recosted."""
+
+    requested_at: datetime
+    finished_at: datetime | None = Field(default=None, description="set once it is done")
+    orders_seen: int
+    orders_changed: int = Field(description="orders whose sums the recost changed")
+
+
+class FxRatesIn(BaseModel):
+    """Daily rates: one unit of ``base`` buys ``rate`` units of ``quote`` on ``date``. A body
+    with any invalid row is refused whole (``invalid_rates``, each problem naming its row)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rates: list[FxRate] = Field(max_length=MAX_RATES_PER_REQUEST)
+
+
+class FxRatesAccepted(BaseModel):
+    accepted: int = Field(description="rows stored (a row repeated with the same rate once)")
+    recost: RecostJob | None = Field(description="the orders those dates can price: none posted")
+
+
+class CostGroup(Rollup):
+    """One group's orders in one currency: revenue, every cost component (``missing`` counts the
+    orders without each), CM1-3 and their margins in percent of revenue (``null`` when revenue
+    is 0). Orders in a currency without a rate into the reporting one form a row of their own.
+    """
+
+    uncosted: dict[str, int] = Field(
+        description="orders left out of the sums, by reason: " + ", ".join(ledger.UNCOSTED_REASONS)
+    )
+
+
+class UnallocatedAds(BaseModel):
+    """Ad spend of a month and market that reached no order (in the reporting currency)."""
+
+    month: Month
+    market: str | None = Field(description="null: the spend named no market")
+    amount: Decimal
+    reason: str
+
+
+class PreviousCosts(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: Day = Field(alias="from")
+    to: Day
+    total: list[CostGroup]
+
+
+class CostReport(BaseModel):
+    """Profit and its components for a period by group, from the cost ledger's sums, with ad
+    spend allocated by revenue share within each market and month; the previous period's total
+    over the same number of days."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    period: str
+    from_: Day = Field(alias="from")
+    to: Day
+    by: str = Field(json_schema_extra={"enum": list(cost_report.GROUPINGS)})
+    currency: str = Field(description="the cost model's reporting currency")
+    groups: list[CostGroup]
+    total: list[CostGroup] = Field(description="every group together (one row per currency)")
+    previous: PreviousCosts
+    unallocated_ads: list[UnallocatedAds]
+    ads_note: str | None = Field(description="why ads are missing on every order, if they are")
+    reads: int = Field(description="table reads this answer took")
+    recost: RecostStatus | None = Field(description="the latest recost, if any was ever queued")
+
+
+class UnitEconomicsGroup(UnitEconomics):
+    """One group's CAC, gross margin per customer at 30/60/90/180 days, LTV, LTV:CAC and
+    payback; a figure that can't be worked out has ``value`` null and the ``reason``."""
+
+    key: str
+    gross_margin_rate: Decimal | None = Field(
+        description="CM1 over what the group's buyers paid in the cohort months (4 places)"
+    )
+    cohort_months: list[Month] = Field(description="first-order months with customers")
+
+
+class UnitEconomicsReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    period: str
+    from_: Day = Field(alias="from")
+    to: Day
+    by: str = Field(json_schema_extra={"enum": list(cost_report.UE_GROUPINGS)})
+    currency: str
+    as_of: Day = Field(description="the last whole day: a horizon counts once reached by it")
+    groups: list[UnitEconomicsGroup]
+    unallocated_ad_spend: list[UnallocatedAds] = Field(description="by store or platform only")
+    ads_note: str | None
+    unconverted_currencies: list[str] = Field(
+        description="cohort revenue left out: no rate into the reporting currency"
+    )
+    reads: int
+
+
+class SettlementImported(BaseModel):
+    """What a settlement report held and what became of it: the orders it names that LinkStar
+    has (their actual fees now replace the cost model's) and those it has not yet."""
+
+    recost: RecostJob | None = Field(description="queued when the import changed orders' fees")
+    store_id: str
+    settlement_id: str
+    currency: str
+    start: datetime | None
+    end: datetime | None
+    deposit_date: datetime | None
+    total_amount: Decimal
+    orders_matched: int
+    orders_unknown: list[str] = Field(description="AmazonOrderIds without a LinkStar order (yet)")
+    totals: dict[Component, Decimal] = Field(description="actual fees summed per component")
+    unmapped: dict[str, int] = Field(description="order rows of no known fee, by description")
+    not_costs: dict[str, int] = Field(description="revenue and withheld tax rows, by description")
+    without_order: dict[str, int] = Field(description="rows naming no order, by description")
+    replaced: bool = Field(description="the settlement had been imported before")
+
+
+# ---------------------------------------------------------------- funnel and cohorts
+
+
+class RepeatGroup(BaseModel):
+    customers: int = Field(description="first purchase in the period")
+    repeat_customers: int
+    repeat_rate: Decimal | None = Field(description="so far, 4 places (null: no customers)")
+
+
+class RepeatWindow(BaseModel):
+    first_orders_from: Day
+    first_orders_to: Day
+    days: int
+    complete_on: Day = Field(description="the day the count becomes final")
+    complete: bool
+    groups: dict[str, RepeatGroup]
+
+
+class RepeatProgress(BaseModel):
+    """The funnel's repeat stage: when its counts become final, and each group's cohort."""
+
+    stage: Literal["repeat_30d", "repeat_60d", "repeat_90d"]
+    as_of: Day
+    current: RepeatWindow
+    previous: RepeatWindow
+
+
+class FunnelView(FunnelReport):
+    """Each group's stage counts and step conversions for the period and the previous one, the
+    change, and the drop-offs ranked by the orders they cost."""
+
+    by: str = Field(json_schema_extra={"enum": list(funnel_service.GROUPINGS)})
+    reads: int = Field(description="table reads this answer took")
+    repeat: RepeatProgress | None = Field(description="null: the funnel shows no repeat stage")
+
+
+class CohortReport(BaseModel):
+    """Per first-order month: customers, and at each window the repeat rate and revenue per
+    customer (withheld, with the day it completes, while the window is open)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: Month = Field(alias="from")
+    to: Month
+    currency: str
+    as_of: Day
+    windows: list[int]
+    cohorts: list[Cohort]
+    unconverted_currencies: list[str] = Field(
+        description="revenue in these currencies is left out: no rate into currency"
+    )
+    reads: int

@@ -9,7 +9,7 @@ from chalice import Blueprint
 
 from linkstar import clock, ids
 from linkstar.api.auth import principal
-from linkstar.api.http import route
+from linkstar.api.http import Auth, Content, route
 from linkstar.errors import BadRequest, NotFound, PayloadTooLarge
 from linkstar.orders.models import Platform
 from linkstar.tenants.models import Role
@@ -20,10 +20,24 @@ MAX_REPORT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 _TYPES = ["text/tab-separated-values", "text/plain", "application/octet-stream"]
 
 
-@route(bp, "/stores/{store_id}/settlements", methods=["POST"], content_types=_TYPES)
+@route(
+    bp,
+    "/stores/{store_id}/settlements",
+    methods=["POST"],
+    content_types=_TYPES,
+    request=(
+        Content("text/tab-separated-values", "Amazon's flat file V2 settlement report"),
+        Content("text/plain", "the same report as plain text"),
+    ),
+    response="SettlementImported",
+    auth=Auth.API_KEY,
+    tags=["costs"],
+)
 def import_settlement(store_id: str) -> dict[str, Any]:
-    """A flat file V2 settlement report as the body (``Content-Type:
-    text/tab-separated-values``; a ``charset`` parameter is honoured, UTF-8 otherwise)."""
+    """Import an Amazon store's settlement report (operator): the fees Amazon charged its orders
+    replace the cost model's, and those orders are recosted in the background. The body is the
+    flat file V2 report as downloaded (``Content-Type: text/tab-separated-values``; a
+    ``charset`` parameter is honoured, UTF-8 otherwise)."""
     from linkstar.costs import settlement
     from linkstar.store import settlements
     from linkstar.store import stores as store_repo

@@ -101,6 +101,13 @@ def list_api_keys() -> dict:
     return {"api_keys": [_key_view(k) for k in tenant_repo.list_keys(who.tenant_id)]}
 
 
+@route(bp, "/me", methods=["GET"], response="Me", auth=Auth.API_KEY, tags=["tenants"])
+def me() -> dict:
+    """Who the calling key is: its tenant, role, KPI owner and the tenant's reporting currency
+    (any role; the key itself is never shown)."""
+    return service.whoami(principal(bp))
+
+
 @route(
     bp,
     "/api-keys/{key_id}",

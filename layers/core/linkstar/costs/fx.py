@@ -42,7 +42,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from linkstar import money
 from linkstar.costs.model import currency_code
@@ -57,16 +65,34 @@ currencies; more is split into several requests)."""
 
 Currency = Annotated[str, AfterValidator(currency_code)]
 
+# Rates are kept as DynamoDB numbers (38 significant digits, exponents from -130 to 125) and a rate
+# may be used up to DEFAULT_MAX_AGE_DAYS after its date: bounds well inside both, and far beyond
+# any currency pair's rate (a float's text has at most 17 significant digits).
+MIN_RATE, MAX_RATE = Decimal("1E-12"), Decimal("1E+12")
+MAX_RATE_DIGITS = 20
+FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(2999, 12, 31)
+
 
 class FxRate(BaseModel):
     """One unit of ``base`` buys ``rate`` units of ``quote`` on ``date``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    date: date
+    date: Annotated[date, Field(ge=FIRST_DATE, le=LAST_DATE)]
     base: Currency
     quote: Currency
-    rate: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+    rate: Annotated[Decimal, Field(gt=0, lt=MAX_RATE, allow_inf_nan=False)]
+
+    @field_validator("rate")
+    @classmethod
+    def _storable(cls, rate: Decimal) -> Decimal:
+        if rate < MIN_RATE:
+            raise ValueError(f"a rate is at least {MIN_RATE}, got {rate}")
+        # Counted from the text as given: normalize() would round to the context's 28 digits.
+        digits = len("".join(map(str, rate.as_tuple().digits)).rstrip("0"))
+        if digits > MAX_RATE_DIGITS:
+            raise ValueError(f"at most {MAX_RATE_DIGITS} significant digits, got {digits}")
+        return rate
 
     @model_validator(mode="after")
     def _pair(self) -> FxRate:

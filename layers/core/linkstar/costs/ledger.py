@@ -197,13 +197,11 @@ def compute(
 
 
 def _actuals(tenant_id: str, state: Any) -> dict[Component, Any]:
-    """Fees an imported settlement says the order paid (only Amazon's settle that way, so other
-    orders skip the read)."""
-    if getattr(state.platform, "value", state.platform) != "amazon":
-        return {}
-    from linkstar.store import settlements
+    """What the order actually paid, whatever its platform: an imported settlement's fees and
+    any posted batch's costs (a carrier's invoice), in one query."""
+    from linkstar.store import cost_actuals
 
-    return dict(settlements.actuals_for(tenant_id, state.order_id))
+    return dict(cost_actuals.actual_costs_for(tenant_id, state.order_id))
 
 
 # --- storage -------------------------------------------------------------------------------

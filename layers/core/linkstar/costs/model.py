@@ -34,9 +34,9 @@ Rules:
    (payment fees: gateway over charge currency over platform). Two rules naming the same keys
    are a validation error, so a lookup never has to break a tie.
 3. **Amounts** are non-negative ``Decimal`` in the currency the rule names (ISO 4217, upper
-   case); they may carry more decimals than the currency's minor units (a unit cost of
-   0.125 USD), because rounding happens once, on each component of an order. Rates are
-   fractions from 0 to 1: 15% is ``0.15``.
+   case), below :data:`MAX_AMOUNT`; they may carry more decimals than the currency's minor
+   units (a unit cost of 0.125 USD), because rounding happens once, on each component of an
+   order. Rates are fractions from 0 to 1: 15% is ``0.15``.
 4. **Keys are normalised**: currencies and countries (ISO 3166 alpha-2) upper case; categories,
    gateways and shipping methods stripped and lower case; SKUs stripped, case kept.
 
@@ -71,6 +71,11 @@ Component = Literal[
 ]
 COMPONENTS: tuple[Component, ...] = get_args(Component)
 """The cost components of an order, in the order the profit breakdown lists them."""
+
+MAX_AMOUNT = Decimal("1E+12")
+"""Every amount of a rule is below this (a trillion, in any currency): an order's components are
+worked out and rounded in ``Decimal``'s 28 significant digits, which a larger amount with its
+minor units would exceed (``GET /orders/{id}/profit`` answered 500 on a unit cost of 1E+27)."""
 
 MAX_SKUS = 20_000
 """The most SKUs one cost model prices (the body stays a few MB at most)."""
@@ -110,7 +115,7 @@ Country = Annotated[str, AfterValidator(_country)]
 Slug = Annotated[str, Field(max_length=100), AfterValidator(_slug)]
 Sku = Annotated[str, Field(max_length=200), AfterValidator(_sku)]
 Rate = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
-Price = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Price = Annotated[Decimal, Field(ge=0, lt=MAX_AMOUNT, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):

@@ -8,8 +8,9 @@ shipping charged, tax collected, refunds (and the units they name as returned go
 destination market and the order's ``utm_campaign``. Not in the canonical order, so left to the
 cost model's defaults: weight, shipping method, payment gateway and where it ships from.
 
-Actual fees: an imported Amazon settlement's, summed over the settlements naming the order
-(:mod:`linkstar.store.settlements`).
+Actual costs: an imported Amazon settlement's fees and any posted batch's costs (a carrier's
+invoice, a gateway's payout report), summed per component over the settlements and batches
+naming the order (:mod:`linkstar.store.cost_actuals`).
 
 Ads (rule ``by_revenue_share`` within ``market``): the month's imported ``ad_spend`` for the
 order's market times the order's share of that market-month's costed revenue in the reporting
@@ -29,11 +30,14 @@ from typing import Any
 
 from linkstar.costs import fx as fx_module
 from linkstar.costs import model as model_module
-from linkstar.errors import BadRequest, NotFound
+from linkstar.errors import BadRequest, NotFound, PayloadTooLarge
 from linkstar.store import dynamo, keys
 from linkstar.tenants.models import Principal, Role
 
 DISCOUNT_PLACES = Decimal("0.0001")
+MAX_MODEL_BYTES = 190_000
+"""The largest cost model kept, as JSON: the model is one DynamoDB item, and the audit entry of a
+change holds the model before and after it in another (each at most 400 KB)."""
 
 
 def load_model(tenant_id: str) -> model_module.CostModel | None:
@@ -47,12 +51,22 @@ def put_model(who: Principal, body: dict[str, Any], now: datetime) -> model_modu
 
     require_role(who, Role.ADMIN, "changing the cost model")
     model = model_module.CostModel.model_validate(body)
+    doc = model.model_dump(mode="json")
+    size = len(json.dumps(doc, sort_keys=True).encode())  # as the audit trail stores it
+    if size > MAX_MODEL_BYTES:
+        raise PayloadTooLarge(
+            f"the cost model is {size:,} bytes as JSON: at most {MAX_MODEL_BYTES:,} are kept "
+            "(a few thousand SKUs' unit costs)",
+            code="cost_model_too_large",
+            size=size,
+            limit=MAX_MODEL_BYTES,
+        )
     item = dynamo.get(keys.cost_model(who.tenant_id), consistent=True)
     before = json.loads(item["doc"]) if item else None
     version = int(item["version"]) if item else 0
     audit_store.save(
         who.tenant_id, "cost_model", keys.cost_model(who.tenant_id), "cost_model",
-        model.model_dump(mode="json"), before, version, audit_actor(who), now,
+        doc, before, version, audit_actor(who), now,
     )  # fmt: skip
     from linkstar.costs import recost
 
@@ -274,7 +288,7 @@ def _allocated_ads(tenant_id: str, state: Any, base: Any, model: Any) -> Any | N
 
 def order_profit(tenant_id: str, order_id: str) -> dict[str, Any]:
     from linkstar.costs import profit
-    from linkstar.store import orders, settlements
+    from linkstar.store import cost_actuals, orders
 
     state = orders.load(tenant_id, order_id)
     if state is None or state.snapshot is None:
@@ -282,7 +296,7 @@ def order_profit(tenant_id: str, order_id: str) -> dict[str, Any]:
     model = load_model(tenant_id)
     if model is None:
         raise BadRequest("no cost model yet: PUT /cost-model first", code="cost_model_missing")
-    facts = order_facts(state, None, settlements.actuals_for(tenant_id, order_id))
+    facts = order_facts(state, None, cost_actuals.actual_costs_for(tenant_id, order_id))
     table = rates_around(tenant_id, facts.date)
     result = profit.profit(facts, model, table)
     # Ads are split by revenue, which only profit() knows: work it out, then add the share.

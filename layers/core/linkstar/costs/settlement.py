@@ -104,7 +104,9 @@ WITHHELD_TAX_PREFIX = "marketplacefacilitator"
 _ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 # Amazon documents 1 to 20 digits; letters are let through, a key separator ('#') is not.
 _SETTLEMENT_ID = re.compile(r"^[A-Za-z0-9-]{1,40}$")
-_AMOUNT = re.compile(r"^[+-]?\d+(?:[.,](\d+))?$")
+# ASCII digits (\d would take any script's), at most 12 before the separator: the amounts are
+# added into orders' costs, which round within Decimal's 28 digits (costs.model.MAX_AMOUNT).
+_AMOUNT = re.compile(r"^[+-]?[0-9]{1,12}(?:[.,]([0-9]+))?$")
 _UTC_FORMATS = ("%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S")
 
 

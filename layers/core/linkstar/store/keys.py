@@ -417,6 +417,26 @@ def order_fees_index(tid: str, order_id: str) -> str:
     return f"T#{tid}#ORDERFEES#{order_id}"
 
 
+# --- actual costs from any source (linkstar.store.cost_actuals) -----------------------------
+
+
+def cost_actuals_batch(tid: str, source: str) -> dict[str, str]:
+    """A batch of actual costs (``POST /cost-actuals?source=``): its summary, one partition per
+    tenant so the batches can be listed."""
+    return {"pk": f"T#{tid}#ACTUALS", "sk": source}
+
+
+def cost_actuals_partition(tid: str, source: str) -> str:
+    """One batch's costs, an item per order and currency: what re-posting the source replaces."""
+    return f"T#{tid}#ACTUALS#{source}"
+
+
+def cost_actuals(tid: str, source: str, order_id: str, currency: str) -> dict[str, str]:
+    """An order's costs in one currency from one batch; its gsi1 partition is the order's
+    :func:`order_fees_index`, beside its settlement fees, so one query reads every actual."""
+    return {"pk": cost_actuals_partition(tid, source), "sk": f"ORDER#{order_id}#{currency}"}
+
+
 def cost_campaign_month(tid: str, month: str) -> str:
     return f"T#{tid}#COSTCMP#{month}"
 

@@ -74,6 +74,22 @@ def authenticate(authorization: str | None) -> Principal:
     return Principal(tenant_id=key.tenant_id, key_id=key.key_id, role=key.role, owner=key.owner)
 
 
+def whoami(principal: Principal) -> dict[str, str | None]:
+    """The calling key as it may see itself: its tenant (name and reporting currency), key id,
+    role and KPI owner. Never the key or its hash."""
+    tenant = repo.load_tenant(principal.tenant_id)
+    if tenant is None:
+        raise NotFound("no such tenant", code="tenant_not_found")
+    return {
+        "tenant_id": tenant.tenant_id,
+        "tenant_name": tenant.name,
+        "key_id": principal.key_id,
+        "role": principal.role.value,
+        "owner": principal.owner,
+        "reporting_currency": tenant.reporting_currency,
+    }
+
+
 def check_admin_token(authorization: str | None, expected: str) -> None:
     token = _bearer(authorization)
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):

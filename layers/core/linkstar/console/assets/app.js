@@ -4,7 +4,7 @@
 
 import { api, apiKey, onUnauthorized, setApiKey } from "./api.js";
 import { disposeAll } from "./charts.js";
-import { key, locale, onLocaleChange, period as formatPeriod, preferredLocale, setLocale, t } from "./i18n.js";
+import { key, locale, onLocaleChange, period as formatPeriod, preferredLocale, setLocale, setReportingCurrency, t, tx } from "./i18n.js";
 import { errorBox, h, loading, toast } from "./ui.js";
 import overview from "./page-overview.js";
 import kpi from "./page-kpi.js";
@@ -18,7 +18,7 @@ import stores from "./page-stores.js";
 const PAGES = { overview, kpi, scorecards, funnel, profit, outreach, usage, stores };
 const $ = (id) => document.getElementById(id);
 
-const session = { role: null, period: null };
+const session = { role: null, me: null, period: null };
 let apiMonth = null; // the API's month when the session started
 let current = null; // {page, data, ctx}
 let drawing = 0;
@@ -26,32 +26,13 @@ let signingIn = false;
 
 // ---------------------------------------------------------------- roles
 
-/** What the key may do. There is no "who am I" route yet, so the role is found from what the key
- * is allowed to read: listing API keys needs admin; changing a flow needs manager (asked of a
- * flow that doesn't exist, so nothing changes: 404 means allowed, 403 not). */
-async function detectRole() {
-  try {
-    await api("/api-keys");
-    return "admin";
-  } catch (error) {
-    if (error.status !== 403) throw error;
-  }
-  try {
-    await api("/flows/console-role-check", { method: "PATCH", body: {} });
-    return "manager";
-  } catch (error) {
-    if (error.status === 404) return "manager";
-    if (error.status !== 403) throw error;
-  }
-  return "reader";
-}
-
-const RANK = { reader: 1, manager: 2, admin: 3 };
-const ROLE_LABELS = { reader: key("role.reader"), manager: key("role.manager"), admin: key("role.admin") };
+// The API's roles, least to most (GET /me names the key's). What the console offers follows the
+// routes' own needs; the API still enforces them.
+const RANK = { viewer: 1, operator: 2, manager: 3, admin: 4, owner: 5 };
+const NEEDS = { manage_flows: "manager", manage_stores: "admin", import_history: "admin" };
 
 function can(action) {
-  const needs = { manage_flows: "manager", manage_stores: "admin", import_history: "admin" }[action];
-  return RANK[session.role] >= RANK[needs || "admin"];
+  return (RANK[session.role] || 0) >= RANK[NEEDS[action] || "admin"];
 }
 
 // ---------------------------------------------------------------- the period
@@ -77,6 +58,8 @@ function fillPeriods() {
 function showSignIn(messageKey) {
   setApiKey(null);
   session.role = null;
+  session.me = null;
+  setReportingCurrency(null);
   session.period = null;
   current = null;
   disposeAll();
@@ -97,8 +80,22 @@ function showSignIn(messageKey) {
   $("api-key").focus();
 }
 
+/** The role chip: the key's role, and its tenant in the tooltip (drawn again on a locale change). */
+function showRole() {
+  const role = $("role");
+  const { me } = session;
+  role.hidden = false;
+  role.textContent = tx("role", me.role);
+  role.title = t("role.title", { role: tx("role", me.role), tenant: me.tenant_name });
+  role.dataset.role = me.role;
+}
+
 async function startSession() {
-  session.role = await detectRole();
+  // Who the key is: its role decides what is offered, the reporting currency how money KPIs read.
+  const me = await api("/me");
+  session.me = me;
+  session.role = me.role;
+  setReportingCurrency(me.reporting_currency);
   if (!session.period) {
     // The API's own month (its clock), not the browser's: GET /plan answers with it.
     const plan = await api("/plan");
@@ -111,11 +108,7 @@ async function startSession() {
   $("period-box").hidden = false;
   fillPeriods();
   $("sign-out").hidden = false;
-  const role = $("role");
-  role.hidden = false;
-  role.dataset.i18n = ROLE_LABELS[session.role];
-  role.textContent = t(role.dataset.i18n);
-  role.dataset.role = session.role;
+  showRole();
   if (!location.hash || location.hash === "#/") location.hash = "#/overview";
   else show();
 }
@@ -213,7 +206,10 @@ onUnauthorized(() => {
   if (!signingIn) showSignIn(key("signin.expired"));
 });
 onLocaleChange(() => {
-  if (session.role) fillPeriods();
+  if (session.role) {
+    fillPeriods();
+    showRole();
+  }
   draw();
 });
 window.addEventListener("hashchange", () => show());

@@ -6,6 +6,7 @@ export const LOCALES = ["en", "zh-CN"];
 const STORAGE_KEY = "linkstar.console.locale";
 const dictionaries = {};
 let current = "en";
+let reportingCurrency = null; // the tenant's, from GET /me: the currency of money KPIs
 const listeners = new Set();
 
 export function locale() {
@@ -36,6 +37,11 @@ export async function setLocale(name) {
   document.documentElement.lang = name;
   applyTranslations(document);
   for (const listener of listeners) listener(name);
+}
+
+/** The tenant's reporting currency (ISO 4217, from GET /me), or null before sign-in. */
+export function setReportingCurrency(code) {
+  reportingCurrency = code || null;
 }
 
 export function onLocaleChange(listener) {
@@ -161,9 +167,9 @@ export function period(label) {
   return label;
 }
 
-/** A KPI value by its unit (rates are fractions; currency amounts in the tenant's reporting
- * currency, which the API does not name on KPI rows). */
-export function byUnit(value, unit) {
+/** A KPI value by its unit (rates are fractions; currency amounts are in the tenant's reporting
+ * currency, which GET /me names, not the KPI rows: see setReportingCurrency). */
+export function byUnit(value, unit, currency = reportingCurrency) {
   switch (unit) {
     case "percent":
       return pct(value, 2);
@@ -174,7 +180,7 @@ export function byUnit(value, unit) {
     case "hours":
       return t("unit.hours_value", { value: num(value, { maximumFractionDigits: 1 }) });
     case "currency":
-      return num(value, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+      return money(value, currency);
     default:
       return num(value, { maximumFractionDigits: 2 });
   }

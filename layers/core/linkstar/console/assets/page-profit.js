@@ -249,8 +249,9 @@ export default {
             report.unallocated_ads.length
               ? table(
                   [
-                    { label: t("profit.ads_key"), value: (u) => u.key },
-                    { label: t("profit.amount"), value: (u) => money(u.amount, u.currency), num: true },
+                    { label: t("profit.ads_month"), value: (u) => period(u.month) },
+                    { label: t("profit.ads_key"), value: (u) => (u.market ? countryName(u.market) : t("profit.ads_no_market")) },
+                    { label: t("profit.amount"), value: (u) => money(u.amount, report.currency), num: true },
                     { label: t("profit.why"), value: (u) => u.reason },
                   ],
                   report.unallocated_ads,
