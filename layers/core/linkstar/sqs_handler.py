@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from linkstar import memo
 from linkstar.ingest.processor import register_context
 from linkstar.observability import logger
 
@@ -32,8 +33,9 @@ def sqs_handler(handle_record: Callable[[dict[str, Any]], str]) -> Handler:
     def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
         # Powertools sizes the idempotency lock by the invocation's remaining time.
         register_context(context)
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        with memo.scope():
+            return process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
 
     return handler

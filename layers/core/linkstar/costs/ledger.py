@@ -158,6 +158,12 @@ class Inputs:
 
 
 def load_inputs(tenant_id: str) -> Inputs:
+    from linkstar import memo
+
+    return memo.get(("cost_model", tenant_id), lambda: _load_inputs(tenant_id))
+
+
+def _load_inputs(tenant_id: str) -> Inputs:
     item = dynamo.get(keys.cost_model(tenant_id), consistent=True)
     if not item:
         return Inputs(None, 0)
@@ -183,7 +189,15 @@ def compute(
         return uncosted(day, state.store_id, state.market, "no_cost_model"), "no_cost_model"
     try:
         facts = service.order_facts(state, None, actuals=_actuals(tenant_id, state))
-        table = rates(facts.date) if rates else service.rates_around(tenant_id, facts.date)
+        if rates:
+            table = rates(facts.date)
+        else:
+            from linkstar import memo
+
+            table = memo.get(
+                ("fx", tenant_id, facts.date),
+                lambda: service.rates_around(tenant_id, facts.date),
+            )
         result = profit.profit(facts, inputs.model, table)
     except (ValueError, ArithmeticError) as exc:
         # A malformed order must not block its own ingest: it is counted as not costed and
@@ -199,8 +213,14 @@ def compute(
 def _actuals(tenant_id: str, state: Any) -> dict[Component, Any]:
     """What the order actually paid, whatever its platform: an imported settlement's fees and
     any posted batch's costs (a carrier's invoice), in one query."""
+    from linkstar import memo
     from linkstar.store import cost_actuals
 
+    # One read per batch says whether the tenant has imported any; most never do.
+    if not memo.get(
+        ("has_actual_costs", tenant_id), lambda: cost_actuals.has_actual_costs(tenant_id)
+    ):
+        return {}
     return dict(cost_actuals.actual_costs_for(tenant_id, state.order_id))
 
 

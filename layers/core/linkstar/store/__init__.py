@@ -71,6 +71,7 @@ one busy tenant spreads over many partitions.
 | settlement        | ``T#<tid>#STORE#<store_id>``         | ``SETTLEMENT#<sid>``   |                      |                              |
 | settlement fees   | ``T#<tid>#SETTLE#<store>#<sid>``     | ``ORDER#<order_id>``   | ``T#<tid>#ORDERFEES#<order_id>`` | ``<store>#<sid>`` |
 | actual costs batch| ``T#<tid>#ACTUALS``                   | ``<source>``           |                      |                              |
+| has actual costs  | ``T#<tid>``                          | ``ACTUALCOSTS``        |                      |                              |
 | actual costs      | ``T#<tid>#ACTUALS#<source>``         | ``ORDER#<order_id>#<cur>`` | ``T#<tid>#ORDERFEES#<order_id>`` | ``ACTUALS#<source>#<cur>`` |
 
 Outbox items carry ``expires_at`` (TTL); the table's stream feeds the publisher function, which

@@ -68,6 +68,8 @@ def replace(tenant_id: str, batch: ActualsBatch, now: datetime, posted_by: str) 
         for order_id, by_currency in sorted(costs.items())
         for currency, fees in sorted(by_currency.items())
     ]
+    # Before the fees: an order costed between the two writes must find them, not skip the read.
+    mark_actual_costs(tenant_id)
     dynamo.batch_put(items)
     now_named = {(item["order_id"], item["currency"]) for item in items}
     for order_id, currency in sorted(before - now_named):
@@ -157,3 +159,13 @@ def _costs_item(
         "source_refs": refs[:50] or None,  # None: no attribute (dynamo.serialize drops it)
         "posted_at": now.isoformat(),
     }
+
+
+def mark_actual_costs(tenant_id: str) -> None:
+    """Say the tenant has actual costs, so costing an order reads them (:func:`has_actual_costs`);
+    tenants that never import any spare every order that query."""
+    dynamo.put({**keys.actual_costs_marker(tenant_id), "type": "actual_costs_marker"})
+
+
+def has_actual_costs(tenant_id: str) -> bool:
+    return dynamo.get(keys.actual_costs_marker(tenant_id), consistent=True) is not None

@@ -443,3 +443,8 @@ def cost_campaign_month(tid: str, month: str) -> str:
 
 def cost_campaign(tid: str, day: str, campaign: str, store_id: str, market: str) -> dict[str, str]:
     return {"pk": cost_campaign_month(tid, day[:7]), "sk": f"{day}#{campaign}#{store_id}#{market}"}
+
+
+def actual_costs_marker(tid: str) -> dict[str, str]:
+    """Present once a tenant has imported any actual costs (a settlement or a batch)."""
+    return {"pk": f"T#{tid}", "sk": "ACTUALCOSTS"}

@@ -15,7 +15,8 @@ Keys (``<sid>`` is the settlement-id; the rows belong in the table of :mod:`link
 
 The settlement's own partition is read strongly consistently, so a re-import sees every
 contribution it replaces and :func:`orders_of` every order a settlement names; an order's fees
-are read through gsi1 (``actuals_for``), where a just-imported settlement shows within about a
+are read through gsi1 (:func:`linkstar.store.cost_actuals.actual_costs_for`, with any other
+source's actual costs), where a just-imported settlement shows within about a
 second. The writes are not one transaction (a settlement can name thousands of orders): a
 failed import leaves part of it written, and importing the file again completes it.
 
@@ -26,18 +27,14 @@ later (a history backfill) gets them; the import reports such orders as unknown.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from linkstar import ids
-from linkstar.costs import profit
-from linkstar.costs.model import COMPONENTS, Component
 from linkstar.costs.settlement import Settlement
-from linkstar.observability import logger
 from linkstar.store import dynamo, keys
+from linkstar.store.cost_actuals import mark_actual_costs
 from linkstar.stores.models import Store
 
 
@@ -64,6 +61,8 @@ def replace(store: Store, report: Settlement, now: datetime) -> ImportOutcome:
         for amazon_id, order_id in ours.items()
         if report.orders[amazon_id]
     ]
+    # Before the fees: an order costed between the two writes must find them, not skip the read.
+    mark_actual_costs(store.tenant_id)
     dynamo.batch_put(items)
     now_named = {item["order_id"] for item in items}
     for order_id in sorted(before - now_named):
@@ -82,30 +81,6 @@ def orders_of(tenant_id: str, store_id: str, settlement_id: str) -> list[str]:
     costs to recompute after it changed."""
     partition = keys.settlement_fees_partition(tenant_id, store_id, settlement_id)
     return sorted(item["order_id"] for item in dynamo.query_all("pk", partition, consistent=True))
-
-
-def actuals_for(tenant_id: str, order_id: str) -> dict[Component, profit.Amount]:
-    """The order's actual fees per component, summed over every settlement that names it."""
-    sums: dict[Component, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for item in dynamo.query_all(
-        "gsi1pk", keys.order_fees_index(tenant_id, order_id), index="gsi1"
-    ):
-        for component in COMPONENTS:
-            if component in item["fees"]:
-                sums[component][item["currency"]] += Decimal(item["fees"][component])
-    actuals: dict[Component, profit.Amount] = {}
-    for component, by_currency in sums.items():
-        if len(by_currency) > 1:
-            # Settlements paid in different currencies can't be added without a rate for each
-            # settlement's date; the cost model's figure is shown instead of a wrong sum.
-            logger.warning(
-                "settlement fees in several currencies",
-                extra={"order_id": order_id, "component": component},
-            )
-            continue
-        ((currency, amount),) = by_currency.items()
-        actuals[component] = profit.Amount(amount=amount, currency=currency)
-    return actuals
 
 
 def _existing_orders(tenant_id: str, order_ids: list[str]) -> set[str]:
