@@ -42,13 +42,13 @@ up: install
 	$(PY) -m infra.local up
 
 down:
-	@if [ -x $(PY) ]; then $(PY) -m infra.local down; fi
+	@if [ -x $(PY) ]; then $(PY) -m infra.local $(if $(STATE),--state-dir $(STATE)) down; fi
 
 status: install
 	$(PY) -m infra.local status
 
 demo: install
-	$(PY) -m scripts.demo $(DEMO_ARGS)
+	$(PY) -m scripts.demo $(if $(KEEP),--keep) $(DEMO_ARGS)
 
 bench: install
 	$(PY) -m bench.webhook_path

@@ -39,7 +39,7 @@ from urllib.parse import urljoin
 import requests
 from linkstar.money import minor_units
 
-from scripts import demo_billing, demo_kpis, demo_outreach
+from scripts import demo_billing, demo_costs, demo_kpis, demo_outreach
 from scripts.demo_data import (
     DATE_SHIFT_NOTE,
     Delivery,
@@ -773,15 +773,23 @@ def check(
 
 
 @contextmanager
-def local_stack(state_dir: Path) -> Iterator[Mapping[str, Any]]:
-    """Start the embedded stack, yield its stack.json (api_url, admin_token, ...), stop it."""
+def local_stack(state_dir: Path, keep: bool = False) -> Iterator[Mapping[str, Any]]:
+    """Start the embedded stack, yield its stack.json (api_url, admin_token, ...), stop it
+    (unless ``keep``: then it runs on until ``make down STATE=...``)."""
     try:
         # Imported here: it pulls in moto, which the generator and --help don't need.
         from infra.local import LocalStack
     except ImportError as exc:
         raise DemoError(f"the local stack is not available (infra.local): {exc}") from exc
-    with LocalStack(state_dir) as stack:
-        yield stack.info
+    stack = LocalStack(state_dir)
+    info = stack.start()
+    try:
+        yield info
+    except BaseException:
+        stack.stop()
+        raise
+    if not keep:
+        stack.stop()
 
 
 class Fake:
@@ -894,7 +902,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7, help="generator seed")
     parser.add_argument("--workers", type=int, default=8, help="parallel senders")
     parser.add_argument(
-        "--timeout", type=float, default=900, help="seconds to wait for ingestion to drain"
+        "--timeout", type=float, default=1800, help="seconds to wait for ingestion to drain"
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the stack up with the demo's data, to look at it in the seller console",
     )
     args = parser.parse_args(argv)
     if args.orders < 1 or args.workers < 1:
@@ -937,7 +950,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed: list[str] = []
     try:
         heading("Starting the local stack")
-        with local_stack(STATE_DIR) as info:
+        with local_stack(STATE_DIR, keep=args.keep) as info:
             api = Api(str(info["api_url"]))
             fake = Fake(str(info["marketplaces_url"]))
             sqs = Sqs(str(info["aws_endpoint_url"]), str(info["region"]))
@@ -953,6 +966,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             flows = demo_outreach.enable_presets(str(info["api_url"]), api_key)
             print(f"  outreach presets on: {', '.join(f['name'] for f in flows)}")
             demo_billing.setup(info, {TENANT["name"]: api_key})
+            demo_costs.setup(info, api_key, history)
 
             heading(
                 f"Sending {len(history.deliveries):,} signed deliveries ({args.workers} workers)"
@@ -993,7 +1007,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             failed += demo_billing.run(info, {TENANT["name"]: api_key})
             failed += demo_kpis.run(info, {TENANT["name"]: api_key})
-            print("\n  Stopping the local stack ...")
+            heading("Funnel and the global cost of every order")
+            failed += demo_costs.run(info, api_key)
+            if not args.keep:
+                print("\n  Stopping the local stack ...")
     except DemoError as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1
@@ -1008,12 +1025,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  - {reason}", file=sys.stderr)
         return 1
     print("Everything LinkStar stored matches what the platforms sent.")
-    print(
-        f"\nThe seller console was at {info.get('console_url')} while the demo ran; that stack"
-        " has stopped.\nTo look at the console, keep a stack up with `make up`: it prints the"
-        " console_url (also in .local/stack.json). Create a tenant with POST /tenants and the"
-        " stack's admin_token, sign in with the api_key it answers, and `make down` when done."
-    )
+    where = STATE_DIR.relative_to(REPO_ROOT)
+    if args.keep:
+        print(
+            "\nThe stack is still up with the demo's data. Seller console:"
+            f" {info.get('console_url')}\n  sign in with the API key {api_key}"
+            f" ({TENANT['name']}, owner); stop it with `make down STATE={where}`."
+        )
+    else:
+        print(
+            f"\nThe seller console was at {info.get('console_url')} while the demo ran; that"
+            " stack has stopped. To look around it with the demo's data, run `make demo KEEP=1`"
+            f" (it leaves the stack up and prints the console's URL and an API key; `make down"
+            f" STATE={where}` stops it), or `make up` for an empty stack."
+        )
     return 0
 
 
