@@ -233,10 +233,15 @@ def _funnel(call: Caller, key: str, period: str) -> list[str]:
         rows.append([group["key"], *[_cell(group, s) for s in shown]])
     print(table(["market", *shown], rows, "l" + "r" * len(shown)))
     for drop in funnel.get("drop_offs", [])[:3]:
+        baselines = []
+        if drop.get("previous_conversion") is not None:
+            baselines.append(f"{_pct(drop['previous_conversion'])} the quarter before")
+        if drop.get("peer_conversion") is not None:
+            baselines.append(f"{_pct(drop['peer_conversion'])} in the other markets")
         say(
             f"drop-off: {drop['key']} {drop['from_stage']} → {drop['to_stage']} converted"
-            f" {_pct(drop['conversion'])} against {_pct(drop.get('previous_conversion'))} the"
-            f" quarter before: about {drop['lost_orders_estimate']} orders lost"
+            f" {_pct(drop['conversion'])} against {' and '.join(baselines)}: about"
+            f" {drop['lost_orders_estimate']} orders lost"
         )
     if not funnel.get("drop_offs"):
         say("drop-off: no step converted worse than the quarter before or the other markets")

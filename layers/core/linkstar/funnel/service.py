@@ -164,6 +164,12 @@ def report(tenant_id: str, reporting_currency: str, label: str, by: str, today: 
             side: _repeat_window(loader, repeat, *span, by, as_of)
             for side, span in (("current", ranges.current), ("previous", ranges.previous))
         }
+        # A group whose orders name no buyer (a marketplace that hides them) has no first-time
+        # customers to follow: its repeat stage is "no data", not a repeat rate of 0.
+        for side, table in (("current", current), ("previous", previous)):
+            for group, row in table.items():
+                if not windows[side]["groups"].get(group, {}).get("customers"):
+                    row[repeat] = None
     result = analysis.funnel(
         config,
         current,
