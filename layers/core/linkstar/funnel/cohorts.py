@@ -45,11 +45,10 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from linkstar.funnel.contribution import COHORT_WINDOWS
 from linkstar.kpis.scoring import bounds, period_bounds, period_label
 from linkstar.money import quantize
 
-COHORT_WINDOWS: tuple[int, ...] = (30, 60, 90, 180)
-"""The windows, in days after the first order, that a cohort reports by default."""
 RATE_PLACES = Decimal("0.0001")
 
 

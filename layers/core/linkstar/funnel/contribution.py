@@ -40,11 +40,13 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from linkstar.funnel.cohorts import COHORT_WINDOWS
 from linkstar.orders.state import PURCHASE_AMOUNT, PURCHASES, AggregateKey, diff
 
 Deltas = dict[AggregateKey, dict[str, Decimal]]
 
+# Days after a customer's first order that repeat purchase and revenue are followed (kept here,
+# not in linkstar.funnel.cohorts, so ingest doesn't import the period arithmetic of KPIs).
+COHORT_WINDOWS: tuple[int, ...] = (30, 60, 90, 180)
 COHORT_CUSTOMERS = "cohort_customers"
 REVENUE_PREFIX = "cohort_revenue_"
 
