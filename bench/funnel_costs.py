@@ -6,7 +6,7 @@ Same stack, tenants, stores, synthetic orders and ad facts as ``bench.kpis`` (wh
 docstring says how they are made and why they are not sent through webhooks). On top of the
 daily aggregates each size gets the cost ledger ingest would leave: the tenant's cost model is
 saved through ``PUT /cost-model``, and every order is costed with ingest's own
-``linkstar.costs.ledger.compute`` (the profit engine, with an empty FX table: the orders are in
+``linkstar.costs.ledger.compute`` (the profit engine; no FX rates are needed: the orders are in
 the reporting currency) and its contributions summed and written with the ledger's own ADD
 operations. The recost that ``PUT /cost-model`` queues is left unprocessed: the sums written are
 already what it would produce.
@@ -88,22 +88,23 @@ class Size:
 
 def write_ledger(tenant_id: str, states: list[Any], store_ids: dict[str, str]) -> tuple[int, int]:
     """Cost every order as ingest does and write the summed contributions."""
+    from linkstar import memo
     from linkstar.costs import ledger
-    from linkstar.costs.fx import FxTable
-    from linkstar.costs.model import CostModel
     from linkstar.store import dynamo
 
-    inputs = ledger.Inputs(CostModel.model_validate(MODEL), 1)
-    empty = FxTable([])
     sums: dict[ledger.Key, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     costed = 0
-    for state in states:
-        state = state.model_copy(update={"store_id": store_ids[state.store_id]})
-        contrib, status = ledger.compute(tenant_id, state, inputs, rates=lambda _day: empty)
-        costed += status == "costed"
-        for key, fields in contrib.items():
-            for name, value in fields.items():
-                sums[key][name] += value
+    # As one long ingest batch: the model and each day's FX rates (none: the orders are in the
+    # reporting currency) are read once, not per order.
+    with memo.scope():
+        inputs = ledger.load_inputs(tenant_id)
+        for state in states:
+            state = state.model_copy(update={"store_id": store_ids[state.store_id]})
+            contrib, status = ledger.compute(tenant_id, state, inputs)
+            costed += status == "costed"
+            for key, fields in contrib.items():
+                for name, value in fields.items():
+                    sums[key][name] += value
     ops = [ledger._add_op(tenant_id, key, dict(fields)) for key, fields in sums.items()]
     for at in range(0, len(ops), 100):
         dynamo.transact(ops[at : at + 100])

@@ -38,6 +38,9 @@ from decimal import Decimal
 from typing import Any
 
 from linkstar.costs.model import COMPONENTS
+from linkstar.kpis import scoring
+from linkstar.kpis.data import shift_month
+from linkstar.kpis.scoring import period_bounds, period_label
 
 from scripts.demo_data import GENRES, USD_RATES, DemoHistory
 from scripts.demo_outreach import Caller
@@ -142,22 +145,6 @@ def setup(info: Mapping[str, Any], api_key: str, history: DemoHistory) -> None:
 # ---------------------------------------------------------------- after ingestion
 
 
-def _quarter(day: date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-
-
-def _quarter_days(label: str) -> tuple[date, date]:
-    year, q = int(label[:4]), int(label[-1])
-    first = date(year, 3 * q - 2, 1)
-    nxt = date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
-    return first, nxt - timedelta(days=1)
-
-
-def _previous(label: str) -> str:
-    first, _ = _quarter_days(label)
-    return _quarter(first - timedelta(days=1))
-
-
 def _all_orders(call: Caller, key: str, first: date, last: date) -> list[dict[str, Any]]:
     orders: list[dict[str, Any]] = []
     token = None
@@ -178,12 +165,13 @@ def run(info: Mapping[str, Any], api_key: str) -> list[str]:
     days = call("GET", f"/reports/daily?from={since}&to={today}", api_key)
     by_quarter: Counter[str] = Counter()
     for row in days["rows"]:
-        by_quarter[_quarter(date.fromisoformat(row["date"]))] += row["orders"] - row["cancelled"]
+        quarter = period_label("quarter", date.fromisoformat(row["date"]))
+        by_quarter[quarter] += row["orders"] - row["cancelled"]
     if not by_quarter:
         return ["costs: no orders to show"]
     period = by_quarter.most_common(1)[0][0]
-    previous = _previous(period)
-    first, last = _quarter_days(previous)[0], _quarter_days(period)[1]
+    previous = scoring.previous(period)
+    first, last = period_bounds("quarter", previous)[0], period_bounds("quarter", period)[1]
     # A steady daily budget per market, about AD_SHARE of what the market sold over the two
     # quarters (GMV at the demo's own rates), spent on quiet days too.
     gmv: dict[str, Decimal] = defaultdict(Decimal)
@@ -307,7 +295,7 @@ def _costs(call: Caller, key: str, period: str) -> list[str]:
 
 def _check_sums(call: Caller, key: str, period: str, costs: Mapping[str, Any]) -> list[str]:
     """The ledger's sums against every order's own profit, and one order shown in full."""
-    first, last = _quarter_days(period)
+    first, last = period_bounds("quarter", period)
     orders = _all_orders(call, key, first, last + timedelta(days=1))
     revenue: dict[str, Decimal] = defaultdict(Decimal)
     cogs: dict[str, Decimal] = defaultdict(Decimal)
@@ -379,9 +367,9 @@ def _value(outcome: Mapping[str, Any]) -> str:
 
 
 def _cohorts(call: Caller, key: str, period: str) -> None:
-    first, _ = _quarter_days(period)
-    index = first.year * 12 + first.month - 1 + 5  # six months from the quarter's first
-    months = f"from={first.strftime('%Y-%m')}&to={index // 12}-{index % 12 + 1:02d}"
+    first, _ = period_bounds("quarter", period)
+    start = first.strftime("%Y-%m")
+    months = f"from={start}&to={shift_month(start, 5)}"  # six months from the quarter's first
     got = call("GET", f"/cohorts?{months}", key)
     print(f"\n  Repeat purchase by first-order month, in {got['currency']} (GET /cohorts)")
     headers = ["cohort", "customers"] + [f"{d}d repeat / revenue per customer" for d in

@@ -30,13 +30,10 @@ currency: ``orders#<CUR>``, ``estimated#<CUR>``,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from linkstar.costs.fx import FxTable
 from linkstar.costs.model import COMPONENTS, Component, CostModel
 from linkstar.errors import ConcurrentUpdate
 from linkstar.observability import logger
@@ -63,7 +60,6 @@ class Entry:
 
     version: int
     applied: Contribution
-    model_version: int
     status: str  # "costed", "cancelled" or an uncosted reason
 
 
@@ -150,8 +146,7 @@ def decode(text: str) -> Contribution:
 
 @dataclass
 class Inputs:
-    """What costing an order reads besides the order: loaded once per order (or once per
-    recost page for the model)."""
+    """The cost model costing an order reads besides the order (once per SQS batch)."""
 
     model: CostModel | None
     model_version: int
@@ -164,17 +159,14 @@ def load_inputs(tenant_id: str) -> Inputs:
 
 
 def _load_inputs(tenant_id: str) -> Inputs:
-    item = dynamo.get(keys.cost_model(tenant_id), consistent=True)
-    if not item:
-        return Inputs(None, 0)
-    return Inputs(CostModel.model_validate_json(item["doc"]), int(item.get("version", 0)))
+    from linkstar.costs import service
+
+    return Inputs(*service.load_model_version(tenant_id))
 
 
-def compute(
-    tenant_id: str, state: Any, inputs: Inputs, rates: Callable[[date], FxTable] | None = None
-) -> tuple[Contribution, str]:
-    """The order's contribution now and its status (see the module docstring). ``rates`` gives
-    the FX table for the order's date (default: the tenant's stored rates around it)."""
+def compute(tenant_id: str, state: Any, inputs: Inputs) -> tuple[Contribution, str]:
+    """The order's contribution now and its status (see the module docstring)."""
+    from linkstar import memo
     from linkstar.costs import profit, service
 
     snap = state.snapshot
@@ -189,15 +181,9 @@ def compute(
         return uncosted(day, state.store_id, state.market, "no_cost_model"), "no_cost_model"
     try:
         facts = service.order_facts(state, None, actuals=_actuals(tenant_id, state))
-        if rates:
-            table = rates(facts.date)
-        else:
-            from linkstar import memo
-
-            table = memo.get(
-                ("fx", tenant_id, facts.date),
-                lambda: service.rates_around(tenant_id, facts.date),
-            )
+        table = memo.get(
+            ("fx", tenant_id, facts.date), lambda: service.rates_around(tenant_id, facts.date)
+        )
         result = profit.profit(facts, inputs.model, table)
     except (ValueError, ArithmeticError) as exc:
         # A malformed order must not block its own ingest: it is counted as not costed and
@@ -234,7 +220,6 @@ def load_entry(tenant_id: str, order_id: str) -> Entry | None:
     return Entry(
         version=int(item["version"]),
         applied=decode(item["applied"]),
-        model_version=int(item.get("model_version", 0)),
         status=str(item.get("status", "")),
     )
 

@@ -97,7 +97,7 @@ def run_page(body: dict[str, Any]) -> str:
     if body.get("order_ids") is not None:
         wanted = list(body["order_ids"])
         page, rest = wanted[:PAGE_SIZE], wanted[PAGE_SIZE:]
-        states = [s for s in (orders.load(tenant_id, oid) for oid in page) if s is not None]
+        states = orders.load_many(tenant_id, page)
         if rest:
             cursor = {**body, "order_ids": rest}
     else:
@@ -125,7 +125,7 @@ def _progress(tenant_id: str, job_id: str, seen: int, changed: int, *, done: boo
     values: dict[str, Any] = {":s": seen, ":c": changed, ":j": job_id}
     if done:
         sets = "SET #state = :done, finished_at = :at " + sets
-        values.update({":done": "done", ":at": _now()})
+        values.update({":done": "done", ":at": clock.now().isoformat()})
     with contextlib.suppress(Conflict):
         dynamo.update(
             keys.recost_status(tenant_id),
@@ -134,7 +134,3 @@ def _progress(tenant_id: str, job_id: str, seen: int, changed: int, *, done: boo
             names={"#state": "state"} if done else None,
             values=values,
         )
-
-
-def _now() -> str:
-    return clock.now().isoformat()

@@ -37,7 +37,7 @@ from linkstar.costs import ledger, profit
 from linkstar.costs.model import COMPONENTS, CostModel
 from linkstar.errors import BadRequest
 from linkstar.kpis import scoring
-from linkstar.kpis.data import Loader, months
+from linkstar.kpis.data import Loader, months, shift_month
 
 GROUPINGS = ("market", "platform", "store", "sku", "day", "week", "month")
 _ZERO = Decimal(0)
@@ -303,7 +303,8 @@ def unit_economics(tenant_id: str, label: str, by: str, today: date) -> dict[str
     if model is None:
         raise BadRequest("no cost model yet: PUT /cost-model first", code="cost_model_missing")
     currency = model.reporting_currency
-    cohort_first = _month_start(last, COHORT_MONTHS - 1)
+    first_cohort = shift_month(last.strftime("%Y-%m"), 1 - COHORT_MONTHS)
+    cohort_first = date.fromisoformat(f"{first_cohort}-01")
     sums = Sums(tenant_id, model, first, last, skus=False)
     ledger_months = Sums(tenant_id, model, cohort_first, last, skus=False)
     loader = sums.loader
@@ -402,8 +403,3 @@ def _ue_key(by: str, loader: Loader) -> Any:
     if by == "total":
         return lambda _item: "total"
     return key_function(by, loader)
-
-
-def _month_start(day: date, back: int) -> date:
-    index = day.year * 12 + day.month - 1 - back
-    return date(index // 12, index % 12 + 1, 1)

@@ -41,8 +41,15 @@ change holds the model before and after it in another (each at most 400 KB)."""
 
 
 def load_model(tenant_id: str) -> model_module.CostModel | None:
+    return load_model_version(tenant_id)[0]
+
+
+def load_model_version(tenant_id: str) -> tuple[model_module.CostModel | None, int]:
+    """The tenant's cost model and its audited version (0: none saved yet)."""
     item = dynamo.get(keys.cost_model(tenant_id), consistent=True)
-    return model_module.CostModel.model_validate_json(item["doc"]) if item else None
+    if not item:
+        return None, 0
+    return model_module.CostModel.model_validate_json(item["doc"]), int(item.get("version", 0))
 
 
 def put_model(who: Principal, body: dict[str, Any], now: datetime) -> model_module.CostModel:
@@ -155,8 +162,9 @@ class MonthEndRates:
 
 
 def month_end(month: str) -> date:
-    year, mon = int(month[:4]), int(month[5:7])
-    return date(year + mon // 12, mon % 12 + 1, 1) - timedelta(days=1)
+    from linkstar.kpis.scoring import period_bounds
+
+    return period_bounds("month", month)[1]
 
 
 def order_facts(

@@ -37,7 +37,7 @@ from linkstar.funnel.contribution import (
     repeat_field,
 )
 from linkstar.kpis import scoring
-from linkstar.kpis.data import Loader, months
+from linkstar.kpis.data import Loader, months, shift_month
 from linkstar.money import is_currency
 
 GroupBy = Literal["market", "store", "platform", "channel", "campaign"]
@@ -242,7 +242,7 @@ def cohort_report(
     last = last or scoring.period_label("month", today)
     try:
         scoring.period_bounds("month", last)
-        first = first or _month_shift(last, -11)  # twelve months by default
+        first = first or shift_month(last, -11)  # twelve months by default
         scoring.period_bounds("month", first)
     except ValueError as exc:
         raise BadRequest(
@@ -300,8 +300,3 @@ def cohort_report(
 
 def _month_index(label: str) -> int:
     return int(label[:4]) * 12 + int(label[5:7]) - 1
-
-
-def _month_shift(label: str, months_later: int) -> str:
-    year, month = divmod(_month_index(label) + months_later, 12)
-    return f"{year:04d}-{month + 1:02d}"

@@ -57,6 +57,12 @@ def months(start: date, end: date) -> list[str]:
     return out
 
 
+def shift_month(label: str, months_later: int) -> str:
+    """The ``YYYY-MM`` label ``months_later`` months after ``label`` (before, when negative)."""
+    year, month = divmod(int(label[:4]) * 12 + int(label[5:7]) - 1 + months_later, 12)
+    return f"{year:04d}-{month + 1:02d}"
+
+
 class Loader:
     """Reads for one tenant, cached per (source, month) for one request."""
 

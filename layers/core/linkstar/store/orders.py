@@ -17,6 +17,12 @@ def load(tenant_id: str, order_id: str) -> OrderState | None:
     return _state(item) if item else None
 
 
+def load_many(tenant_id: str, order_ids: list[str]) -> list[OrderState]:
+    """The orders of ``order_ids`` that exist, 100 to a call, in no particular order."""
+    found = dynamo.batch_get([keys.order(tenant_id, oid) for oid in order_ids], consistent=True)
+    return [_state(item) for item in found]
+
+
 def _state(item: dict[str, Any]) -> OrderState:
     return OrderState.model_validate_json(zlib.decompress(bytes(item["docz"])))
 
