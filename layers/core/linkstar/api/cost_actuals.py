@@ -14,6 +14,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from linkstar import clock
+from linkstar.api import uploads
 from linkstar.api.auth import principal
 from linkstar.api.http import Auth, Content, Param, query_params, route
 from linkstar.errors import BadRequest, PayloadTooLarge
@@ -21,7 +22,7 @@ from linkstar.tenants.models import Role
 
 bp = Blueprint(__name__)
 
-MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit, as settlements
+MAX_BODY_BYTES = uploads.MAX_BODY_BYTES
 RECOST_REASON = "cost_actuals_posted"
 _TYPES = ["text/csv", "application/json", "text/plain"]
 # linkstar.costs.actuals.ACCEPTED, spelled out so the cold start imports no cost code (a unit
@@ -132,13 +133,13 @@ def post_cost_actuals() -> dict[str, Any]:
     (``payment_fees``), a customs broker's (``duties``), as ``text/csv`` with ``?source=`` or
     JSON ``{"source", "rows"}``: the costs replace the cost model's figures for the orders they
     name; re-posting a source replaces that batch, so the same file twice changes nothing."""
-    from linkstar.costs import actuals, recost
+    from linkstar.costs import actuals
     from linkstar.store import cost_actuals
     from linkstar.store import stores as store_repo
 
     who = principal(bp, Role.OPERATOR)
     request = bp.current_request
-    media_type, charset = _content_type(request.headers.get("content-type"))
+    media_type, charset = uploads.content_type(request.headers.get("content-type"))
     text = _text(request.raw_body, charset)
     param = query_params(bp).get("source")
 
@@ -160,9 +161,7 @@ def post_cost_actuals() -> dict[str, Any]:
     outcome = cost_actuals.replace(who.tenant_id, batch, clock.now(), who.key_id)
     # The sums in GET /costs were worked out without these costs (or with the batch as posted
     # before): the orders it names, or named before, are recosted in the background.
-    job = None
-    if outcome.touched:
-        job = recost.request(who.tenant_id, RECOST_REASON, order_ids=list(outcome.touched))
+    job = uploads.recost_touched(who.tenant_id, RECOST_REASON, outcome.touched)
     return {
         "source": batch.source,
         "rows": len(batch.rows),
@@ -177,19 +176,8 @@ def post_cost_actuals() -> dict[str, Any]:
     }
 
 
-def _content_type(header: str | None) -> tuple[str, str]:
-    """The media type and charset (UTF-8, a byte-order mark allowed, unless one is named)."""
-    parts = (header or "").split(";")
-    charset = "utf-8-sig"
-    for param in parts[1:]:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset" and value.strip():
-            charset = value.strip().strip('"')
-    return parts[0].strip().lower(), charset
-
-
 def _text(raw: bytes | str | None, charset: str) -> str:
-    body = raw if isinstance(raw, bytes) else (raw or "").encode()
+    body = uploads.body_bytes(raw)
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(
             "a batch of actual costs is limited to 6 MiB per post: split it into several sources",
@@ -197,14 +185,7 @@ def _text(raw: bytes | str | None, charset: str) -> str:
         )
     if not body.strip():
         raise BadRequest("the body is empty: send the batch", code="empty_batch")
-    try:
-        return body.decode(charset)
-    except (LookupError, UnicodeDecodeError) as exc:
-        raise BadRequest(
-            f"the body is not valid {charset} text: say its charset in Content-Type "
-            "(text/csv; charset=windows-1252)",
-            code="invalid_encoding",
-        ) from exc
+    return uploads.decode(body, charset, what="the body", example="text/csv; charset=windows-1252")
 
 
 def _json(text: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from chalice import Blueprint
 
 from linkstar import clock, ids
+from linkstar.api import uploads
 from linkstar.api.auth import principal
 from linkstar.api.http import Auth, Content, route
 from linkstar.errors import BadRequest, NotFound, PayloadTooLarge
@@ -16,7 +17,7 @@ from linkstar.tenants.models import Role
 
 bp = Blueprint(__name__)
 
-MAX_REPORT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
+MAX_REPORT_BYTES = uploads.MAX_BODY_BYTES
 _TYPES = ["text/tab-separated-values", "text/plain", "application/octet-stream"]
 
 
@@ -55,11 +56,7 @@ def import_settlement(store_id: str) -> dict[str, Any]:
     outcome = settlements.replace(store, report, clock.now())
     # The sums in GET /costs were worked out with the model's fees (or an earlier settlement's):
     # the orders this file names, or named before, are recosted in the background.
-    job = None
-    if outcome.touched:
-        from linkstar.costs import recost
-
-        job = recost.request(who.tenant_id, "settlement_imported", order_ids=list(outcome.touched))
+    job = uploads.recost_touched(who.tenant_id, "settlement_imported", outcome.touched)
     return {
         "recost": job,
         "store_id": store.store_id,
@@ -81,24 +78,17 @@ def import_settlement(store_id: str) -> dict[str, Any]:
 
 def _text() -> str:
     request = bp.current_request
-    raw = request.raw_body or b""
-    body = raw if isinstance(raw, bytes) else raw.encode()
+    body = uploads.body_bytes(request.raw_body)
     if not body.strip():
         raise BadRequest("the settlement report is empty", code="empty_settlement")
     if len(body) > MAX_REPORT_BYTES:
         raise PayloadTooLarge(
             "settlement reports are limited to 6 MiB per upload", code="payload_too_large"
         )
-    charset = "utf-8-sig"
-    for param in (request.headers.get("content-type") or "").split(";")[1:]:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset" and value.strip():
-            charset = value.strip().strip('"')
-    try:
-        return body.decode(charset)
-    except (LookupError, UnicodeDecodeError) as exc:
-        raise BadRequest(
-            f"the settlement report is not valid {charset} text: say its charset in "
-            "Content-Type (text/tab-separated-values; charset=windows-1252)",
-            code="invalid_encoding",
-        ) from exc
+    _, charset = uploads.content_type(request.headers.get("content-type"))
+    return uploads.decode(
+        body,
+        charset,
+        what="the settlement report",
+        example="text/tab-separated-values; charset=windows-1252",
+    )

@@ -284,9 +284,8 @@ def _read(
     raw: Sequence[tuple[int, Mapping[str, str]]],
     tenant_id: str,
     store_exists: Callable[[str], bool],
-    problems: _Problems | None = None,
+    problems: _Problems,
 ) -> ActualsBatch:
-    problems = problems or _Problems()
     if not raw and not problems.count:
         raise ActualsError(
             "the batch has no rows (to correct a batch, post it again with its rows)",
@@ -305,9 +304,8 @@ def _read(
             reasons.append(f"source_ref is longer than {_SOURCE_REF_MAX} characters")
         for reason in reasons:
             problems.add(number, reason)
-        if reasons or order_id is None or component is None or currency is None:
-            continue
-        if amount is None:
+        # Each None came with a reason; the checks are for the type checker.
+        if reasons or order_id is None or component is None or currency is None or amount is None:
             continue
         rows.append(ActualRow(number, order_id, component, amount, currency, ref))
     problems.raise_if_any()

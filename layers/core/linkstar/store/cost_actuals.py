@@ -29,6 +29,7 @@ history backfill) gets them; the post reports such orders as unknown.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -55,46 +56,74 @@ def replace(tenant_id: str, batch: ActualsBatch, now: datetime, posted_by: str) 
     source = batch.source
     costs = batch.by_order()
     refs = batch.refs()
-    known = _existing_orders(tenant_id, list(costs))
-    summary_key = keys.cost_actuals_batch(tenant_id, source)
-    replaced = dynamo.get(summary_key, consistent=True) is not None
-    partition = keys.cost_actuals_partition(tenant_id, source)
-    before = {
-        (item["order_id"], item["currency"])
-        for item in dynamo.query_all("pk", partition, consistent=True)
-    }
-    items = [
-        _costs_item(tenant_id, source, order_id, currency, fees, refs.get(order_id, []), now)
-        for order_id, by_currency in sorted(costs.items())
-        for currency, fees in sorted(by_currency.items())
-    ]
-    # Before the fees: an order costed between the two writes must find them, not skip the read.
-    mark_actual_costs(tenant_id)
-    dynamo.batch_put(items)
-    now_named = {(item["order_id"], item["currency"]) for item in items}
-    for order_id, currency in sorted(before - now_named):
-        dynamo.delete(keys.cost_actuals(tenant_id, source, order_id, currency))
-    dynamo.put(
-        {
-            **summary_key,
+    done = replace_batch(
+        tenant_id,
+        summary_key=keys.cost_actuals_batch(tenant_id, source),
+        partition=keys.cost_actuals_partition(tenant_id, source),
+        named=list(costs),
+        items=[
+            _costs_item(tenant_id, source, order_id, currency, fees, refs.get(order_id, []), now)
+            for order_id, by_currency in sorted(costs.items())
+            for currency, fees in sorted(by_currency.items())
+        ],
+        summary={
             "type": "cost_actuals_batch",
             "tenant_id": tenant_id,
             "source": source,
             "rows": len(batch.rows),
             "orders": len(costs),
-            "orders_matched": len(known),
             "totals": {
                 component: {currency: str(amount) for currency, amount in sums.items()}
                 for component, sums in batch.totals().items()
             },
             "posted_by": posted_by,
             "posted_at": now.isoformat(),
-        }
+        },
     )
     return PostOutcome(
-        matched=sorted(order_id for order_id in costs if order_id in known),
-        unknown=sorted(order_id for order_id in costs if order_id not in known),
-        touched=sorted({order_id for order_id, _ in before | now_named}),
+        matched=sorted(order_id for order_id in costs if order_id in done.known),
+        unknown=sorted(order_id for order_id in costs if order_id not in done.known),
+        touched=done.touched,
+        replaced=done.replaced,
+    )
+
+
+@dataclass(frozen=True)
+class BatchReplaced:
+    known: set[str]  # of the order ids the batch names, those LinkStar has an order for
+    touched: list[str]  # order ids named before or now: whose actual costs may have changed
+    replaced: bool  # the batch's summary was there before
+
+
+def replace_batch(
+    tenant_id: str,
+    *,
+    summary_key: Mapping[str, str],
+    partition: str,
+    named: Sequence[str],
+    items: Sequence[Mapping[str, Any]],
+    summary: Mapping[str, Any],
+) -> BatchReplaced:
+    """Replace a batch of per-order actual costs (a settlement, a posted source): ``items``, each
+    an order's costs keyed in ``partition`` (with its ``order_id``), become the batch's whole
+    contribution, its earlier items the new one lacks are deleted, and ``summary`` (with
+    ``orders_matched``, how many of the ``named`` order ids LinkStar has) is put at
+    ``summary_key``. The partition is read strongly consistently, so every earlier item is seen."""
+    known = _existing_orders(tenant_id, named)
+    replaced = dynamo.get(summary_key, consistent=True) is not None
+    before = {
+        item["sk"]: item["order_id"] for item in dynamo.query_all("pk", partition, consistent=True)
+    }
+    # Before the fees: an order costed between the two writes must find them, not skip the read.
+    mark_actual_costs(tenant_id)
+    dynamo.batch_put(items)
+    now_named = {item["sk"]: item["order_id"] for item in items}
+    for sk in sorted(before.keys() - now_named.keys()):
+        dynamo.delete({"pk": partition, "sk": sk})
+    dynamo.put({**summary_key, **summary, "orders_matched": len(known)})
+    return BatchReplaced(
+        known=known,
+        touched=sorted({*before.values(), *now_named.values()}),
         replaced=replaced,
     )
 
@@ -132,7 +161,7 @@ def actual_costs_for(tenant_id: str, order_id: str) -> dict[Component, profit.Am
     return actuals
 
 
-def _existing_orders(tenant_id: str, order_ids: list[str]) -> set[str]:
+def _existing_orders(tenant_id: str, order_ids: Sequence[str]) -> set[str]:
     found = dynamo.batch_get([keys.order(tenant_id, order_id) for order_id in order_ids])
     return {item["order_id"] for item in found}
 

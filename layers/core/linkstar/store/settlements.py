@@ -34,7 +34,7 @@ from typing import Any
 from linkstar import ids
 from linkstar.costs.settlement import Settlement
 from linkstar.store import dynamo, keys
-from linkstar.store.cost_actuals import mark_actual_costs
+from linkstar.store.cost_actuals import replace_batch
 from linkstar.stores.models import Store
 
 
@@ -51,28 +51,25 @@ def replace(store: Store, report: Settlement, now: datetime) -> ImportOutcome:
     earlier import of the same settlement into ``store``."""
     tid, sid = store.tenant_id, report.settlement_id
     ours = {amazon_id: ids.order_id(store.store_id, amazon_id) for amazon_id in report.orders}
-    known = _existing_orders(tid, list(ours.values()))
-    summary_key = keys.settlement(tid, store.store_id, sid)
-    replaced = dynamo.get(summary_key, consistent=True) is not None
-    partition = keys.settlement_fees_partition(tid, store.store_id, sid)
-    before = {item["order_id"] for item in dynamo.query_all("pk", partition, consistent=True)}
-    items = [
-        _fees_item(store, report, amazon_id, order_id, now)
-        for amazon_id, order_id in ours.items()
-        if report.orders[amazon_id]
-    ]
-    # Before the fees: an order costed between the two writes must find them, not skip the read.
-    mark_actual_costs(store.tenant_id)
-    dynamo.batch_put(items)
-    now_named = {item["order_id"] for item in items}
-    for order_id in sorted(before - now_named):
-        dynamo.delete(keys.settlement_fees(tid, store.store_id, sid, order_id))
-    dynamo.put(_summary_item(store, report, len(known), now) | summary_key)
+    done = replace_batch(
+        tid,
+        summary_key=keys.settlement(tid, store.store_id, sid),
+        partition=keys.settlement_fees_partition(tid, store.store_id, sid),
+        named=list(ours.values()),
+        items=[
+            _fees_item(store, report, amazon_id, order_id, now)
+            for amazon_id, order_id in ours.items()
+            if report.orders[amazon_id]
+        ],
+        summary=_summary_item(store, report, now),
+    )
     return ImportOutcome(
-        matched=sorted(order_id for order_id in ours.values() if order_id in known),
-        unknown=sorted(amazon_id for amazon_id, order_id in ours.items() if order_id not in known),
-        touched=sorted(before | now_named),
-        replaced=replaced,
+        matched=sorted(order_id for order_id in ours.values() if order_id in done.known),
+        unknown=sorted(
+            amazon_id for amazon_id, order_id in ours.items() if order_id not in done.known
+        ),
+        touched=done.touched,
+        replaced=done.replaced,
     )
 
 
@@ -81,11 +78,6 @@ def orders_of(tenant_id: str, store_id: str, settlement_id: str) -> list[str]:
     costs to recompute after it changed."""
     partition = keys.settlement_fees_partition(tenant_id, store_id, settlement_id)
     return sorted(item["order_id"] for item in dynamo.query_all("pk", partition, consistent=True))
-
-
-def _existing_orders(tenant_id: str, order_ids: list[str]) -> set[str]:
-    found = dynamo.batch_get([keys.order(tenant_id, order_id) for order_id in order_ids])
-    return {item["order_id"] for item in found}
 
 
 def _fees_item(
@@ -107,7 +99,7 @@ def _fees_item(
     }
 
 
-def _summary_item(store: Store, report: Settlement, matched: int, now: datetime) -> dict[str, Any]:
+def _summary_item(store: Store, report: Settlement, now: datetime) -> dict[str, Any]:
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
 
@@ -122,7 +114,6 @@ def _summary_item(store: Store, report: Settlement, matched: int, now: datetime)
         "deposit_date": iso(report.deposit_date),
         "total_amount": str(report.total_amount),
         "orders": len(report.orders),
-        "orders_matched": matched,
         "totals": {component: str(amount) for component, amount in report.totals().items()},
         "unmapped": report.unmapped,
         "imported_at": now.isoformat(),
