@@ -9,7 +9,7 @@ from chalice import Blueprint
 
 from linkstar import clock
 from linkstar.api.auth import principal
-from linkstar.api.http import PERIOD, Auth, Param, json_object, period_param, query_params, route
+from linkstar.api.http import PERIOD, Auth, Param, json_object, query_params, report_period, route
 from linkstar.errors import NotFound
 from linkstar.tenants.models import Role
 
@@ -121,8 +121,7 @@ def get_costs() -> dict[str, Any]:
 
     who = principal(bp)
     params = query_params(bp)
-    today = clock.now().date()
-    label = period_param(params, today)
+    label, today = report_period(params)
     result = report.costs(who.tenant_id, label, params.get("by", "market"), today)
     result["recost"] = recost.status(who.tenant_id)
     return result
@@ -144,6 +143,5 @@ def get_unit_economics() -> dict[str, Any]:
 
     who = principal(bp)
     params = query_params(bp)
-    today = clock.now().date()
-    label = period_param(params, today)
+    label, today = report_period(params)
     return report.unit_economics(who.tenant_id, label, params.get("by", "market"), today)

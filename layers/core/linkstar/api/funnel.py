@@ -9,7 +9,7 @@ from chalice import Blueprint
 
 from linkstar import clock
 from linkstar.api.auth import principal
-from linkstar.api.http import PERIOD, Auth, Param, json_object, period_param, query_params, route
+from linkstar.api.http import PERIOD, Auth, Param, json_object, query_params, report_period, route
 from linkstar.tenants.models import Role
 
 bp = Blueprint(__name__)
@@ -46,8 +46,7 @@ def get_funnel() -> dict[str, Any]:
 
     who = principal(bp)
     params = query_params(bp)
-    today = clock.now().date()
-    label = period_param(params, today)
+    label, today = report_period(params)
     currency = reporting_currency(who.tenant_id)
     result: dict[str, Any] = service.report(
         who.tenant_id, currency, label, params.get("by", "market"), today

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
+from linkstar import clock
 from linkstar.errors import BadRequest, LinkStarError
 from linkstar.observability import logger
 
@@ -269,6 +270,13 @@ def period_param(params: dict[str, str], today: date) -> str:
             code="invalid_query",
         )
     return label
+
+
+def report_period(params: dict[str, str]) -> tuple[str, date]:
+    """A report's ``period`` (:func:`period_param`) and the day it is read on (the clock's today),
+    which the report takes as its "now"."""
+    today = clock.now().date()
+    return period_param(params, today), today
 
 
 def int_param(params: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:

@@ -17,8 +17,8 @@ from linkstar.api.http import (
     Param,
     json_object,
     json_response,
-    period_param,
     query_params,
+    report_period,
     route,
 )
 from linkstar.errors import BadRequest
@@ -27,10 +27,6 @@ from linkstar.tenants.models import Role
 bp = Blueprint(__name__)
 
 _CSV_TYPES = ["application/json", "text/csv", "text/plain"]
-
-
-def _period(params: dict[str, str]) -> str:
-    return period_param(params, clock.now().date())
 
 
 # ---------------------------------------------------------------- metrics
@@ -180,7 +176,8 @@ def dashboard() -> dict[str, Any]:
     from linkstar.kpis import service
 
     who = principal(bp)
-    return service.dashboard(who, _period(query_params(bp)), clock.now().date())
+    label, today = report_period(query_params(bp))
+    return service.dashboard(who, label, today)
 
 
 @route(
@@ -215,7 +212,8 @@ def get_kpi(kpi_id: str) -> dict[str, Any]:
     who = principal(bp)
     kpi = service.load_kpi(who, kpi_id)
     loader = service.loader_for(who.tenant_id)
-    return service.evaluate(loader, kpi, _period(query_params(bp)), clock.now().date())
+    label, today = report_period(query_params(bp))
+    return service.evaluate(loader, kpi, label, today)
 
 
 @route(
@@ -286,7 +284,8 @@ def scorecards() -> dict[str, Any]:
 
     who = principal(bp)
     params = query_params(bp)
-    return service.scorecards(who, params.get("owner"), _period(params), clock.now().date())
+    label, today = report_period(params)
+    return service.scorecards(who, params.get("owner"), label, today)
 
 
 # ---------------------------------------------------------------- agency settlement
@@ -328,4 +327,5 @@ def get_settlement() -> dict[str, Any]:
     agency = params.get("agency")
     if not agency:
         raise BadRequest("agency is required", code="invalid_query")
-    return service.statement(who, agency, _period(params), clock.now().date())
+    label, today = report_period(params)
+    return service.statement(who, agency, label, today)
