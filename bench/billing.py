@@ -39,9 +39,9 @@ from typing import Any
 from bench.outreach import (
     FLOW,
     SMS_TEMPLATE,
-    ZONE,
     PhaseRecorder,
     _table,
+    contacts_body,
     instrumented_stack,
     message_states,
     run_pipeline,
@@ -154,26 +154,6 @@ class Run:
     records: int
     record_shards: Counter[int] = field(default_factory=Counter)
     failed_writes: int = 0
-
-
-def contacts_body(count: int, offset: int) -> dict[str, Any]:
-    """``bench.outreach``'s contacts, numbered from ``offset`` (phone numbers are global routes:
-    two tenants must not share them)."""
-    return {
-        "contacts": [
-            {
-                "email": f"bench.buyer{n}@example.com",
-                "phone": f"+1 415 201 {n:04d}",
-                "first_name": f"Buyer{n}",
-                "country": "US",
-                "region": "CA",
-                "locale": "en-US",
-                "time_zone": ZONE,
-                "consent": {"email": "subscribed", "sms": "subscribed"},
-            }
-            for n in range(offset, offset + count)
-        ]
-    }
 
 
 @contextmanager
@@ -468,13 +448,13 @@ def report(r: Result) -> None:
     reads = [(items, size) for phase, items, size in m.usage_reads if phase in PHASES.values()]
     if reads:
         sends = sum(m.sent.values())
-        items = sum(i for i, _ in reads)
+        read_items = sum(i for i, _ in reads)
         print(
             f"\nAlert check after each send: {len(reads)} strongly consistent reads for {sends}"
             f" sends (a BatchGetItem of the month's 10 counter shards and a Query of its fired"
-            f" alerts per check); items per send {items / max(sends, 1):.1f},"
+            f" alerts per check); items per send {read_items / max(sends, 1):.1f},"
             f" bytes per send {sum(s for _, s in reads) / max(sends, 1):.0f};"
-            f" RCU per send ~{items / max(sends, 1):.1f} (each item under 4 KB is 1 RCU; at"
+            f" RCU per send ~{read_items / max(sends, 1):.1f} (each item under 4 KB is 1 RCU; at"
             " on-demand prices about $0.0000025 a send, against $0.0079 for a US SMS segment)"
         )
 

@@ -364,7 +364,9 @@ class Result:
     failed_writes: int
 
 
-def contacts_body(count: int) -> dict[str, Any]:
+def contacts_body(count: int, offset: int = 0) -> dict[str, Any]:
+    """``count`` contacts, numbered from ``offset`` (phone numbers are global routes: two
+    tenants must not share them)."""
     return {
         "contacts": [
             {
@@ -377,7 +379,7 @@ def contacts_body(count: int) -> dict[str, Any]:
                 "time_zone": ZONE,
                 "consent": {"email": "subscribed", "sms": "subscribed"},
             }
-            for n in range(count)
+            for n in range(offset, offset + count)
         ]
     }
 

@@ -5,6 +5,7 @@ A subclass passes its request handler class; the handler reaches the fake as ``s
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import threading
@@ -36,8 +37,11 @@ class JsonRequestHandler(BaseHTTPRequestHandler):
 
     def answer(self, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
         """The reply to ``self.command`` on ``path`` (``query`` is the raw query string;
-        ``headers`` have lower-case names)."""
-        raise NotImplementedError
+        ``headers`` have lower-case names). By default the fake's own
+        ``handle(method, path, headers, body)``, for a fake that ignores the query."""
+        fake: Any = self.server.fake  # type: ignore[attr-defined]
+        answer: Answer = fake.handle(self.command, path, headers, body)
+        return answer
 
     def _serve(self) -> None:
         parts = urlsplit(self.path)
@@ -64,6 +68,15 @@ class JsonRequestHandler(BaseHTTPRequestHandler):
         # Quiet: the default log line is noise in test output, and request lines carry access
         # tokens (Shopee, Lazada put them in the query).
         return
+
+
+def standalone_parser(module: str, description: str) -> argparse.ArgumentParser:
+    """The command line of ``python -m <module>``: ``--host`` and ``--port``, the fake adds the
+    rest."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    return parser
 
 
 class FakeServer:

@@ -32,7 +32,6 @@ answer that error), ``POST /_fake/reset``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -44,7 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.local.fake_server import Answer, FakeServer, JsonRequestHandler
+from infra.local.fake_server import Answer, FakeServer, JsonRequestHandler, standalone_parser
 
 ENDPOINT_ENV = "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2"
 DEFAULT_ORIGINATION = "+18005550100"
@@ -288,21 +287,15 @@ class _Handler(JsonRequestHandler):
     server_version = "FakeSmsVoice/1.0"
     content_type = "application/x-amz-json-1.0"
 
-    def answer(self, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
-        fake: FakeSmsVoice = self.server.fake  # type: ignore[attr-defined]
-        return fake.handle(self.command, path, headers, body)
-
 
 # ---------------------------------------------------------------------------- standalone
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.local.sms_voice",
-        description="Run a fake AWS End User Messaging SMS (SendMediaMessage) on loopback.",
+    parser = standalone_parser(
+        "infra.local.sms_voice",
+        "Run a fake AWS End User Messaging SMS (SendMediaMessage) on loopback.",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument(
         "--origination-identity",
         action="append",

@@ -40,7 +40,6 @@ classifies by code.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import re
@@ -53,7 +52,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.local.fake_server import Answer, FakeServer, JsonRequestHandler
+from infra.local.fake_server import Answer, FakeServer, JsonRequestHandler, standalone_parser
 
 DEFAULT_PHONE_NUMBER_ID = "106540352242922"  # the id Meta's examples use
 DEFAULT_ACCESS_TOKEN = "fake-whatsapp-access-token"  # noqa: S105 - the fake's own, not a secret
@@ -376,21 +375,15 @@ class _Handler(JsonRequestHandler):
     server_version = "FakeWhatsApp/1.0"
     ensure_ascii = False  # Graph answers in UTF-8, not \u escapes
 
-    def answer(self, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
-        fake: FakeWhatsApp = self.server.fake  # type: ignore[attr-defined]
-        return fake.handle(self.command, path, headers, body)
-
 
 # ---------------------------------------------------------------------------- standalone
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.local.whatsapp",
-        description="Run a fake WhatsApp Business Cloud API on loopback.",
+    parser = standalone_parser(
+        "infra.local.whatsapp",
+        "Run a fake WhatsApp Business Cloud API on loopback.",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--phone-number-id", default=DEFAULT_PHONE_NUMBER_ID)
     parser.add_argument(
         "--access-token", default=DEFAULT_ACCESS_TOKEN, help="the bearer token it accepts"

@@ -153,6 +153,23 @@ def sms_subscriber(stack: Stack, seller: Seller, phone: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- what is counted
 
 
+def redeliver_shuffled(stack: Stack, queue_name: str, expected: int, seed: int) -> None:
+    """Take every request off ``queue_name`` (there must be ``expected``) and put each back
+    three times, the copies shuffled among each other: SQS's at-least-once delivery, at worst."""
+    sqs = boto3.client("sqs")
+    queue = stack.resource(queue_name)
+    bodies = []
+    while got := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+        for message in got:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    assert len(bodies) == expected
+    copies = bodies * 3
+    random.Random(seed).shuffle(copies)
+    for text in copies:
+        sqs.send_message(QueueUrl=queue, MessageBody=text)
+
+
 def test_sms_is_counted_per_segment_and_destination_and_priced_after_the_quota(
     stack: Stack,
 ) -> None:
@@ -190,18 +207,7 @@ def test_redelivered_and_shuffled_send_requests_count_each_email_once(stack: Sta
         run.publish()
         drain(stack, "FlowQueue", flows)
         # When every send request is delivered three times, in a shuffled order
-        sqs = boto3.client("sqs")
-        queue = stack.resource("EmailQueue")
-        bodies = []
-        while got := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
-            for message in got:
-                bodies.append(message["Body"])
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        assert len(bodies) == 5
-        copies = bodies * 3
-        random.Random(7).shuffle(copies)
-        for text in copies:
-            sqs.send_message(QueueUrl=queue, MessageBody=text)
+        redeliver_shuffled(stack, "EmailQueue", 5, seed=7)
         drain(stack, "EmailQueue", senders)
         run.run()
     # Then five emails went out and five are counted: 3 included, 2 over at $1 per 1,000

@@ -6,7 +6,6 @@ surcharge exactly once, held while the plan has no such surcharge, and on the in
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +23,14 @@ from tests.integration.outreach import (
     messages,
     pipeline,
 )
-from tests.integration.test_billing import MONTH, body, put_plan, reconcile, sms_subscriber
+from tests.integration.test_billing import (
+    MONTH,
+    body,
+    put_plan,
+    reconcile,
+    redeliver_shuffled,
+    sms_subscriber,
+)
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -158,18 +164,7 @@ def test_an_email_attachment_is_delivered_and_metered_once_however_often_it_is_a
         run.publish()
         drain(stack, "FlowQueue", flows)
         # When its send request is delivered three times, shuffled among other copies
-        sqs = boto3.client("sqs")
-        queue = stack.resource("EmailQueue")
-        requests = []
-        while got := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
-            for message in got:
-                requests.append(message["Body"])
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        assert len(requests) == 1
-        copies = requests * 3
-        random.Random(5).shuffle(copies)
-        for text in copies:
-            sqs.send_message(QueueUrl=queue, MessageBody=text)
+        redeliver_shuffled(stack, "EmailQueue", 1, seed=5)
         drain(stack, "EmailQueue", senders)
         run.run()
 

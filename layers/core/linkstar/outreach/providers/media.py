@@ -88,10 +88,6 @@ def object_key(tenant_id: str, key: str) -> str:
     return f"{tenant_id}/{key}"
 
 
-def s3_url(tenant_id: str, key: str) -> str:
-    return f"s3://{bucket()}/{object_key(tenant_id, key)}"
-
-
 def read_attachments(tenant_id: str, files: Sequence[Attachment]) -> list[EmailAttachment]:
     """The bytes of an email's attachments, refused when together they exceed
     ``MAX_ATTACHMENT_BYTES``."""
