@@ -313,3 +313,29 @@ def test_ad_spend_within_campaigns_or_skus_reaches_only_their_orders(
     # All of it on the order with the campaign (or the SKU), none on the other; both known.
     assert ads == ["0.00", "30.00"]
     assert all("ads" not in o["missing"] for o in by_order.values())
+
+
+def test_a_recost_page_delivered_twice_counts_its_orders_once(stack: Stack) -> None:
+    import boto3
+
+    from functions.costs.app import handler
+    from tests.integration.conftest import FakeContext, sqs_event
+
+    seller = new_seller(stack, "Redelivered Recost")
+    with pipeline(stack):
+        for order_id in (5101, 5102):
+            post_webhook(stack, seller, "orders/create", shopify_order(order_id))
+        drain_ingest(stack)
+        assert call(stack, "PUT", "/cost-model", seller.api_key, MODEL).status_code == 200
+        sqs = boto3.client("sqs")
+        url = stack.resource("CostsQueue")
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert len(got) == 1
+        for _ in range(2):  # SQS may deliver a message again after it was handled
+            answer = handler(sqs_event(url, got), FakeContext())
+            assert answer["batchItemFailures"] == []
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+        status = costs(stack, seller)["recost"]
+        (row,) = costs(stack, seller)["total"]
+    assert (status["state"], status["orders_seen"], status["orders_changed"]) == ("done", 2, 2)
+    assert row["orders"] == 2

@@ -13,6 +13,7 @@ catching up with a change.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from typing import Any
 
@@ -112,17 +113,20 @@ def run_page(body: dict[str, Any]) -> str:
         if token:
             cursor = {**body, "cursor": token}
     changed = sum(1 for state in states if ledger.recost_order(tenant_id, state, inputs))
-    _progress(tenant_id, body["job_id"], len(states), changed, done=cursor is None)
+    page_id = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    _progress(tenant_id, body["job_id"], page_id, len(states), changed, done=cursor is None)
     if cursor is not None:
         _send(cursor)
     return f"recosted {len(states)} orders, {changed} changed"
 
 
-def _progress(tenant_id: str, job_id: str, seen: int, changed: int, *, done: bool) -> None:
-    # Only the latest request's status counts: an older job's pages finishing late must not
-    # mark a newer one done.
-    sets = "ADD orders_seen :s, orders_changed :c"
-    values: dict[str, Any] = {":s": seen, ":c": changed, ":j": job_id}
+def _progress(
+    tenant_id: str, job_id: str, page: str, seen: int, changed: int, *, done: bool
+) -> None:
+    # Only the latest request's status counts (an older job's pages finishing late must not
+    # mark a newer one done), and each page once: a page SQS delivers again is not recounted.
+    sets = "ADD pages :page, orders_seen :s, orders_changed :c"
+    values: dict[str, Any] = {":s": seen, ":c": changed, ":j": job_id, ":page": {page}, ":p": page}
     if done:
         sets = "SET #state = :done, finished_at = :at " + sets
         values.update({":done": "done", ":at": clock.now().isoformat()})
@@ -130,7 +134,7 @@ def _progress(tenant_id: str, job_id: str, seen: int, changed: int, *, done: boo
         dynamo.update(
             keys.recost_status(tenant_id),
             sets,
-            condition="job_id = :j",
+            condition="job_id = :j AND NOT contains(pages, :p)",
             names={"#state": "state"} if done else None,
             values=values,
         )
