@@ -86,9 +86,13 @@ def call(
     token: str | None,
     body: Any = None,
     content_type: str = "application/json",
+    language: str | None = None,
 ) -> Any:
-    """A request to the API; ``body`` is sent as JSON, or as it is with another content type."""
+    """A request to the API; ``body`` is sent as JSON, or as it is with another content type;
+    ``language`` is sent as ``Accept-Language``."""
     headers = {"Content-Type": content_type}
+    if language:
+        headers["Accept-Language"] = language
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if content_type == "application/json":

@@ -97,7 +97,7 @@ CART_TEMPLATES = _library(
     _template(
         "cart_email",
         "email",
-        "继续结算：{{ checkout.recovery_url }}\n" + FOOTER,  # noqa: RUF001 - Chinese punctuation
+        "继续结算：{{ checkout.recovery_url }}\n" + FOOTER,
         locale="zh-CN",
     ),
     _template("cart_sms", "sms", "Finish: {{ checkout.recovery_url }} Reply STOP to opt out"),
@@ -878,7 +878,7 @@ def test_preset_copy_is_natural_chinese_where_it_counts() -> None:
         if d["channel"] == "email" and d["locale"] == "zh-CN"
     ]
     assert email["subject"] == "您的购物车还在等您"
-    assert "退订：{{ links.unsubscribe_url }}" in email["body"]  # noqa: RUF001 - Chinese colon
+    assert "退订：{{ links.unsubscribe_url }}" in email["body"]
 
 
 def test_abandoned_checkout_preset_reminds_only_while_the_checkout_is_open() -> None:

@@ -345,7 +345,7 @@ def test_chinese_sms_renders_and_is_ucs2() -> None:
         subject=None,
         # full-width punctuation is what Chinese text uses, not a typo
         body=(
-            "【{{ tenant.name }}】{{ contact.first_name }}您好，"  # noqa: RUF001
+            "【{{ tenant.name }}】{{ contact.first_name }}您好，"
             "您的订单{{ order.name }}已发货。退订回T"
         ),
     )
@@ -354,7 +354,7 @@ def test_chinese_sms_renders_and_is_ucs2() -> None:
     rendered = render(template, context(first_name="王芳"))
 
     # Then
-    assert rendered.text == "【Kite & Co】王芳您好，您的订单#1001已发货。退订回T"  # noqa: RUF001
+    assert rendered.text == "【Kite & Co】王芳您好，您的订单#1001已发货。退订回T"
     assert rendered.sms is not None
     assert rendered.sms.encoding == "UCS-2"
     assert rendered.sms.segments == 1

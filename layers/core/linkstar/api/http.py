@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from linkstar import clock
+from linkstar import clock, text
 from linkstar.errors import BadRequest, LinkStarError
 from linkstar.observability import logger
+from linkstar.text import Text
 
 M = TypeVar("M", bound=BaseModel)
 _SENTENCE = re.compile(r"(.+?\.)(?:\s|$)")
@@ -118,7 +119,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(error: LinkStarError) -> Response:
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    body: dict[str, Any] = {"code": error.code, "message": str(error.message)}
     if error.details:
         body["details"] = error.details
     return json_response(body, error.status)
@@ -166,6 +167,26 @@ def _record(
         )
 
 
+def _answer(view: Callable[..., Any], path: str, args: Any, kw: Any) -> Response:
+    try:
+        result = view(*args, **kw)
+    except LinkStarError as exc:
+        return error_response(exc)
+    except ValidationError as exc:
+        return json_response(
+            {
+                "code": "validation_error",
+                "message": Text("api.validation_error"),
+                "errors": json.loads(exc.json(include_url=False, include_input=False)),
+            },
+            400,
+        )
+    except Exception:
+        logger.exception("unhandled error", extra={"path": path})
+        return json_response({"code": "internal_error", "message": Text("api.internal_error")}, 500)
+    return result if isinstance(result, Response) else json_response(result)
+
+
 def route(
     bp: Blueprint,
     path: str,
@@ -190,26 +211,16 @@ def route(
 
         @functools.wraps(view)
         def wrapped(*args: Any, **kw: Any) -> Response:
-            try:
-                result = view(*args, **kw)
-            except LinkStarError as exc:
-                return error_response(exc)
-            except ValidationError as exc:
-                return json_response(
-                    {
-                        "code": "validation_error",
-                        "message": "the request body is not valid",
-                        "errors": json.loads(exc.json(include_url=False, include_input=False)),
-                    },
-                    400,
-                )
-            except Exception:
-                logger.exception("unhandled error", extra={"path": path})
-                return json_response(
-                    {"code": "internal_error", "message": "something went wrong on our side"},
-                    500,
-                )
-            return result if isinstance(result, Response) else json_response(result)
+            request = bp.current_request
+            headers: Any = request.headers if request else None
+            wanted = headers.get("accept-language") if headers else None
+            with text.use_locale(text.negotiate(wanted)) as locale:
+                answer = _answer(view, path, args, kw)
+                # Sentences in the body are in the locale asked for: caches must key on it.
+                answer.headers["Content-Language"] = locale
+                vary = answer.headers.get("Vary")
+                answer.headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
+                return answer
 
         return bp.route(path, methods=methods, **kwargs)(wrapped)
 

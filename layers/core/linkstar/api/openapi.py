@@ -107,6 +107,18 @@ class _Schemas:
         return dict(refs), dict(top.get("$defs", {}))
 
 
+# Every answer writes its sentences (errors, reasons, workings) in the language asked for.
+ACCEPT_LANGUAGE: dict[str, Any] = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "zh-CN (any zh range) or en, with q-values as RFC 9110 has them; sentences the "
+    "API writes follow it, codes never do. Anything else: English. The answer's "
+    "Content-Language says which it used.",
+}
+
+
 def _error_model() -> type[BaseModel]:
     found = resolve("Error")
     assert isinstance(found, type)
@@ -168,6 +180,7 @@ def _operation(
         }
         for param in doc.params
     ]
+    parameters.append(ACCEPT_LANGUAGE)
     operation: dict[str, Any] = {
         "operationId": doc.view,
         "summary": doc.summary,

@@ -23,7 +23,6 @@ Pure data: no I/O.
 # Chinese copy uses full-width punctuation on purpose: it is correct Chinese, not a typo.
 # Paragraphs are one line each (marked noqa: E501): mail clients wrap text, and a hard line
 # break in the source would become one in the email.
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 

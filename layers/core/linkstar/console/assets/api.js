@@ -3,6 +3,8 @@
 // machine-readable `code`. A 401 means the key is unknown, revoked or expired: the app is told so
 // it can go back to sign-in with a message.
 
+import { locale } from "./i18n.js";
+
 const KEY_STORAGE = "linkstar.console.apiKey";
 
 /** Where the API is: the page is served at <api>/console (a stage prefix kept). */
@@ -34,7 +36,8 @@ export function onUnauthorized(handler) {
 
 /** Call the API. `body` is sent as JSON unless `contentType` says otherwise (a file upload). */
 export async function api(path, { method = "GET", body, contentType, key = apiKey() } = {}) {
-  const headers = { Accept: "application/json" };
+  // The API writes its sentences (reasons, how a cost was worked out, errors) in this language.
+  const headers = { Accept: "application/json", "Accept-Language": locale() };
   if (key) headers.Authorization = `Bearer ${key}`;
   let payload;
   if (body !== undefined) {

@@ -183,6 +183,22 @@ async function show() {
   }
 }
 
+/** Loads the page shown again and redraws it, keeping what is shown until the answer is in
+ * (and if the answer fails: the page was already drawn once with the same data). */
+async function refresh() {
+  if (!current || !apiKey()) return;
+  const { page, ctx } = current;
+  const token = ++drawing;
+  try {
+    const data = await page.load(ctx);
+    if (token !== drawing) return;
+    current = { page, data, ctx };
+    draw();
+  } catch (error) {
+    if (error.status !== 401) console.warn("refresh failed", error);
+  }
+}
+
 function draw() {
   if (!current) return;
   const { page, data, ctx } = current;
@@ -210,7 +226,8 @@ onLocaleChange(() => {
     fillPeriods();
     showRole();
   }
-  draw();
+  draw(); // the console's own words switch at once
+  refresh(); // the API's sentences come back in the new language
 });
 window.addEventListener("hashchange", () => show());
 window.addEventListener("unhandledrejection", (event) => {
