@@ -27,8 +27,15 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+def _files(locale: str) -> dict[str, dict[str, str]]:
+    return {
+        path.name: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((text.CATALOGUE_DIR / locale).glob("*.json"))
+    }
+
+
 def _catalogue(locale: str) -> dict[str, str]:
-    return json.loads((text.CATALOGUE_DIR / f"{locale}.json").read_text(encoding="utf-8"))
+    return {code: s for messages in _files(locale).values() for code, s in messages.items()}
 
 
 def _python_files() -> Iterator[Path]:
@@ -74,6 +81,22 @@ def _placeholders(sentence: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- the catalogue
+
+
+@pytest.mark.parametrize("locale", text.LOCALES)
+def test_each_code_is_in_one_file_the_one_its_area_names(locale: str) -> None:
+    # "kpi.no_data" lives in kpi.json: two files defining one code would shadow each other.
+    misplaced = [
+        f"{name}: {code}"
+        for name, messages in _files(locale).items()
+        for code in messages
+        if code.split(".")[0] != name.removesuffix(".json")
+    ]
+    assert misplaced == []
+
+
+def test_both_locales_have_the_same_files() -> None:
+    assert sorted(_files("en")) == sorted(_files("zh-CN"))
 
 
 def test_both_locales_hold_the_same_messages() -> None:

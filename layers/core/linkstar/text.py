@@ -3,7 +3,7 @@ held, how a cost was worked out, what is wrong with an imported row, an API erro
 the reader's language.
 
 Code never builds such a sentence as a string. It names a message in the catalogue
-(``linkstar/messages/<locale>.json``) and gives its parameters::
+(``linkstar/messages/<locale>/<area>.json``) and gives its parameters::
 
     Text("kpi.no_data", metrics=["ad_spend"])
 
@@ -46,8 +46,12 @@ Param = Union[str, int, float, Decimal, "Text", Sequence[Any], None]
 
 @functools.cache
 def catalogue(locale: str) -> dict[str, str]:
-    """The messages of ``locale`` by code (read once per process, on first use)."""
-    return json.loads((CATALOGUE_DIR / f"{locale}.json").read_text(encoding="utf-8"))
+    """The messages of ``locale`` by code (read once per process, on first use): every file of
+    ``messages/<locale>/``, one per area of the code (a code's first part names its file)."""
+    merged: dict[str, str] = {}
+    for path in sorted((CATALOGUE_DIR / locale).glob("*.json")):
+        merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
 
 
 def current_locale() -> str:
