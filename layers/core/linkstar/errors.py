@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from linkstar.text import Text
+
 
 class LinkStarError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+    def __init__(self, message: str | Text, *, code: str | None = None, **details: Any) -> None:
+        # A Text stays one until the error is answered: it renders in the request's language.
         super().__init__(message)
         self.message = message
         if code:

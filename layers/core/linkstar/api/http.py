@@ -247,9 +247,9 @@ def json_object(bp: Blueprint) -> dict[str, Any]:
     try:
         data = json.loads(raw or b"{}")
     except ValueError as exc:
-        raise BadRequest("the request body is not JSON", code="invalid_json") from exc
+        raise BadRequest(Text("api.body_not_json"), code="invalid_json") from exc
     if not isinstance(data, dict):
-        raise BadRequest("the request body must be a JSON object", code="invalid_json")
+        raise BadRequest(Text("api.body_not_object"), code="invalid_json")
     return data
 
 
@@ -276,9 +276,7 @@ def period_param(params: dict[str, str], today: date) -> str:
             valid = False
     if not valid:
         raise BadRequest(
-            f"period must be YYYY-MM-DD, YYYY-Www, YYYY-MM or YYYY-Qn, of a year from "
-            f"{FIRST_YEAR} to {LAST_YEAR}",
-            code="invalid_query",
+            Text("api.invalid_period", first=FIRST_YEAR, last=LAST_YEAR), code="invalid_query"
         )
     return label
 
@@ -297,7 +295,7 @@ def int_param(params: dict[str, str], name: str, default: int, lo: int, hi: int)
     try:
         value = int(raw)
     except ValueError as exc:
-        raise BadRequest(f"{name} must be a whole number", code="invalid_query") from exc
+        raise BadRequest(Text("api.not_whole_number", name=name), code="invalid_query") from exc
     if not lo <= value <= hi:
-        raise BadRequest(f"{name} must be between {lo} and {hi}", code="invalid_query")
+        raise BadRequest(Text("api.out_of_range", name=name, lo=lo, hi=hi), code="invalid_query")
     return value
