@@ -37,8 +37,11 @@ def run_imports(stack: Stack) -> None:
     drain(stack, "ImportQueue", handler)
 
 
-def job(stack: Stack, api_key: str, store_id: str, job_id: str) -> dict:
-    return body_of(call(stack, "GET", f"/stores/{store_id}/imports/{job_id}", api_key))
+def job(
+    stack: Stack, api_key: str, store_id: str, job_id: str, language: str | None = None
+) -> dict:
+    path = f"/stores/{store_id}/imports/{job_id}"
+    return body_of(call(stack, "GET", path, api_key, language=language))
 
 
 def test_shopify_export_imports_once_and_merges_with_webhooks(stack: Stack) -> None:
@@ -212,3 +215,111 @@ def test_a_job_that_keeps_failing_is_marked_failed_with_its_reason(
     result = job(stack, seller.api_key, seller.store_id, queued["job_id"])
     assert result["status"] == "failed"
     assert result["failure"].startswith("retries_exhausted")
+    # and a seller reading in Chinese is told the import failed, the code left as it is
+    chinese = job(stack, seller.api_key, seller.store_id, queued["job_id"], language="zh-CN")
+    assert chinese["failure"].startswith("导入失败（retries_exhausted）：")
+
+
+# ------------------------------------------------------------------ the seller's language
+
+
+def test_rejected_rows_are_explained_in_the_language_asked_for(stack: Stack) -> None:
+    # Given: a finished import of a file with bad rows
+    seller = new_seller(stack, "Bilingual rows")
+    csv = (IMPORTS / "shopify_orders_export.malformed.csv").read_bytes()
+    job_id = body_of(upload(stack, seller.api_key, seller.store_id, csv, "text/csv"))["job_id"]
+    run_imports(stack)
+
+    # When: the seller reads it in Chinese, and with no language preference
+    chinese = job(stack, seller.api_key, seller.store_id, job_id, language="zh-CN")
+    english = job(stack, seller.api_key, seller.store_id, job_id)
+    listed = body_of(
+        call(stack, "GET", f"/stores/{seller.store_id}/imports", seller.api_key, language="zh")
+    )["imports"]
+
+    # Then: the same problems (codes, rows), each explained in the reader's language; column
+    # names and the file's values stay as the file has them
+    def reasons(result: dict) -> dict[tuple[int, str], str]:
+        return {(e["row"], e["code"]): e["reason"] for e in result["errors"]}
+
+    assert reasons(chinese).keys() == reasons(english).keys()
+    assert reasons(english)[(3, "invalid_amount")] == "Total is not an amount: '12,50'"
+    assert reasons(chinese)[(3, "invalid_amount")] == "Total 不是有效金额：'12,50'"
+    assert reasons(english)[(9, "invalid_currency")] == (
+        "Currency is not an ISO 4217 code: 'Dollars'"
+    )
+    assert reasons(chinese)[(9, "invalid_currency")] == "Currency 不是 ISO 4217 货币代码：'Dollars'"
+    assert reasons(chinese)[(4, "order_rows_not_contiguous")].startswith("订单 #2001 的行")
+    assert reasons(english)[(4, "order_rows_not_contiguous")].startswith("rows of order #2001")
+    assert [j["errors"] for j in listed] == [chinese["errors"]]
+
+
+def test_an_import_stored_before_messages_still_reads(stack: Stack) -> None:
+    from linkstar.history.models import ImportJob, RowProblem
+    from linkstar.store import dynamo, keys
+
+    # Given: a job item as it was stored before sentences were messages (plain English)
+    seller = new_seller(stack, "Old import")
+    old = ImportJob(
+        job_id="j0ldjob",
+        tenant_id=seller.tenant_id,
+        store_id=seller.store_id,
+        format="shopify_orders_csv",
+        status="failed",
+        file_bytes=10,
+        s3_key=f"imports/{seller.tenant_id}/{seller.store_id}/j0ldjob",
+        created_at="2025-01-02T03:04:05Z",
+        updated_at="2025-01-02T03:04:05Z",
+        rows_rejected=1,
+    )
+    doc = old.model_dump(mode="json")
+    doc["errors"] = [
+        {"row": 2, "code": "invalid_amount", "reason": "Total is not an amount: 'x'"},
+    ]
+    doc["failure"] = "retries_exhausted: NoSuchKey()"
+    dynamo.put(
+        {
+            **keys.import_job(seller.tenant_id, seller.store_id, "j0ldjob"),
+            "type": "import_job",
+            "tenant_id": seller.tenant_id,
+            "store_id": seller.store_id,
+            "status": "failed",
+            "doc": ImportJob.model_validate(doc).model_dump_json(),
+        }
+    )
+    assert RowProblem.model_validate(doc["errors"][0]).reason == "Total is not an amount: 'x'"
+
+    # When: it is read, in Chinese and in English
+    chinese = job(stack, seller.api_key, seller.store_id, "j0ldjob", language="zh-CN")
+    english = job(stack, seller.api_key, seller.store_id, "j0ldjob")
+
+    # Then: both show what was stored, as it was
+    for result in (chinese, english):
+        assert result["status"] == "failed"
+        assert result["errors"] == [
+            {
+                "row": 2,
+                "code": "invalid_amount",
+                "reason": "Total is not an amount: 'x'",
+                "order_ref": None,
+            }
+        ]
+        assert result["failure"] == "retries_exhausted: NoSuchKey()"
+        assert "s3_key" not in result
+
+
+def test_upload_refusals_are_in_the_language_asked_for(stack: Stack) -> None:
+    seller = new_seller(stack, "Refused upload")
+    path = f"/stores/{seller.store_id}/import"
+
+    unknown_zh = call(stack, "POST", path, seller.api_key, b"a,b\n1,2\n", "text/csv", "zh-CN")
+    unknown_en = call(stack, "POST", path, seller.api_key, b"a,b\n1,2\n", "text/csv")
+    empty_zh = call(stack, "POST", path, seller.api_key, b"  \n", "text/csv", "zh-CN")
+    missing = call(stack, "GET", f"{path}s/jnosuchjob", seller.api_key, language="zh-CN")
+
+    assert body_of(unknown_zh)["code"] == body_of(unknown_en)["code"] == "unknown_import_format"
+    assert body_of(unknown_zh)["message"].startswith("无法识别的订单历史文件")
+    assert body_of(unknown_en)["message"].startswith("not an order-history file")
+    assert (body_of(empty_zh)["code"], body_of(empty_zh)["message"]) == ("empty_file", "文件为空")
+    assert missing.status_code == 404
+    assert body_of(missing) == {"code": "import_not_found", "message": "找不到该导入任务"}

@@ -7,12 +7,26 @@ from chalice import Blueprint
 
 from linkstar.api.auth import require_admin
 from linkstar.api.http import Auth, Param, int_param, query_params, route
+from linkstar.errors import BadRequest
 from linkstar.ingest import deadletter
+from linkstar.text import Text
 
 bp = Blueprint(__name__)
 QUEUE = Param(
     "queue", "which dead-letter queue", {"enum": ["ingest", "enrich"], "default": "ingest"}
 )
+
+
+def _queue(params: dict[str, str]) -> str:
+    # Checked here, before deadletter is asked, so the refusal is written in the reader's
+    # language (deadletter's own check stays for its other callers).
+    name = params.get("queue", "ingest")
+    if name not in deadletter.QUEUES:
+        raise BadRequest(
+            Text("request.unknown_queue", queues=str(sorted(deadletter.QUEUES))),
+            code="invalid_query",
+        )
+    return name
 
 
 @route(
@@ -27,8 +41,9 @@ QUEUE = Param(
 def list_dead_letters() -> dict:
     """Look at dead letters without consuming them."""
     require_admin(bp)
-    limit = int_param(query_params(bp), "limit", 50, 1, 500)
-    messages = deadletter.peek(limit, queue=query_params(bp).get("queue", "ingest"))
+    params = query_params(bp)
+    limit = int_param(params, "limit", 50, 1, 500)
+    messages = deadletter.peek(limit, queue=_queue(params))
     return {"messages": messages, "count": len(messages)}
 
 
@@ -52,5 +67,5 @@ def replay_dead_letters() -> dict:
     return deadletter.replay(
         limit=int_param(params, "limit", 100, 1, 10_000),
         tenant_id=params.get("tenant_id"),
-        queue=params.get("queue", "ingest"),
+        queue=_queue(params),
     )

@@ -10,6 +10,7 @@ from linkstar.api.http import Auth, Param, int_param, query_params, route
 from linkstar.api.views import customer_view
 from linkstar.errors import NotFound
 from linkstar.store import customers as customer_repo
+from linkstar.text import Text
 
 bp = Blueprint(__name__)
 
@@ -62,5 +63,5 @@ def get_customer(customer_id: str) -> dict:
     who = principal(bp)
     found = customer_repo.load(who.tenant_id, customer_id)
     if found is None:
-        raise NotFound("no such customer", code="customer_not_found")
+        raise NotFound(Text("customer.not_found"), code="customer_not_found")
     return customer_view(found)

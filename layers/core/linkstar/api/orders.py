@@ -12,6 +12,7 @@ from linkstar.api.views import order_view
 from linkstar.errors import BadRequest, NotFound
 from linkstar.orders.models import OrderStatus
 from linkstar.store import orders as order_repo
+from linkstar.text import Text
 
 bp = Blueprint(__name__)
 FILTERS = ("store_id", "status", "market", "customer_id")
@@ -33,7 +34,7 @@ def _day(value: str | None, name: str) -> str | None:
     try:
         return date.fromisoformat(value).isoformat()
     except ValueError as exc:
-        raise BadRequest(f"{name} must be a date (YYYY-MM-DD)", code="invalid_query") from exc
+        raise BadRequest(Text("order.invalid_day", name=name), code="invalid_query") from exc
 
 
 @route(
@@ -51,7 +52,7 @@ def list_orders() -> dict:
     params = query_params(bp)
     filters = {name: params[name] for name in FILTERS if params.get(name)}
     if "status" in filters and filters["status"] not in {s.value for s in OrderStatus}:
-        raise BadRequest("unknown status", code="invalid_query")
+        raise BadRequest(Text("order.unknown_status"), code="invalid_query")
     if "market" in filters:
         filters["market"] = filters["market"].upper()
     orders, token = order_repo.list_page(
@@ -78,5 +79,5 @@ def get_order(order_id: str) -> dict:
     who = principal(bp)
     state = order_repo.load(who.tenant_id, order_id)
     if state is None or not state.placed:
-        raise NotFound("no such order", code="order_not_found")
+        raise NotFound(Text("order.not_found"), code="order_not_found")
     return order_view(state, detail=True)

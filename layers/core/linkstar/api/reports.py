@@ -13,6 +13,7 @@ from linkstar.api.auth import principal
 from linkstar.api.http import Auth, Param, query_params, route
 from linkstar.errors import BadRequest
 from linkstar.store import aggregates
+from linkstar.text import Text
 
 bp = Blueprint(__name__)
 COUNTERS = (
@@ -91,9 +92,9 @@ def daily_report() -> dict:
             date.fromisoformat(params["from"]) if "from" in params else day_to - timedelta(days=30)
         )
     except ValueError as exc:
-        raise BadRequest("from/to must be dates (YYYY-MM-DD)", code="invalid_query") from exc
+        raise BadRequest(Text("request.invalid_dates"), code="invalid_query") from exc
     if day_from > day_to or (day_to - day_from).days > MAX_DAYS:
-        raise BadRequest(f"from must be before to, at most {MAX_DAYS} days", code="invalid_query")
+        raise BadRequest(Text("request.invalid_range", max_days=MAX_DAYS), code="invalid_query")
     items = aggregates.read_range(who.tenant_id, day_from.isoformat(), day_to.isoformat())
     rows = [_row(i) for i in items if i.get("type") == "aggregate"]
     store_filter = params.get("store_id")

@@ -21,6 +21,7 @@ from linkstar.settings import get_settings
 from linkstar.store import stores as store_repo
 from linkstar.stores.models import SecretRotation, Store, StoreCreate, StoreView
 from linkstar.tenants.models import Role
+from linkstar.text import Text
 
 bp = Blueprint(__name__)
 MAX_ACTIVE_SECRETS = 3
@@ -53,7 +54,7 @@ def _view(store: Store, with_stats: bool = False) -> StoreView:
 def _load(tenant_id: str, store_id: str) -> Store:
     store = store_repo.get(tenant_id, store_id) if ids.tenant_of_store(store_id) else None
     if store is None:
-        raise NotFound("no such store", code="store_not_found")
+        raise NotFound(Text("store.not_found"), code="store_not_found")
     return store
 
 
@@ -181,17 +182,17 @@ def import_history(store_id: str) -> Response:
     raw = bp.current_request.raw_body or b""
     body = raw if isinstance(raw, bytes) else raw.encode()
     if not body.strip():
-        raise BadRequest("the file is empty", code="empty_file")
+        raise BadRequest(Text("history.empty_file"), code="empty_file")
     if len(body) > MAX_IMPORT_BYTES:
         raise PayloadTooLarge(
-            "import files are limited to 6 MiB per upload: split larger exports by date",
+            Text("history.file_too_large", limit=f"{MAX_IMPORT_BYTES // 2**20} MiB"),
             code="payload_too_large",
         )
     header = body.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
     kind = parsers.detect(header)
     if parsers.PLATFORM_OF[kind] is not store.platform:
         raise BadRequest(
-            f"a {kind} file can't be imported into a {store.platform.value} store",
+            Text("history.format_platform_mismatch", kind=kind, platform=store.platform.value),
             code="format_platform_mismatch",
         )
     job = history_jobs.queue(store, kind, body)
@@ -232,5 +233,5 @@ def get_import(store_id: str, job_id: str) -> dict:
     store = _load(who.tenant_id, store_id)
     job = job_repo.get(store.tenant_id, store.store_id, job_id)
     if job is None:
-        raise NotFound("no such import", code="import_not_found")
+        raise NotFound(Text("history.import_not_found"), code="import_not_found")
     return job.model_dump(mode="json", exclude={"s3_key"})

@@ -11,6 +11,7 @@ from linkstar.errors import NotFound
 from linkstar.store import tenants as tenant_repo
 from linkstar.tenants import service
 from linkstar.tenants.models import ApiKey, ApiKeyCreate, Role, TenantCreate
+from linkstar.text import Text
 
 bp = Blueprint(__name__)
 
@@ -122,5 +123,5 @@ def revoke_api_key(key_id: str) -> dict:
     try:
         key = service.revoke_key(who, key_id)
     except LookupError as exc:
-        raise NotFound("no such API key", code="api_key_not_found") from exc
+        raise NotFound(Text("tenant.api_key_not_found"), code="api_key_not_found") from exc
     return _key_view(key)

@@ -24,6 +24,7 @@ from linkstar.platforms import imports as parsers
 from linkstar.settings import get_settings
 from linkstar.store import imports as job_repo
 from linkstar.store import stores as store_repo
+from linkstar.text import Text
 
 CHECKPOINT_EVERY = 200
 
@@ -53,7 +54,7 @@ def run(tenant_id: str, store_id: str, job_id: str) -> ImportJob:
         return job
     store = store_repo.get_cached(tenant_id, store_id)
     if store is None:
-        return _save(job, status="failed", failure="the store no longer exists", finished_at=_now())
+        return _save(job, status="failed", failure=Text("history.store_gone"), finished_at=_now())
     done_rows = job.rows_read  # a retried job resumes after its last checkpoint
     job = _save(job, status="running")
     counts = {
@@ -106,11 +107,13 @@ def handle_record(record: dict[str, Any]) -> str:
     def work() -> str:
         return run(tenant_id, store_id, job_id).status
 
-    def park(code: str, reason: str, attempts: int) -> None:
+    def park(code: str, reason: Text | str, attempts: int) -> None:
         # The file stays in S3 and every order already applied stays applied: uploading it
         # again resumes cheaply (each order it holds is a duplicate delivery).
         job = job_repo.get(tenant_id, store_id, job_id)
         if job is not None:
-            _save(job, status="failed", failure=f"{code}: {reason}", finished_at=_now())
+            # The code and the error as they are (technical), under a sentence the seller reads.
+            failure = Text("history.job_failed", code=code, detail=reason)
+            _save(job, status="failed", failure=failure, finished_at=_now())
 
     return settle(record, work, park)

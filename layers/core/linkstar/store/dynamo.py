@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from linkstar import aws
 from linkstar.errors import BadRequest, ConcurrentUpdate, Conflict
 from linkstar.settings import get_settings, require
+from linkstar.text import Text
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -81,9 +82,7 @@ def put(item: Mapping[str, Any], *, condition: str | None = None, **expr: Any) -
         aws.client("dynamodb").put_item(**kwargs)
     except _client_error() as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise Conflict(
-                "the item was changed or already exists", code="condition_failed"
-            ) from exc
+            raise Conflict(Text("request.item_changed"), code="condition_failed") from exc
         raise
 
 
@@ -110,9 +109,7 @@ def update(
         answer = aws.client("dynamodb").update_item(**kwargs)
     except _client_error() as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise Conflict(
-                "the item was changed or already exists", code="condition_failed"
-            ) from exc
+            raise Conflict(Text("request.item_changed"), code="condition_failed") from exc
         raise
     attributes = answer.get("Attributes")
     return deserialize(attributes) if attributes else None
@@ -229,7 +226,7 @@ def transact(ops: list[Op]) -> None:
     if not ops:
         return
     if len(ops) > 100:
-        raise BadRequest("transaction too large", code="transaction_too_large")
+        raise BadRequest(Text("request.transaction_too_large"), code="transaction_too_large")
     try:
         aws.client("dynamodb").transact_write_items(
             TransactItems=[{op.kind: op.body} for op in ops]
@@ -240,7 +237,7 @@ def transact(ops: list[Op]) -> None:
         reasons = exc.response.get("CancellationReasons") or []
         for op, reason in zip(ops, reasons, strict=False):
             if reason.get("Code") == "ConditionalCheckFailed" and op.is_guard:
-                raise ConcurrentUpdate("lost an optimistic-lock race") from exc
+                raise ConcurrentUpdate(Text("request.lost_race")) from exc
         raise
 
 
@@ -319,7 +316,7 @@ def _decode_token(token: str, pk_name: str, pk_value: str) -> dict[str, Any]:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
         owner = key[pk_name]["S"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise BadRequest("next_token is not valid", code="invalid_next_token") from exc
+        raise BadRequest(Text("request.invalid_next_token"), code="invalid_next_token") from exc
     if owner != pk_value:
-        raise BadRequest("next_token is not valid", code="invalid_next_token")
+        raise BadRequest(Text("request.invalid_next_token"), code="invalid_next_token")
     return key

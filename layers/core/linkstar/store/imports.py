@@ -1,10 +1,11 @@
-"""Import jobs in DynamoDB (one item per job, under the store's partition)."""
+"""Import jobs in DynamoDB (one item per job, under the store's partition). The job is kept as
+its JSON document, its sentences as catalogue messages (``history.models.STORED``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from linkstar.history.models import ImportJob
+from linkstar.history.models import STORED, ImportJob
 from linkstar.store import dynamo, keys
 
 
@@ -15,7 +16,7 @@ def _item(job: ImportJob) -> dict[str, Any]:
         "tenant_id": job.tenant_id,
         "store_id": job.store_id,
         "status": job.status,
-        "doc": job.model_dump_json(),
+        "doc": job.model_dump_json(context=STORED),
     }
 
 

@@ -10,6 +10,7 @@ from linkstar.errors import ConcurrentUpdate, Conflict
 from linkstar.orders.models import Platform
 from linkstar.store import dynamo, keys
 from linkstar.stores.models import IngestStats, Store
+from linkstar.text import Text
 
 
 def _item(store: Store) -> dict[str, Any]:
@@ -59,7 +60,11 @@ def create(store: Store) -> None:
         dynamo.transact(ops)
     except ConcurrentUpdate as exc:
         raise Conflict(
-            f"{store.platform.value} store {store.external_id} is already connected",
+            Text(
+                "store.already_connected",
+                platform=store.platform.value,
+                external_id=store.external_id,
+            ),
             code="store_exists",
         ) from exc
 

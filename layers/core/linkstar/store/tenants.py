@@ -7,6 +7,7 @@ from typing import Any
 from linkstar.errors import ConcurrentUpdate, Conflict
 from linkstar.store import dynamo, keys
 from linkstar.tenants.models import ApiKey, Tenant
+from linkstar.text import Text
 
 
 def _key_item(key: ApiKey, digest: str) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def create_tenant(tenant: Tenant, owner_key: ApiKey, digest: str) -> None:
             ]
         )
     except ConcurrentUpdate as exc:  # an id collision in 32^11: unlikely, but say so
-        raise Conflict("tenant id collision, retry", code="tenant_exists") from exc
+        raise Conflict(Text("tenant.id_collision"), code="tenant_exists") from exc
 
 
 def put_key(key: ApiKey, digest: str) -> None:

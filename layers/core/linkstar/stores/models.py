@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from linkstar import money
 from linkstar.orders.models import Platform
+from linkstar.text import Text
 
 # Platforms whose push signature covers the app key (it must be known to verify).
 APP_KEY_PLATFORMS = frozenset({Platform.TIKTOK_SHOP, Platform.LAZADA})
@@ -45,9 +46,10 @@ class StoreCreate(BaseModel):
     @model_validator(mode="after")
     def _platform_needs(self) -> StoreCreate:
         if self.platform is not Platform.AMAZON and not self.webhook_secret:
-            raise ValueError(f"webhook_secret is required for {self.platform.value}")
+            # A Text: pydantic renders the error when the API answers, in the reader's language.
+            raise ValueError(Text("store.webhook_secret_required", platform=self.platform.value))
         if self.platform in APP_KEY_PLATFORMS and not self.app_key:
-            raise ValueError(f"app_key is required for {self.platform.value}: it is signed")
+            raise ValueError(Text("store.app_key_required", platform=self.platform.value))
         return self
 
     @field_validator("market")
@@ -55,7 +57,7 @@ class StoreCreate(BaseModel):
     def _market(cls, value: str) -> str:
         value = value.upper()
         if len(value) != 2 or not value.isalpha():
-            raise ValueError("must be an ISO 3166-1 alpha-2 code such as US or DE")
+            raise ValueError(Text("store.invalid_market"))
         return value
 
     @field_validator("currency")
@@ -65,7 +67,7 @@ class StoreCreate(BaseModel):
             return None
         value = value.upper()
         if not money.is_currency(value):
-            raise ValueError("must be an ISO 4217 code")
+            raise ValueError(Text("store.invalid_currency"))
         return value
 
 

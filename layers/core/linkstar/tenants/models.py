@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from linkstar import money
+from linkstar.text import Text
 
 
 class Role(StrEnum):
@@ -38,7 +39,8 @@ class TenantCreate(BaseModel):
     def _currency(cls, value: str) -> str:
         value = value.upper()
         if not money.is_currency(value):
-            raise ValueError("must be an ISO 4217 code such as USD or CNY")
+            # A Text: pydantic renders the error when the API answers, in the reader's language.
+            raise ValueError(Text("tenant.invalid_currency"))
         return value
 
 

@@ -10,6 +10,7 @@ from linkstar.orders.models import utcnow
 from linkstar.store import tenants as repo
 from linkstar.tenants import keys
 from linkstar.tenants.models import ApiKey, ApiKeyCreate, Principal, Role, Tenant, TenantCreate
+from linkstar.text import Text
 
 
 def create_tenant(request: TenantCreate) -> tuple[Tenant, str]:
@@ -35,9 +36,9 @@ def create_tenant(request: TenantCreate) -> tuple[Tenant, str]:
 
 def mint_key(principal: Principal, request: ApiKeyCreate) -> tuple[ApiKey, str]:
     if not principal.role.at_least(Role.ADMIN):
-        raise Forbidden("only an owner or admin may create API keys", code="role_forbidden")
+        raise Forbidden(Text("tenant.create_keys_forbidden"), code="role_forbidden")
     if request.role.rank > principal.role.rank:
-        raise Forbidden("a key cannot grant more than its creator has", code="role_escalation")
+        raise Forbidden(Text("tenant.grant_escalation"), code="role_escalation")
     plaintext = keys.mint(principal.tenant_id)
     key = ApiKey(
         tenant_id=principal.tenant_id,
@@ -54,12 +55,12 @@ def mint_key(principal: Principal, request: ApiKeyCreate) -> tuple[ApiKey, str]:
 
 def revoke_key(principal: Principal, key_id: str) -> ApiKey:
     if not principal.role.at_least(Role.ADMIN):
-        raise Forbidden("only an owner or admin may revoke API keys", code="role_forbidden")
+        raise Forbidden(Text("tenant.revoke_keys_forbidden"), code="role_forbidden")
     key = repo.find_key_by_id(principal.tenant_id, key_id)
     if key is None:
-        raise NotFound("no such API key", code="api_key_not_found")
+        raise NotFound(Text("tenant.api_key_not_found"), code="api_key_not_found")
     if key.role.rank > principal.role.rank:
-        raise Forbidden("cannot revoke a key with more rights than yours", code="role_escalation")
+        raise Forbidden(Text("tenant.revoke_escalation"), code="role_escalation")
     return repo.revoke_key(principal.tenant_id, key_id)
 
 
@@ -67,10 +68,10 @@ def authenticate(authorization: str | None) -> Principal:
     token = _bearer(authorization)
     tenant_id = keys.parse(token)
     if tenant_id is None:
-        raise Unauthorized("unknown or malformed API key", code="invalid_api_key")
+        raise Unauthorized(Text("tenant.malformed_api_key"), code="invalid_api_key")
     key = repo.find_key(tenant_id, keys.digest(token))
     if key is None or key.revoked:
-        raise Unauthorized("unknown or revoked API key", code="invalid_api_key")
+        raise Unauthorized(Text("tenant.revoked_api_key"), code="invalid_api_key")
     return Principal(tenant_id=key.tenant_id, key_id=key.key_id, role=key.role, owner=key.owner)
 
 
@@ -79,7 +80,7 @@ def whoami(principal: Principal) -> dict[str, str | None]:
     role and KPI owner. Never the key or its hash."""
     tenant = repo.load_tenant(principal.tenant_id)
     if tenant is None:
-        raise NotFound("no such tenant", code="tenant_not_found")
+        raise NotFound(Text("tenant.not_found"), code="tenant_not_found")
     return {
         "tenant_id": tenant.tenant_id,
         "tenant_name": tenant.name,
@@ -93,20 +94,18 @@ def whoami(principal: Principal) -> dict[str, str | None]:
 def check_admin_token(authorization: str | None, expected: str) -> None:
     token = _bearer(authorization)
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise Unauthorized(
-            "this route needs the operator's admin token", code="invalid_admin_token"
-        )
+        raise Unauthorized(Text("tenant.admin_token_required"), code="invalid_admin_token")
 
 
 def require(principal: Principal, role: Role) -> None:
     if not principal.role.at_least(role):
-        raise Forbidden(f"this needs role {role.value} or higher", code="role_forbidden")
+        raise Forbidden(Text("tenant.role_required", role=role.value), code="role_forbidden")
 
 
 def _bearer(authorization: str | None) -> str:
     if not authorization:
-        raise Unauthorized("missing Authorization: Bearer <key>", code="missing_credentials")
+        raise Unauthorized(Text("tenant.missing_bearer"), code="missing_credentials")
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("expected Authorization: Bearer <key>", code="missing_credentials")
+        raise Unauthorized(Text("tenant.malformed_bearer"), code="missing_credentials")
     return token.strip()

@@ -46,6 +46,7 @@ from linkstar.platforms.clients.http import (
     CREDENTIALS_REJECTED,
     PermanentMarketplaceError,
 )
+from linkstar.text import Text
 
 DEFAULT_PREFIX = "linkstar/stores"
 # Refresh this long before the platform says a token expires: a request signed with a token that
@@ -58,7 +59,8 @@ def _aware_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        raise ValueError("must carry a time zone offset")
+        # A Text: the seller saving credentials reads it in their language.
+        raise ValueError(Text("store.credential_needs_offset"))
     return value.astimezone(UTC)
 
 
@@ -154,7 +156,8 @@ def _model(platform: Platform) -> type[_Credentials]:
         return MODELS[platform]
     except KeyError:
         raise BadRequest(
-            f"{platform.value} stores have no API credentials", code="credentials_unsupported"
+            Text("store.credentials_unsupported", platform=platform.value),
+            code="credentials_unsupported",
         ) from None
 
 
@@ -163,6 +166,37 @@ def _validation_summary(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
     )
+
+
+def _field_problem(err: Any) -> Text:
+    """One broken rule for the seller: the field and the rule (the English is pydantic's own
+    message, as before messages existed), never the input, which is a secret."""
+    field = ".".join(str(p) for p in err["loc"]) or "(root)"
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "missing":
+        return Text("store.credential_missing", field=field)
+    if kind == "extra_forbidden":
+        return Text("store.credential_not_a_field", field=field)
+    if kind == "int_parsing":
+        return Text("store.credential_not_integer", field=field)
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return Text("store.credential_empty", field=field)
+    if kind == "greater_than":
+        return Text("store.credential_too_small", field=field, limit=str(ctx.get("gt")))
+    rule = next(iter(getattr(ctx.get("error"), "args", ())), None)
+    if kind == "value_error" and isinstance(rule, Text):
+        return Text("store.credential_rule", field=field, rule=rule)
+    return Text("store.credential_invalid", field=field, detail=err["msg"])
+
+
+def _problems(exc: ValidationError) -> Text:
+    # "a; b; c" as nested messages: a list parameter would join with commas, which pydantic's
+    # own wording also uses.
+    found = [_field_problem(err) for err in exc.errors()]
+    joined = found[-1]
+    for problem in reversed(found[:-1]):
+        joined = Text("store.credential_problems", first=problem, rest=joined)
+    return joined
 
 
 def _error_code(exc: Exception) -> str | None:
@@ -187,7 +221,7 @@ def save(tenant_id: str, store_id: str, platform: Platform, data: dict[str, Any]
         creds = model.model_validate(data)
     except ValidationError as exc:
         raise BadRequest(
-            f"invalid {platform.value} credentials: {_validation_summary(exc)}",
+            Text("store.invalid_credentials", platform=platform.value, problems=_problems(exc)),
             code="invalid_credentials",
         ) from None
     _write(tenant_id, store_id, platform, creds, create=True)

@@ -42,6 +42,7 @@ from pydantic import ValidationError
 from linkstar import money
 from linkstar.errors import BadRequest
 from linkstar.orders.models import Platform
+from linkstar.text import Text
 
 if TYPE_CHECKING:
     from linkstar.orders.models import Order
@@ -73,7 +74,7 @@ class ImportedOrder:
 class RowError:
     row: int
     code: str  # machine-readable: missing_column, invalid_amount, invalid_date, unknown_status, …
-    reason: str  # for the seller
+    reason: Text  # for the seller, in their language when shown (linkstar.text)
     order_ref: str | None = None  # the order as the file names it (Shopify Name, Amazon order id)
 
 
@@ -106,25 +107,29 @@ class Problems:
     rather than one per upload. The readers return a harmless placeholder after recording."""
 
     def __init__(self) -> None:
-        self.found: list[tuple[int, str, str]] = []
+        self.found: list[tuple[int, str, Text]] = []
 
     def __bool__(self) -> bool:
         return bool(self.found)
 
-    def add(self, row: Row, code: str, reason: str) -> None:
+    def add(self, row: Row, code: str, reason: Text) -> None:
         self.found.append((row.number, code, reason))
 
     def required(self, row: Row, column: str) -> str:
         value = row.get(column)
         if not value:
-            self.add(row, "missing_value", f"{column} is empty")
+            self.add(row, "missing_value", Text("history.missing_value", column=column))
         return value
 
     def amount(self, row: Row, column: str, currency: str) -> Decimal:
         try:
             return money.parse_amount(row.get(column), currency)
         except ValueError:
-            self.add(row, "invalid_amount", f"{column} is not an amount: {row.get(column)!r}")
+            self.add(
+                row,
+                "invalid_amount",
+                Text("history.invalid_amount", column=column, value=repr(row.get(column))),
+            )
             return Decimal(0)
 
     def quantity(self, row: Row, column: str) -> int:
@@ -136,7 +141,11 @@ class Problems:
         except ValueError:
             value = -1
         if value < 0:
-            self.add(row, "invalid_quantity", f"{column} is not a whole number: {text!r}")
+            self.add(
+                row,
+                "invalid_quantity",
+                Text("history.invalid_quantity", column=column, value=repr(text)),
+            )
             return 0
         return value
 
@@ -146,14 +155,16 @@ class Problems:
         text = row.get(column)
         if not text:
             if required:
-                self.add(row, "missing_value", f"{column} is empty")
+                self.add(row, "missing_value", Text("history.missing_value", column=column))
             return None
         try:
             value = parse(text)
         except ValueError:
             value = None
         if value is None or value.tzinfo is None:
-            self.add(row, "invalid_date", f"{column} is not a date with a UTC offset: {text!r}")
+            self.add(
+                row, "invalid_date", Text("history.invalid_date", column=column, value=repr(text))
+            )
             return None
         return value.astimezone(UTC)
 
@@ -186,9 +197,7 @@ def detect(header_line: str) -> str:
         if {"Name", "Financial Status", "Lineitem quantity"} <= columns:
             return SHOPIFY_ORDERS_CSV
     raise BadRequest(
-        "not an order-history file this import reads. Expected a Shopify orders export "
-        "(Orders > Export, CSV: a header starting 'Name,Email,Financial Status,…') or an Amazon "
-        "All Orders report (tab-separated, header starting 'amazon-order-id<TAB>…')",
+        Text("history.unknown_format"),
         code="unknown_import_format",
         expected=list(KINDS),
     )
@@ -228,7 +237,9 @@ def _format(kind: str) -> OrderFormat:
 
         return amazon_orders.FORMAT
     raise BadRequest(
-        f"unknown import kind {kind!r}", code="unknown_import_format", expected=list(KINDS)
+        Text("history.unknown_kind", kind=repr(kind)),
+        code="unknown_import_format",
+        expected=list(KINDS),
     )
 
 
@@ -297,7 +308,7 @@ def _stream(
     try:
         header_fields = next(reader, None)
     except csv.Error as exc:
-        yield RowError(0, "malformed_row", f"the header line can't be read: {exc}")
+        yield RowError(0, "malformed_row", Text("history.header_unreadable", detail=str(exc)))
         return
     if header_fields is None:
         return
@@ -308,8 +319,12 @@ def _stream(
         yield RowError(
             0,
             "missing_column",
-            f"the header lacks {', '.join(missing)} (a {fmt.kind} file needs "
-            f"{', '.join(fmt.required_columns)})",
+            Text(
+                "history.missing_columns",
+                missing=missing,
+                kind=fmt.kind,
+                required=list(fmt.required_columns),
+            ),
         )
         return
     positions: dict[str, int] = {}
@@ -329,13 +344,9 @@ def _stream(
             # The parser's position is unknown after this (e.g. an unclosed quote ran past the
             # field size limit): stop, and say which order could not be finished.
             number += 1
-            yield RowError(
-                number, "malformed_row", f"row can't be read, file not read further: {exc}"
-            )
+            yield RowError(number, "malformed_row", Text("history.row_unreadable", detail=str(exc)))
             if group is not None and group.rows:
-                yield from _refuse_rows(
-                    group, "order_incomplete", "the file broke off inside this order"
-                )
+                yield from _refuse_rows(group, "order_incomplete", Text("history.file_broke_off"))
             return
         number += 1
         raw = tap.take()
@@ -343,7 +354,9 @@ def _stream(
             continue  # a blank line between rows is not data
         key = fields[key_position].strip() if key_position < len(fields) else ""
         if not key:
-            yield RowError(number, "missing_value", f"{fmt.key_column} is empty")
+            yield RowError(
+                number, "missing_value", Text("history.missing_value", column=fmt.key_column)
+            )
             if group is not None:
                 # Most likely a broken line of the current order: refuse the order whole
                 # rather than import it a line short.
@@ -364,8 +377,7 @@ def _stream(
             yield RowError(
                 number,
                 "order_rows_not_contiguous",
-                f"rows of order {key} appear again after other orders; keep an order's rows "
-                "together (the order's earlier rows were imported)",
+                Text("history.order_rows_not_contiguous", order=key),
                 key,
             )
             continue
@@ -373,7 +385,7 @@ def _stream(
             yield RowError(
                 number,
                 "malformed_row",
-                f"{len(fields)} fields but the header has {len(header)}: the columns are shifted",
+                Text("history.columns_shifted", fields=len(fields), columns=len(header)),
                 key,
             )
             group.refused = group.refused or "order_incomplete"
@@ -393,11 +405,11 @@ def _stream(
         yield from _finish(fmt, group, context)
 
 
-def _too_large(key: str) -> str:
-    return f"order {key} has more than {MAX_ROWS_PER_ORDER} rows; not imported"
+def _too_large(key: str) -> Text:
+    return Text("history.order_too_large", order=key, max_rows=MAX_ROWS_PER_ORDER)
 
 
-def _refuse_rows(group: _Group, code: str, reason: str) -> Iterator[RowError]:
+def _refuse_rows(group: _Group, code: str, reason: Text) -> Iterator[RowError]:
     for row in group.rows:
         yield RowError(row.number, code, reason, group.key)
     group.rows.clear()
@@ -410,7 +422,7 @@ def _finish(
         return  # refused as it was read
     if group.refused:
         yield from _refuse_rows(
-            group, group.refused, f"order {group.key} is missing a row that could not be read"
+            group, group.refused, Text("history.order_missing_row", order=group.key)
         )
         return
     problems = Problems()
@@ -420,12 +432,22 @@ def _finish(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        problems.add(group.rows[0], "invalid_order", f"{where}: {first['msg']}")
+        # Pydantic's own wording of the broken rule, under the field it names.
+        problems.add(
+            group.rows[0],
+            "invalid_order",
+            Text("history.invalid_order_field", field=where, detail=first["msg"]),
+        )
         order = None
     if order is None and not problems:
-        problems.add(group.rows[0], "invalid_order", f"order {group.key} could not be read")
+        problems.add(
+            group.rows[0], "invalid_order", Text("history.order_unreadable", order=group.key)
+        )
     if problems or order is None:
-        for row_number, code, reason in sorted(problems.found):
+        # Sorted as the English reads, so the order of a row's problems never depends on the
+        # language anyone reads them in.
+        found = sorted(problems.found, key=lambda p: (p[0], p[1], p[2].render("en")))
+        for row_number, code, reason in found:
             yield RowError(row_number, code, reason, group.key)
         return
     yield ImportedOrder(

@@ -62,6 +62,7 @@ from linkstar.platforms.imports import (
     Row,
 )
 from linkstar.platforms.marketplaces import AMAZON_BY_DOMAIN, default_currency
+from linkstar.text import Text
 
 # The report's own order-status words, onto the SP-API OrderStatus word that means the same
 # stage. Keys are lower case with single spaces. Sources: a 1.28-million-order count of
@@ -108,7 +109,9 @@ def report_status(raw: str) -> OrderStatus:
         return canonical_status(Platform.AMAZON, raw)
     word = REPORT_STATUS_WORDS.get(" ".join(raw.lower().split()))
     if word is None:
-        raise PermanentError(f"amazon: unknown order status {raw!r}", code="unknown_status")
+        raise PermanentError(
+            Text("history.amazon_unknown_status", value=repr(raw)), code="unknown_status"
+        )
     return canonical_status(Platform.AMAZON, word)
 
 
@@ -141,8 +144,7 @@ def build_order(rows: Sequence[Row], context: ImportContext, problems: Problems)
             problems.add(
                 row,
                 "not_an_amazon_order",
-                "a Multi-Channel Fulfillment order for another sales channel (Non-Amazon); "
-                "it is imported from the store where it was placed",
+                Text("history.not_an_amazon_order"),
             )
         return None
 
@@ -155,15 +157,23 @@ def build_order(rows: Sequence[Row], context: ImportContext, problems: Problems)
     if raw_status:
         try:
             status = report_status(raw_status)
-        except PermanentError as exc:
-            problems.add(first, "unknown_status", exc.message)
+        except PermanentError:
+            problems.add(
+                first,
+                "unknown_status",
+                Text("history.amazon_unknown_status", value=repr(raw_status)),
+            )
 
     created_at = problems.time(first, "purchase-date", parse_time, required=True)
     updated_at = problems.time(first, "last-updated-date", parse_time) or created_at
 
     currencies = {row.get("currency").upper() for row in rows if row.get("currency")}
     if len(currencies) > 1:
-        problems.add(first, "invalid_currency", f"one order in several currencies: {currencies}")
+        problems.add(
+            first,
+            "invalid_currency",
+            Text("history.several_currencies", currencies=sorted(currencies)),
+        )
     currency = (
         next(iter(currencies), "")
         or (marketplace.currency if marketplace else "")
@@ -171,7 +181,11 @@ def build_order(rows: Sequence[Row], context: ImportContext, problems: Problems)
         or default_currency(market)
     ).upper()
     if not money.is_currency(currency):
-        problems.add(first, "invalid_currency", f"currency is not an ISO 4217 code: {currency!r}")
+        problems.add(
+            first,
+            "invalid_currency",
+            Text("history.invalid_currency", column="currency", value=repr(currency)),
+        )
         currency = "XXX"  # keeps reading the rows, so every other problem is reported too
 
     def amount(row: Row, column: str) -> Decimal:

@@ -48,6 +48,7 @@ from linkstar.platforms.imports import (
     Problems,
     Row,
 )
+from linkstar.text import Text
 
 # The REST order's financial_status values (plus "expired", which the admin shows for an
 # authorization that lapsed). Anything else is refused rather than guessed, as the lifecycle
@@ -159,8 +160,7 @@ def build_order(rows: Sequence[Row], context: ImportContext, problems: Problems)
             problems.add(
                 row,
                 "order_first_row_missing",
-                f"a line of order {name} without the order's first row (status, totals); "
-                "keep an order's rows together, first row first",
+                Text("history.order_first_row_missing", order=name),
             )
         return None
     # An export without an Id column falls back to Name: see the module docstring (such orders
@@ -171,16 +171,26 @@ def build_order(rows: Sequence[Row], context: ImportContext, problems: Problems)
     currency = raw_currency.upper()
     if not money.is_currency(currency):
         problems.add(
-            first, "invalid_currency", f"Currency is not an ISO 4217 code: {raw_currency!r}"
+            first,
+            "invalid_currency",
+            Text("history.invalid_currency", column="Currency", value=repr(raw_currency)),
         )
         currency = "XXX"  # keeps reading the rows, so every other problem is reported too
 
     financial = first.get("Financial Status").lower()
     if financial and financial not in FINANCIAL_STATUSES:
-        problems.add(first, "unknown_status", f"unknown Financial Status {financial!r}")
+        problems.add(
+            first,
+            "unknown_status",
+            Text("history.unknown_status", column="Financial Status", value=repr(financial)),
+        )
     fulfillment = first.get("Fulfillment Status").lower()
     if fulfillment and fulfillment not in FULFILLMENT_STATUSES:
-        problems.add(first, "unknown_status", f"unknown Fulfillment Status {fulfillment!r}")
+        problems.add(
+            first,
+            "unknown_status",
+            Text("history.unknown_status", column="Fulfillment Status", value=repr(fulfillment)),
+        )
 
     created_at = problems.time(first, "Created at", parse_time, required=True)
     paid_at = problems.time(first, "Paid at", parse_time)
