@@ -23,7 +23,7 @@ def _queue(params: dict[str, str]) -> str:
     name = params.get("queue", "ingest")
     if name not in deadletter.QUEUES:
         raise BadRequest(
-            Text("request.unknown_queue", queues=str(sorted(deadletter.QUEUES))),
+            Text("request.unknown_queue", queues=sorted(deadletter.QUEUES)),
             code="invalid_query",
         )
     return name
