@@ -18,6 +18,7 @@ from linkstar.kpis.facts import (
     parse_batch,
     validate_fact,
 )
+from linkstar.text import render
 from pydantic import ValidationError
 
 TODAY = date(2026, 11, 1)
@@ -32,7 +33,7 @@ def _fact(**changes: Any) -> dict[str, Any]:
 def _problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     with pytest.raises(ValidationError) as caught:
         validate_fact(data, today=TODAY)
-    return [(p["field"], p["reason"]) for p in facts.fact_problems(caught.value)]
+    return [(p["field"], str(p["reason"])) for p in facts.fact_problems(caught.value)]
 
 
 # ------------------------------------------------------------------ one fact
@@ -275,7 +276,7 @@ def test_a_batch_accepts_the_good_facts_and_reports_the_bad_by_index() -> None:
         ("odr", Decimal("0.0042")),
     ]
     assert result.keys == [fact_key(f) for f in result.accepted]
-    assert result.rejected == [
+    assert render(result.rejected) == [
         {"index": 1, "field": "value", "reason": "clicks is a count: a whole number, got 3.5"},
         {"index": 2, "field": "", "reason": "a fact must be an object"},
     ]
@@ -333,7 +334,7 @@ def test_a_batch_has_at_most_5000_facts() -> None:
     with pytest.raises(PayloadTooLarge) as caught:
         parse_batch({"facts": [_fact()] * (MAX_BATCH_FACTS + 1)}, today=TODAY)
     assert caught.value.code == "batch_too_large"
-    assert "at most 5000" in caught.value.message
+    assert "at most 5000" in str(caught.value.message)
 
 
 def test_an_empty_batch_is_fine() -> None:

@@ -20,6 +20,7 @@ from linkstar.kpis.importers import (
     parse_number,
     parse_report_date,
 )
+from linkstar.text import render
 
 from tests.support import REPO
 
@@ -97,7 +98,7 @@ def test_amazon_sp_campaign_report_gives_the_facts_worked_out_by_hand() -> None:
     )
     assert {(f.platform, f.market, f.store_id) for f in result.facts} == {("amazon", "US", "s-1")}
     assert result.rows_read == 12
-    assert result.rejected == [
+    assert render(result.rejected) == [
         {"line": 10, "column": "Date", "reason": "'Oct 32, 2026' is not a calendar date"},
         {
             "line": 10,
@@ -106,7 +107,9 @@ def test_amazon_sp_campaign_report_gives_the_facts_worked_out_by_hand() -> None:
         },
     ]
     assert result.rows_rejected == 1
-    assert result.skipped == [{"line": 7, "column": "", "reason": "no metric values in this row"}]
+    assert render(result.skipped) == [
+        {"line": 7, "column": "", "reason": "no metric values in this row"}
+    ]
 
 
 def _tiktok(*values: str) -> dict[str, str]:
@@ -157,7 +160,7 @@ def test_tiktok_ads_report_gives_the_facts_worked_out_by_hand() -> None:
     )
     assert {f.platform for f in result.facts} == {"tiktok_shop"}
     assert result.rows_read == 12
-    assert result.rejected == [
+    assert render(result.rejected) == [
         {"line": 8, "column": "By Day", "reason": "'2026-13-01' is not a calendar date"},
         {"line": 8, "column": "Cost", "reason": "'abc' is not a number"},
         {
@@ -167,7 +170,7 @@ def test_tiktok_ads_report_gives_the_facts_worked_out_by_hand() -> None:
             "only in the reporting currency (no conversion)",
         },
     ]
-    assert result.skipped == [
+    assert render(result.skipped) == [
         {"line": 10, "column": "", "reason": "no metric values in this row"},
         {"line": 13, "column": "", "reason": "a totals row ('Total of 11 results'), not a day"},
     ]
@@ -205,7 +208,7 @@ def test_amazon_account_health_gives_rates_as_fractions() -> None:
         }
     )
     assert {(f.platform, f.store_id) for f in result.facts} == {("amazon", "s-1")}
-    assert result.rejected == [
+    assert render(result.rejected) == [
         {
             "line": 12,
             "column": "Marketplace",
@@ -218,7 +221,9 @@ def test_amazon_account_health_gives_rates_as_fractions() -> None:
             "reason": "'1.2.3%' is not a number: a thousands separator must group three digits",
         },
     ]
-    assert result.skipped == [{"line": 8, "column": "", "reason": "no metric values in this row"}]
+    assert render(result.skipped) == [
+        {"line": 8, "column": "", "reason": "no metric values in this row"}
+    ]
 
 
 def _ops(*values: str) -> dict[str, str]:
@@ -252,7 +257,7 @@ def test_generic_csv_with_a_mapping_and_decimal_commas() -> None:
     assert {(f.store_id, f.platform, f.market) for f in result.facts} == {
         ("de-shop-1", "shopify", "DE")
     }
-    assert result.rejected == [
+    assert render(result.rejected) == [
         {"line": 10, "column": "Sessions", "reason": "'many' is not a number"},
         {
             "line": 10,
@@ -261,7 +266,9 @@ def test_generic_csv_with_a_mapping_and_decimal_commas() -> None:
             "the reporting currency (no conversion)",
         },
     ]
-    assert result.skipped == [{"line": 7, "column": "", "reason": "no metric values in this row"}]
+    assert render(result.skipped) == [
+        {"line": 7, "column": "", "reason": "no metric values in this row"}
+    ]
 
 
 def test_importing_a_report_twice_gives_the_same_keys() -> None:
@@ -337,7 +344,7 @@ def test_a_summary_download_is_imported_only_when_it_covers_one_day() -> None:
 
     # Then
     assert {(f.date, f.campaign) for f in result.facts} == {(date(2026, 10, 1), "A")}
-    assert result.rejected == [
+    assert render(result.rejected) == [
         {
             "line": 3,
             "column": "Start Date",
@@ -417,7 +424,7 @@ def test_a_rate_over_100_percent_is_refused_on_its_column() -> None:
     result = _run(text, "amazon_account_health")
 
     assert result.facts == []
-    assert result.rejected == [
+    assert render(result.rejected) == [
         {
             "line": 2,
             "column": "Late Dispatch Rate",
@@ -454,7 +461,9 @@ def test_a_title_line_above_the_header_is_skipped_and_lines_still_count() -> Non
     result = _run(text, "amazon_sp_campaigns")
 
     assert len(result.facts) == 2
-    assert result.rejected == [{"line": 5, "column": "Clicks", "reason": "'three' is not a number"}]
+    assert render(result.rejected) == [
+        {"line": 5, "column": "Clicks", "reason": "'three' is not a number"}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -521,7 +530,7 @@ def test_refused_rows_name_their_line_column_and_reason(
     result = _run(text, preset)
 
     assert [(f.campaign, f.value) for f in result.facts] == kept
-    assert result.rejected == rejected
+    assert render(result.rejected) == rejected
 
 
 def test_fact_validation_problems_name_the_column() -> None:
@@ -530,12 +539,12 @@ def test_fact_validation_problems_name_the_column() -> None:
     result = _run(text, "amazon_sp_campaigns")
 
     assert result.rejected[0]["column"] == "Date"
-    assert "in the future" in result.rejected[0]["reason"]
+    assert "in the future" in str(result.rejected[0]["reason"])
     assert {
         "line": 3,
         "column": "Impressions",
         "reason": "impressions can't be negative, got -5",
-    } in (result.rejected)
+    } in render(result.rejected)
 
 
 def test_a_row_the_csv_parser_cannot_read_ends_the_reading() -> None:
@@ -545,7 +554,7 @@ def test_a_row_the_csv_parser_cannot_read_ends_the_reading() -> None:
     result = _run(text, "tiktok_ads")
 
     assert [f.date.day for f in result.facts] == [1]
-    assert [(p["line"], p["reason"][:36]) for p in result.rejected] == [
+    assert [(p["line"], str(p["reason"])[:36]) for p in result.rejected] == [
         (3, "can't be read, file not read further")
     ]
 
@@ -615,7 +624,7 @@ def test_the_decimal_separator_can_be_given() -> None:
 
     # When read as a decimal-comma file, 1,234 impressions is 1.234: not a count
     result = _run(text, "tiktok_ads")
-    assert result.rejected == [
+    assert render(result.rejected) == [
         {
             "line": 2,
             "column": "Impressions",
@@ -654,7 +663,7 @@ def test_money_in_another_currency_is_refused(cell: str, currency: str, accepted
     assert bool(result.facts) is accepted
     if not accepted:
         assert result.rejected[0]["column"] == "Cost"
-        assert f"reporting currency {currency}" in result.rejected[0]["reason"]
+        assert f"reporting currency {currency}" in str(result.rejected[0]["reason"])
 
 
 def test_without_a_reporting_currency_the_first_row_sets_the_files() -> None:
@@ -669,7 +678,7 @@ def test_without_a_reporting_currency_the_first_row_sets_the_files() -> None:
     result = _run(text, "tiktok_ads")
 
     assert sorted({f.date.day for f in result.facts}) == [1, 4]
-    assert result.rejected == [
+    assert render(result.rejected) == [
         {
             "line": 3,
             "column": "Currency",
@@ -682,7 +691,7 @@ def test_without_a_reporting_currency_the_first_row_sets_the_files() -> None:
 def test_a_currency_column_that_is_not_a_code_is_refused() -> None:
     result = _run("By Day,Currency,Cost\n2026-10-01,Dollars,1\n", "tiktok_ads")
 
-    assert result.rejected == [
+    assert render(result.rejected) == [
         {"line": 2, "column": "Currency", "reason": "'Dollars' is not an ISO 4217 code"}
     ]
 
@@ -692,7 +701,7 @@ def test_percent_and_currency_only_where_the_unit_allows() -> None:
 
     result = _run(text, "tiktok_ads")
 
-    assert result.rejected == [
+    assert render(result.rejected) == [
         {
             "line": 2,
             "column": "Impressions",
@@ -737,7 +746,7 @@ def test_a_header_without_the_presets_columns_says_what_is_missing() -> None:
         _run("Name,Total\nA,1\n", "amazon_sp_campaigns")
 
     assert caught.value.code == "invalid_report"
-    assert caught.value.problems == [
+    assert render(caught.value.problems) == [
         {"line": 1, "column": "", "reason": "no date column: expected one of date, 日期"},
         {
             "line": 1,
@@ -758,7 +767,7 @@ def test_an_empty_file_is_refused() -> None:
     with pytest.raises(ReportFormatError) as caught:
         _run("\ufeff\n\n", "tiktok_ads")
 
-    assert caught.value.problems == [
+    assert render(caught.value.problems) == [
         {"line": 1, "column": "", "reason": "the file is empty: expected a header line"}
     ]
 
@@ -803,7 +812,7 @@ def test_generic_needs_every_mapped_column() -> None:
     with pytest.raises(ReportFormatError) as caught:
         _run("Day,Sessions\n2026-10-01,5\n", "generic", mapping)
 
-    assert caught.value.problems == [
+    assert render(caught.value.problems) == [
         {"line": 1, "column": "COGS", "reason": "column for cogs is missing"}
     ]
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from linkstar.kpis.formula import PeriodData, Window, evaluate
 from linkstar.kpis.library import BUILTINS, METRICS, ORDER_METRICS, check_formula
+from linkstar.text import render
 
 D = Decimal
 NOV_1 = date(2026, 11, 1)
@@ -181,15 +182,15 @@ def test_no_data_at_all_is_none_with_a_reason(key: str) -> None:
 
     # Then
     assert outcome.value is None
-    assert outcome.reason is not None and outcome.reason.startswith("no data: ")
+    assert outcome.reason is not None and str(outcome.reason).startswith("no data: ")
 
 
 def test_missing_imports_name_the_metric() -> None:
     # Given order aggregates but no ad or traffic import
     data = dataset(november(sessions=(None,) * 3, ad_spend=(None,) * 3, ad_sales=(None,) * 3))
 
-    assert evaluate(BUILTINS["cvr"].parsed, data).reason == "no data: sessions"
-    assert evaluate(BUILTINS["acos"].parsed, data).reason == "no data: ad_spend, ad_sales"
+    assert str(evaluate(BUILTINS["cvr"].parsed, data).reason) == "no data: sessions"
+    assert str(evaluate(BUILTINS["acos"].parsed, data).reason) == "no data: ad_spend, ad_sales"
     assert evaluate(BUILTINS["aov"].parsed, data).value == D(5000) / D(98)  # unaffected
 
 
@@ -235,13 +236,13 @@ def test_zero_denominators_are_none_with_a_reason() -> None:
     }
     for key, reason in expected.items():
         outcome = evaluate(BUILTINS[key].parsed, data)
-        assert (outcome.value, outcome.reason) == (None, reason), key
+        assert (outcome.value, str(outcome.reason)) == (None, reason), key
     # ROAS is still defined: 0 ad sales over 1,100 spend is 0
     assert evaluate(BUILTINS["roas"].parsed, data).value == D(0)
 
 
 def test_check_formula_warns_when_a_bare_name_sums_a_level() -> None:
-    assert check_formula("odr + late_shipment_rate") == [
+    assert render(check_formula("odr + late_shipment_rate")) == [
         "odr is read with last() by default (a level or a rate); a bare name sums its daily "
         "values: write last(odr)",
         "late_shipment_rate is read with last() by default (a level or a rate); a bare name "
@@ -249,8 +250,8 @@ def test_check_formula_warns_when_a_bare_name_sums_a_level() -> None:
     ]
     assert check_formula("sum(inventory_on_hand)") == []  # explicit: the author asked for it
     assert check_formula("my_metric / gmv", extra_metrics={"my_metric"}) == []
-    assert check_formula("my_metric / gmv") == ["unknown metric 'my_metric'"]
-    assert check_formula("gmv / (") == [
+    assert render(check_formula("my_metric / gmv")) == ["unknown metric 'my_metric'"]
+    assert render(check_formula("gmv / (")) == [
         "expected a number, a metric, a function call or '(' but found the end of the formula "
         "(at position 7)"
     ]

@@ -23,6 +23,7 @@ from linkstar.api.http import (
 )
 from linkstar.errors import BadRequest
 from linkstar.tenants.models import Role
+from linkstar.text import Text
 
 bp = Blueprint(__name__)
 
@@ -85,22 +86,22 @@ def import_metrics() -> dict[str, Any]:
         mapping = body.get("mapping")
         defaults = dict(body.get("defaults") or {})
         if not isinstance(text, str):
-            raise BadRequest("give the report as csv (a string)", code="invalid_report")
+            raise BadRequest(Text("kpi.import.csv_not_text"), code="invalid_report")
     else:
         raw = request.raw_body or b""
         try:
             text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
         except UnicodeDecodeError as exc:
-            raise BadRequest("the report is not UTF-8", code="invalid_report") from exc
+            raise BadRequest(Text("kpi.import.not_utf8"), code="invalid_report") from exc
         preset = params.get("preset")
         defaults = {k: v for k, v in params.items() if k != "preset"}
         if "mapping" in defaults:
             try:
                 mapping = json.loads(defaults.pop("mapping"))
             except ValueError as exc:
-                raise BadRequest("mapping must be JSON", code="invalid_query") from exc
+                raise BadRequest(Text("kpi.import.mapping_not_json"), code="invalid_query") from exc
     if not preset:
-        raise BadRequest("say which report this is: preset=", code="preset_required")
+        raise BadRequest(Text("kpi.import.preset_required"), code="preset_required")
     return service.import_report(who, text, str(preset), mapping, defaults, clock.now())
 
 
@@ -311,6 +312,22 @@ def put_contract(agency: str) -> dict[str, Any]:
 
 @route(
     bp,
+    "/settlements/contracts",
+    methods=["GET"],
+    response="linkstar.kpis.contracts:ContractList",
+    auth=Auth.API_KEY,
+    tags=["kpis"],
+)
+def list_contracts() -> dict[str, Any]:
+    """The tenant's agency contracts (those ``PUT /settlements/contracts/{agency}`` saved), by
+    agency; an operator sees only the contract of the agency its key acts for."""
+    from linkstar.kpis import contracts
+
+    return contracts.list_contracts(principal(bp)).model_dump(mode="json")
+
+
+@route(
+    bp,
     "/settlements",
     methods=["GET"],
     response="AgencyStatement",
@@ -326,6 +343,6 @@ def get_settlement() -> dict[str, Any]:
     params = query_params(bp)
     agency = params.get("agency")
     if not agency:
-        raise BadRequest("agency is required", code="invalid_query")
+        raise BadRequest(Text("kpi.statement.agency_required"), code="invalid_query")
     label, today = report_period(params)
     return service.statement(who, agency, label, today)

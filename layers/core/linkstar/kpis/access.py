@@ -7,12 +7,16 @@ from typing import Any
 
 from linkstar.errors import Forbidden, NotFound
 from linkstar.tenants.models import Principal, Role
+from linkstar.text import Text
 
 
-def require_role(who: Principal, role: Role, what: str) -> None:
-    """``Forbidden`` unless ``who`` holds ``role`` or above; ``what`` names the action."""
+def require_role(who: Principal, role: Role, what: Text | str) -> None:
+    """``Forbidden`` unless ``who`` holds ``role`` or above; ``what`` names the action (a
+    :class:`Text`, so the refusal reads in the caller's language)."""
     if not who.role.at_least(role):
-        raise Forbidden(f"{what} needs the {role.value} role or above", code="role_forbidden")
+        raise Forbidden(
+            Text("kpi.role_needed", action=what, role=role.value), code="role_forbidden"
+        )
 
 
 def audit_actor(who: Principal) -> dict[str, Any]:
@@ -25,5 +29,5 @@ def reporting_currency(tenant_id: str) -> str:
 
     tenant = tenants.load_tenant(tenant_id)
     if tenant is None:
-        raise NotFound("no such tenant", code="tenant_not_found")
+        raise NotFound(Text("kpi.tenant_not_found"), code="tenant_not_found")
     return tenant.reporting_currency

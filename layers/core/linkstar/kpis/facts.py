@@ -47,7 +47,10 @@ Batches
     :func:`parse_batch` validates ``{"facts": [...]}`` (at most :data:`MAX_BATCH_FACTS`): each bad
     fact is reported (index, field, reason) and the good ones are accepted; two facts with the
     same key in one batch are one fact posted twice, so the *last* wins and the result counts the
-    superseded ones. A body that is not such an object, or too long, is refused whole.
+    superseded ones. A body that is not such an object, or too long, is refused whole. Each
+    reason is a message (:class:`linkstar.text.Text`, codes ``kpi.fact.*``) shown in the reader's
+    language: validators raise :class:`~linkstar.kpis.reasons.Refusal`, and pydantic's own error
+    types are mapped to messages (:func:`_reason`).
 
 Pure: no I/O. "Today" is :func:`linkstar.clock.now` unless the caller passes it.
 """
@@ -72,6 +75,8 @@ from pydantic import (
 
 from linkstar import clock
 from linkstar.errors import BadRequest, PayloadTooLarge
+from linkstar.kpis.reasons import Refusal, reason_of
+from linkstar.text import Text
 
 Unit = Literal["count", "money", "rate", "hours"]
 Day = date  # Fact has a field named ``date``; annotations inside the class use this name
@@ -159,20 +164,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def parse_value(raw: object) -> Decimal:
     """A finite Decimal from a JSON string or number (numbers via ``str()``); ValueError else."""
     if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
-        raise ValueError(f"must be a decimal number or a string holding one, got {raw!r}")
+        raise Refusal(Text("kpi.fact.not_a_number_given", value=repr(raw)))
     text = str(raw).strip()
     if not _DECIMAL_TEXT.fullmatch(text):
-        raise ValueError(f"{text!r} is not a decimal number")
+        raise Refusal(Text("kpi.fact.not_a_decimal", value=repr(text)))
     try:
         value = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid text
-        raise ValueError(f"{text!r} is not a decimal number") from exc
+        raise Refusal(Text("kpi.fact.not_a_decimal", value=repr(text))) from exc
     if abs(value) >= MAX_ABS_VALUE:
-        raise ValueError(f"{text} is out of range (at most 10^15 in size)")
+        raise Refusal(Text("kpi.fact.out_of_range", value=text))
     if _exponent(value) < -MAX_DECIMAL_PLACES:
         value = value.normalize()  # trailing zeros don't count: 0.50000000000000 is 0.5
         if _exponent(value) < -MAX_DECIMAL_PLACES:
-            raise ValueError(f"{text} has more than {MAX_DECIMAL_PLACES} decimal places")
+            raise Refusal(Text("kpi.fact.too_many_places", value=text, places=MAX_DECIMAL_PLACES))
     if _exponent(value) > 0:
         value = value.quantize(Decimal(1))  # "1e3" is stored as 1000, not 1E+3
     return abs(value) if value == 0 else value  # no "-0"
@@ -189,19 +194,17 @@ def check_unit(metric: str, value: Decimal) -> None:
     if spec is None:
         return
     if value < 0:
-        raise ValueError(f"{metric} can't be negative, got {value}")
+        raise Refusal(Text("kpi.fact.negative", metric=metric, value=value))
     if spec.unit == "count" and value != value.to_integral_value():
-        raise ValueError(f"{metric} is a count: a whole number, got {value}")
+        raise Refusal(Text("kpi.fact.not_whole", metric=metric, value=value))
     if spec.unit == "rate" and value > 1:
-        raise ValueError(
-            f"{metric} is a rate stored as a fraction between 0 and 1 (0.5% is 0.005), got {value}"
-        )
+        raise Refusal(Text("kpi.fact.rate_above_one", metric=metric, value=value))
 
 
 def normalise_platform(raw: str) -> str:
     platform = "_".join(raw.strip().lower().replace("-", " ").split())
     if platform not in PLATFORMS:
-        raise ValueError(f"platform must be one of {', '.join(PLATFORMS)}, got {raw!r}")
+        raise Refusal(Text("kpi.fact.unknown_platform", platforms=PLATFORMS, value=repr(raw)))
     return platform
 
 
@@ -209,7 +212,7 @@ def normalise_market(raw: str) -> str:
     market = raw.strip().upper()
     market = "GB" if market == "UK" else market
     if not _COUNTRY.fullmatch(market):
-        raise ValueError(f"market must be an ISO 3166-1 alpha-2 code such as US, got {raw!r}")
+        raise Refusal(Text("kpi.fact.unknown_market", value=repr(raw)))
     return market
 
 
@@ -234,35 +237,36 @@ class Fact(BaseModel):
         if isinstance(raw, str):
             text = raw.strip()
             if not _ISO_DATE.fullmatch(text):
-                raise ValueError(f"must be a date as YYYY-MM-DD, got {raw!r}")
+                raise Refusal(Text("kpi.fact.not_a_date", value=repr(raw)))
             try:
                 day = date.fromisoformat(text)
             except ValueError as exc:
-                raise ValueError(f"{raw!r} is not a calendar date") from exc
+                raise Refusal(Text("kpi.fact.not_a_calendar_date", value=repr(raw))) from exc
         elif isinstance(raw, date) and not isinstance(raw, datetime):
             day = raw
         else:
-            raise ValueError(f"must be a date as YYYY-MM-DD, got {raw!r}")
+            raise Refusal(Text("kpi.fact.not_a_date", value=repr(raw)))
         today = _today(info)
         if day < EARLIEST_DATE:
-            raise ValueError(f"{day.isoformat()} is before {EARLIEST_DATE.isoformat()}")
+            raise Refusal(
+                Text("kpi.fact.too_early", day=day.isoformat(), earliest=EARLIEST_DATE.isoformat())
+            )
         if day > today + FUTURE_SLACK:
-            raise ValueError(f"{day.isoformat()} is in the future (today is {today.isoformat()})")
+            raise Refusal(
+                Text("kpi.fact.in_the_future", day=day.isoformat(), today=today.isoformat())
+            )
         return day
 
     @field_validator("metric", mode="before")
     @classmethod
     def _metric(cls, raw: object) -> str:
         if not isinstance(raw, str):
-            raise ValueError(f"must be a metric name, got {raw!r}")
+            raise Refusal(Text("kpi.fact.metric_not_text", value=repr(raw)))
         name = raw.strip()
         if not _METRIC.fullmatch(name):
-            raise ValueError(
-                f"{raw!r} is not a metric name: a lower-case letter, then up to 63 lower-case "
-                "letters, digits or _"
-            )
+            raise Refusal(Text("kpi.fact.not_a_metric_name", value=repr(raw)))
         if name in ORDER_METRICS:
-            raise ValueError(f"{name} is computed from the store's orders and can't be imported")
+            raise Refusal(Text("kpi.fact.order_metric", metric=name))
         return name
 
     @field_validator("value", mode="before")
@@ -281,19 +285,19 @@ class Fact(BaseModel):
         if raw is None:
             return None
         if not isinstance(raw, str):
-            raise ValueError(f"must be a string, got {raw!r}")
+            raise Refusal(Text("kpi.fact.not_text", value=repr(raw)))
         text = raw.strip()
         if not text:
             return None
         if _CONTROL.search(text):
-            raise ValueError("must not contain control characters (tabs, line breaks …)")
+            raise Refusal(Text("kpi.fact.control_characters"))
         if name == "platform":
             return normalise_platform(text)
         if name == "market":
             return normalise_market(text)
         limit = DIMENSION_MAX_LENGTH[name]
         if len(text) > limit:
-            raise ValueError(f"is {len(text)} characters long; at most {limit}")
+            raise Refusal(Text("kpi.fact.too_long", length=len(text), limit=limit))
         return text
 
     def dimensions(self) -> dict[str, str | None]:
@@ -310,7 +314,7 @@ def fact_key(fact: Fact) -> str:
 class FactProblem(TypedDict):
     index: int  # position in the posted "facts" list, from 0
     field: str  # the fact's field at fault ("" when the whole item is wrong)
-    reason: str
+    reason: Text
 
 
 @dataclass
@@ -332,7 +336,7 @@ def validate_fact(data: object, *, today: date | None = None) -> Fact:
 
 
 def fact_problems(error: ValidationError, index: int = 0) -> list[FactProblem]:
-    """``error`` as one problem per field, reasons without pydantic's boilerplate."""
+    """``error`` as one problem per field, each reason a message (see :func:`_reason`)."""
     problems: list[FactProblem] = []
     for item in error.errors():
         where = str(item["loc"][0]) if item["loc"] else ""
@@ -348,16 +352,18 @@ def parse_batch(payload: object, *, today: date | None = None) -> BatchResult:
     fact is either accepted or reported in ``rejected``.
     """
     if not isinstance(payload, dict) or "facts" not in payload:
-        raise BadRequest('expected a JSON object {"facts": [...]}', code="invalid_batch")
+        raise BadRequest(Text("kpi.fact.batch_not_object"), code="invalid_batch")
     unknown = sorted(set(payload) - {"facts"})
     if unknown:
-        raise BadRequest(f"unknown fields: {', '.join(unknown)}", code="invalid_batch")
+        raise BadRequest(
+            Text("kpi.fact.batch_unknown_fields", fields=unknown), code="invalid_batch"
+        )
     items = payload["facts"]
     if not isinstance(items, list):
-        raise BadRequest('"facts" must be a list of facts', code="invalid_batch")
+        raise BadRequest(Text("kpi.fact.batch_not_list"), code="invalid_batch")
     if len(items) > MAX_BATCH_FACTS:
         raise PayloadTooLarge(
-            f"{len(items)} facts in one batch; at most {MAX_BATCH_FACTS}: split it into batches",
+            Text("kpi.fact.batch_too_large", count=len(items), limit=MAX_BATCH_FACTS),
             code="batch_too_large",
             limit=MAX_BATCH_FACTS,
         )
@@ -367,7 +373,7 @@ def parse_batch(payload: object, *, today: date | None = None) -> BatchResult:
     superseded = 0
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            rejected.append({"index": index, "field": "", "reason": "a fact must be an object"})
+            rejected.append({"index": index, "field": "", "reason": Text("kpi.fact.not_an_object")})
             continue
         try:
             fact = validate_fact(item, today=today)
@@ -393,13 +399,27 @@ def _today(info: ValidationInfo) -> date:
     return today if isinstance(today, date) else clock.now().date()
 
 
-def _reason(item: Any) -> str:
+# pydantic's error types a fact can meet, as messages; the validators above raise Refusal for
+# everything else they check, and any other type keeps pydantic's English text as a detail.
+_PYDANTIC_REASONS: dict[str, str] = {
+    "missing": "kpi.fact.required",
+    "string_type": "kpi.fact.must_be_text",
+    "date_type": "kpi.fact.must_be_date",
+    "date_from_datetime_inexact": "kpi.fact.must_be_date",
+    "decimal_type": "kpi.fact.must_be_decimal",
+    "decimal_parsing": "kpi.fact.must_be_decimal",
+    "model_type": "kpi.fact.not_an_object",
+    "dict_type": "kpi.fact.not_an_object",
+}
+
+
+def _reason(item: Any) -> Text:
     kind = item.get("type")
-    if kind == "missing":
-        return "required"
     if kind == "extra_forbidden":
-        return f"unknown field; a fact has date, metric, value and {', '.join(DIMENSIONS)}"
+        return Text("kpi.fact.unknown_field", fields=list(DIMENSIONS))
+    if kind in _PYDANTIC_REASONS:
+        return Text(_PYDANTIC_REASONS[kind])
     ctx = item.get("ctx") or {}
-    if kind == "value_error" and "error" in ctx:
-        return str(ctx["error"])
-    return str(item.get("msg", "invalid"))
+    if kind == "value_error" and isinstance(ctx.get("error"), BaseException):
+        return reason_of(ctx["error"])
+    return Text("kpi.invalid_value", detail=str(item.get("msg", "invalid")))

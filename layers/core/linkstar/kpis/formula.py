@@ -49,7 +49,9 @@ Decisions a reader should know:
   metric is missing, or ``prev``/``prev_year`` has no window) makes the result ``None`` with the
   reason ``"no data: ad_spend"`` (every missing metric, in order of appearance, the shifted ones
   marked ``"gmv (previous period)"`` / ``"gmv (previous year)"``). ``count`` follows the same rule,
-  so a formula never shows a number built on an import that never arrived.
+  so a formula never shows a number built on an import that never arrived. Reasons and syntax
+  errors are messages (:class:`linkstar.text.Text`, codes ``kpi.*``), shown in the reader's
+  language; the English is quoted here.
 - **Division by zero** gives ``None`` with the reason ``"division by zero: clicks"`` (the
   denominator as written), never an exception or an infinity. Arithmetic is ``Decimal`` with 28
   significant digits, rounded half-even; results are not quantized here.
@@ -84,6 +86,9 @@ from typing import Annotated, Any, Literal, TypeAlias, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from linkstar.kpis.reasons import Sentence
+from linkstar.text import Text
+
 AggregateName = Literal["sum", "avg", "min", "max", "last", "count"]
 ShiftName = Literal["prev", "prev_year"]
 Operator = Literal["+", "-", "*", "/"]
@@ -113,20 +118,28 @@ _SINGLE: dict[str, TokenKind] = {
     ",": "comma",
 }
 _CONTEXT = Context(prec=28, traps=[DivisionByZero, InvalidOperation, Overflow])
-_WINDOW_NAMES: dict[str, str] = {
-    "current": "",
-    "prev": " (previous period)",
-    "prev_year": " (previous year)",
+# How a value read from an earlier window is named in a reason: "gmv (previous period)".
+_WINDOW_NAMES: dict[str, str | None] = {
+    "current": None,
+    "prev": "kpi.formula.previous_period",
+    "prev_year": "kpi.formula.previous_year",
 }
 
 
-class FormulaError(ValueError):
-    """A formula that does not parse; ``position`` is the 0-based index of the offending text."""
+def _in_window(what: str, which: str) -> str | Text:
+    code = _WINDOW_NAMES[which]
+    return what if code is None else Text(code, what=what)
 
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(f"{message} (at position {position})")
+
+class FormulaError(ValueError):
+    """A formula that does not parse; ``position`` is the 0-based index of the offending text.
+    ``message`` says what is wrong, ``text`` that and where; ``str()`` is ``text`` in English."""
+
+    def __init__(self, message: Text, position: int) -> None:
         self.message = message
         self.position = position
+        self.text = Text("kpi.formula.at_position", error=message, position=position)
+        super().__init__(self.text.render("en"))
 
 
 # --- the tree -----------------------------------------------------------------------------------
@@ -270,13 +283,13 @@ class _Token:
     position: int
 
 
-def _describe(token: _Token) -> str:
+def _describe(token: _Token) -> str | Text:
     if token.kind == "end":
-        return "the end of the formula"
+        return Text("kpi.formula.token_end")
     if token.kind == "number":
-        return f"number {token.text!r}"
+        return Text("kpi.formula.token_number", number=repr(token.text))
     if token.kind == "name":
-        return f"name {token.text!r}"
+        return Text("kpi.formula.token_name", name=repr(token.text))
     return repr(token.text)
 
 
@@ -301,17 +314,13 @@ def _tokenize(text: str) -> list[_Token]:
         if word:
             name = word.group()
             if not _METRIC.fullmatch(name):
-                raise FormulaError(
-                    f"invalid name {name!r}: names are lower-case letters, digits and _, "
-                    "starting with a letter",
-                    i,
-                )
+                raise FormulaError(Text("kpi.formula.invalid_name", name=repr(name)), i)
             if len(name) > MAX_NAME_LENGTH:
-                raise FormulaError(f"name longer than {MAX_NAME_LENGTH} characters", i)
+                raise FormulaError(Text("kpi.formula.name_too_long", limit=MAX_NAME_LENGTH), i)
             tokens.append(_Token("name", name, i))
             i = word.end()
             continue
-        raise FormulaError(f"unexpected character {char!r}", i)
+        raise FormulaError(Text("kpi.formula.unexpected_character", char=repr(char)), i)
     tokens.append(_Token("end", "", len(text)))
     return tokens
 
@@ -337,16 +346,16 @@ class _Parser:
     def nest(self, token: _Token) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise FormulaError(f"formula nested more than {MAX_DEPTH} levels deep", token.position)
+            raise FormulaError(Text("kpi.formula.too_deep", limit=MAX_DEPTH), token.position)
 
     def formula(self) -> Node:
         if self.peek().kind == "end":
-            raise FormulaError("empty formula", 0)
+            raise FormulaError(Text("kpi.formula.empty"), 0)
         node = self.expr()
         token = self.peek()
         if token.kind != "end":
             raise FormulaError(
-                f"unexpected {_describe(token)}: expected an operator or the end", token.position
+                Text("kpi.formula.expected_operator", found=_describe(token)), token.position
             )
         return node
 
@@ -391,20 +400,23 @@ class _Parser:
                 return Variable(token.text)
             if token.text in RESERVED:
                 raise FormulaError(
-                    f"{token.text} is a function: write {token.text}(...)", token.position
+                    Text("kpi.formula.is_a_function", name=token.text), token.position
                 )
             return Aggregate("sum", token.text, implicit=True)
         raise FormulaError(
-            f"expected a number, a metric, a function call or '(' but found {_describe(token)}",
-            token.position,
+            Text("kpi.formula.expected_operand", found=_describe(token)), token.position
         )
 
     def close(self, opening: _Token, what: str) -> None:
         token = self.peek()
         if token.kind != "rparen":
             raise FormulaError(
-                f"expected ')' to close {what} at position {opening.position} but found "
-                f"{_describe(token)}",
+                Text(
+                    "kpi.formula.unclosed",
+                    what=what,
+                    position=opening.position,
+                    found=_describe(token),
+                ),
                 token.position,
             )
         self.advance()
@@ -412,20 +424,21 @@ class _Parser:
     def call(self, name: _Token) -> Node:
         func = name.text
         if func in VARIABLES:
-            raise FormulaError(f"{func} is a variable, not a function", name.position)
+            raise FormulaError(Text("kpi.formula.not_a_function", name=func), name.position)
         if func not in RESERVED:
             raise FormulaError(
-                f"unknown function {func!r}: the functions are "
-                f"{', '.join(sorted((*AGGREGATES, *SHIFTS)))}",
+                Text(
+                    "kpi.formula.unknown_function",
+                    name=repr(func),
+                    functions=sorted((*AGGREGATES, *SHIFTS)),
+                ),
                 name.position,
             )
         opening = self.advance()
         self.nest(opening)
         if func in SHIFTS:
             if self.in_shift:
-                raise FormulaError(
-                    f"{func}() cannot be used inside prev() or prev_year()", name.position
-                )
+                raise FormulaError(Text("kpi.formula.nested_shift", name=func), name.position)
             self.in_shift = True
             operand = self.expr()
             self.in_shift = False
@@ -440,42 +453,38 @@ class _Parser:
     def metric_argument(self, func: str) -> str:
         token = self.peek()
         if token.kind == "name" and self.peek(1).kind == "lparen":
-            raise FormulaError(
-                f"{func}() takes a metric name, not a function call: aggregates cannot be nested",
-                token.position,
-            )
+            raise FormulaError(Text("kpi.formula.nested_aggregate", name=func), token.position)
         if token.kind != "name" or token.text in RESERVED:
             raise FormulaError(
-                f"{func}() takes a metric name, found {_describe(token)}", token.position
+                Text("kpi.formula.metric_expected", name=func, found=_describe(token)),
+                token.position,
             )
         self.advance()
         following = self.peek()
         if following.kind == "comma":
-            raise FormulaError(f"{func}() takes one metric name", following.position)
+            raise FormulaError(Text("kpi.formula.one_metric", name=func), following.position)
         if following.kind == "op":
-            raise FormulaError(
-                f"{func}() takes a single metric name, not an expression: combine aggregates "
-                "outside, e.g. sum(a) + sum(b)",
-                following.position,
-            )
+            raise FormulaError(Text("kpi.formula.not_an_expression", name=func), following.position)
         return token.text
 
 
 def _number(token: _Token) -> Number:
     value = Decimal(token.text)
     if value and not -MAX_EXPONENT <= value.adjusted() <= MAX_EXPONENT:
-        raise FormulaError(f"number {token.text!r} is out of range", token.position)
+        raise FormulaError(
+            Text("kpi.formula.number_out_of_range", number=repr(token.text)), token.position
+        )
     return Number(value, token.text)
 
 
 def parse(text: str) -> Formula:
     """Parse ``text`` into a :class:`Formula`; raise :class:`FormulaError` on any syntax error."""
     if len(text) > MAX_LENGTH:
-        raise FormulaError(f"formula longer than {MAX_LENGTH} characters", MAX_LENGTH)
+        raise FormulaError(Text("kpi.formula.too_long", limit=MAX_LENGTH), MAX_LENGTH)
     return Formula(text, _Parser(text).formula())
 
 
-def validate(formula: Formula | str, known_metrics: Iterable[str]) -> list[str]:
+def validate(formula: Formula | str, known_metrics: Iterable[str]) -> list[Text]:
     """Problems that should stop a formula being saved, empty when there are none: a syntax error
     (when given text), each metric not in ``known_metrics`` (with the closest known name as a
     hint), and a formula that uses no metric at all."""
@@ -483,15 +492,18 @@ def validate(formula: Formula | str, known_metrics: Iterable[str]) -> list[str]:
         try:
             formula = parse(formula)
         except FormulaError as exc:
-            return [str(exc)]
+            return [exc.text]
     known = sorted(set(known_metrics))
-    problems: list[str] = []
+    problems: list[Text] = []
     for name in sorted(formula.metrics - set(known)):
         hint = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-        problems.append(f"unknown metric {name!r}{suggestion}")
+        problems.append(
+            Text("kpi.formula.unknown_metric_hint", name=repr(name), hint=repr(hint[0]))
+            if hint
+            else Text("kpi.formula.unknown_metric", name=repr(name))
+        )
     if not formula.metrics:
-        problems.append("the formula uses no metric: it would be the same number every period")
+        problems.append(Text("kpi.formula.no_metric"))
     return problems
 
 
@@ -557,7 +569,7 @@ class Outcome(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     value: FiniteDecimal | None
-    reason: str | None = None
+    reason: Sentence | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> Outcome:
@@ -570,12 +582,16 @@ class Outcome(BaseModel):
         return cls(value=value)
 
     @classmethod
-    def missing(cls, reason: str) -> Outcome:
+    def missing(cls, reason: Text | str) -> Outcome:
         return cls(value=None, reason=reason)
 
 
 class _Undefined(Exception):
-    """The value is undefined (a zero denominator); the message is the outcome's reason."""
+    """The value is undefined (a zero denominator); ``reason`` is the outcome's."""
+
+    def __init__(self, reason: Text) -> None:
+        super().__init__(reason.render("en"))
+        self.reason = reason
 
 
 def _window(data: PeriodData, which: str) -> Window | None:
@@ -586,11 +602,11 @@ def _window(data: PeriodData, which: str) -> Window | None:
     return data.current
 
 
-def _missing(node: Node, data: PeriodData, which: str, found: list[str]) -> None:
+def _missing(node: Node, data: PeriodData, which: str, found: list[str | Text]) -> None:
     if isinstance(node, Aggregate):
         window = _window(data, which)
         if window is None or not window.daily(node.metric):
-            label = node.metric + _WINDOW_NAMES[which]
+            label = _in_window(node.metric, which)
             if label not in found:
                 found.append(label)
     elif isinstance(node, Shift):
@@ -627,7 +643,7 @@ def _eval(node: Node, data: PeriodData, which: str) -> Decimal:
     window = _window(data, which)
     if isinstance(node, Variable | Aggregate):
         if window is None:
-            raise _Undefined(f"no data: {render(node)}{_WINDOW_NAMES[which]}")
+            raise _Undefined(Text("kpi.no_data", metrics=[_in_window(render(node), which)]))
         if isinstance(node, Variable):
             return Decimal(window.days)
         return _aggregate(node.func, window.daily(node.metric))
@@ -640,23 +656,25 @@ def _eval(node: Node, data: PeriodData, which: str) -> Decimal:
     if node.op == "*":
         return left * right
     if right == 0:
-        raise _Undefined(f"division by zero: {render(node.right)}{_WINDOW_NAMES[which]}")
+        raise _Undefined(
+            Text("kpi.division_by_zero", denominator=_in_window(render(node.right), which))
+        )
     return left / right
 
 
 def evaluate(formula: Formula, data: PeriodData) -> Outcome:
     """The formula's value over ``data``, or ``None`` with the reason (see the module docstring).
     Never raises for missing data, a zero denominator or an overflow."""
-    missing: list[str] = []
+    missing: list[str | Text] = []
     _missing(formula.root, data, "current", missing)
     if missing:
-        return Outcome.missing("no data: " + ", ".join(missing))
+        return Outcome.missing(Text("kpi.no_data", metrics=missing))
     try:
         with localcontext(_CONTEXT):
             value = _eval(formula.root, data, "current")
     except _Undefined as exc:
-        return Outcome.missing(str(exc))
+        return Outcome.missing(exc.reason)
     except DecimalException:
-        return Outcome.missing("arithmetic overflow")
+        return Outcome.missing(Text("kpi.arithmetic_overflow"))
     # -0 (from negating a zero) reads as 0.
     return Outcome.of(value if value else Decimal(0))

@@ -130,7 +130,9 @@ PayloadTooLarge; a row the CSV parser can't read (a runaway quote past the field
 ends the reading with that problem. Otherwise a row with any problem is refused whole, every
 problem in it reported: half a row (spend without its clicks) would skew every ratio. Two rows
 with the same date, metric and dimensions are refused on the second, naming the first (the file
-contradicts itself; choosing one would be a guess).
+contradicts itself; choosing one would be a guess). Every reason is a message
+(:class:`linkstar.text.Text`, codes ``kpi.import.*`` and ``kpi.fact.*``) shown in the reader's
+language; the English is quoted here.
 
 Pure: no I/O.
 """
@@ -160,7 +162,9 @@ from linkstar.kpis.facts import (
     normalise_market,
     validate_fact,
 )
+from linkstar.kpis.reasons import Refusal, reason_of
 from linkstar.platforms.marketplaces import AMAZON_BY_DOMAIN, AMAZON_MARKETPLACES
+from linkstar.text import Text
 
 AMAZON_SP_CAMPAIGNS = "amazon_sp_campaigns"
 TIKTOK_ADS = "tiktok_ads"
@@ -178,7 +182,7 @@ _RATE_PLACES = Decimal("0.000001")
 class ImportProblem(TypedDict):
     line: int
     column: str  # the column as the file names it; "" for the whole line
-    reason: str
+    reason: Text
 
 
 class ReportFormatError(BadRequest):
@@ -187,14 +191,26 @@ class ReportFormatError(BadRequest):
     code = "invalid_report"
 
     def __init__(self, problems: list[ImportProblem]) -> None:
-        listed = "; ".join(
-            (f"line {p['line']} " if p["line"] else "")
-            + (f"{p['column']}: " if p["column"] else "")
-            + p["reason"]
-            for p in problems
-        )
-        super().__init__(f"the report can't be imported: {listed}", problems=problems)
+        listed: Text | None = None
+        # "; " between problems (a problem's reason may itself list things with ", "): joined
+        # from the last, each a message, so the locale's own semicolon is used.
+        for problem in reversed(problems):
+            one = _where(problem)
+            listed = one if listed is None else Text("kpi.import.and_then", first=one, rest=listed)
+        super().__init__(Text("kpi.import.unreadable", problems=listed or ""), problems=problems)
         self.problems = problems
+
+
+def _where(problem: ImportProblem) -> Text:
+    """A problem as one sentence: ``line 3 Clicks: 'x' is not a number``."""
+    line, column, reason = problem["line"], problem["column"], problem["reason"]
+    if line and column:
+        return Text("kpi.import.at_line_column", line=line, column=column, reason=reason)
+    if line:
+        return Text("kpi.import.at_line", line=line, reason=reason)
+    if column:
+        return Text("kpi.import.at_column", column=column, reason=reason)
+    return reason
 
 
 @dataclass
@@ -359,12 +375,18 @@ def import_csv(
     """The facts in report ``text`` read with ``preset`` (see the module docstring)."""
     if preset not in PRESETS:
         raise ReportFormatError(
-            [_problem(0, "", f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")]
+            [
+                _problem(
+                    0, "", Text("kpi.import.unknown_preset", preset=repr(preset), presets=PRESETS)
+                )
+            ]
         )
     if preset == GENERIC:
         spec = _generic_preset(mapping)
     elif mapping is not None:
-        raise ReportFormatError([_problem(0, "", f"a mapping is only used with {GENERIC!r}")])
+        raise ReportFormatError(
+            [_problem(0, "", Text("kpi.import.mapping_not_used", preset=repr(GENERIC)))]
+        )
     else:
         spec = PRESET_SPECS[preset]
     options = _options(defaults or {})
@@ -390,7 +412,9 @@ def import_csv(
             # The parser's position is unknown after this: stop, keeping what was read.
             result.rejected.append(
                 _problem(
-                    header_line + read_to + 1, "", f"can't be read, file not read further: {exc}"
+                    header_line + read_to + 1,
+                    "",
+                    Text("kpi.import.unreadable_row", detail=str(exc)),
                 )
             )
             break
@@ -401,7 +425,7 @@ def import_csv(
         result.rows_read += 1
         if result.rows_read > MAX_IMPORT_ROWS:
             raise PayloadTooLarge(
-                f"more than {MAX_IMPORT_ROWS} rows; split the report by date range",
+                Text("kpi.import.too_many_rows", limit=MAX_IMPORT_ROWS),
                 code="report_too_large",
                 limit=MAX_IMPORT_ROWS,
             )
@@ -467,7 +491,7 @@ def _find_header(lines: Sequence[str], spec: Preset, options: _Options) -> tuple
             if not best or len(problems) < len(best):
                 best = problems
     if not best:
-        best = [_problem(1, "", "the file is empty: expected a header line")]
+        best = [_problem(1, "", Text("kpi.import.empty_file"))]
     raise ReportFormatError(best)
 
 
@@ -490,7 +514,7 @@ def _plan(
             date_range = (start, end)
     if date_column is None and date_range is None and options.date is None:
         problems.append(
-            _problem(line, "", f"no date column: expected one of {', '.join(spec.date)}")
+            _problem(line, "", Text("kpi.import.no_date_column", expected=list(spec.date)))
         )
     metrics = tuple(
         (column.metric, found)
@@ -498,8 +522,8 @@ def _plan(
         if (found := find(column.names)) is not None
     )
     if not metrics:
-        expected = ", ".join(column.names[0] for column in spec.metrics)
-        problems.append(_problem(line, "", f"no metric column: expected some of {expected}"))
+        expected = [column.names[0] for column in spec.metrics]
+        problems.append(_problem(line, "", Text("kpi.import.no_metric_column", expected=expected)))
     dimensions = {name: found for name, names in spec.dimensions.items() if (found := find(names))}
     if spec.strict:
         wanted = [(c.names[0], c.metric) for c in spec.metrics] + [
@@ -507,10 +531,21 @@ def _plan(
         ]
         for column_name, what in wanted:
             if find((column_name,)) is None:
-                problems.append(_problem(line, column_name, f"column for {what} is missing"))
+                problems.append(
+                    _problem(line, column_name, Text("kpi.import.missing_column", what=what))
+                )
     for name in sorted(spec.required_dimensions - set(dimensions)):
-        expected = ", ".join(spec.dimensions[name])
-        problems.append(_problem(line, "", f"no {name} column: expected one of {expected}"))
+        problems.append(
+            _problem(
+                line,
+                "",
+                Text(
+                    "kpi.import.no_dimension_column",
+                    dimension=name,
+                    expected=list(spec.dimensions[name]),
+                ),
+            )
+        )
     if problems:
         return None, problems
     return (
@@ -549,14 +584,15 @@ def _read_row(
             _problem(
                 line,
                 "",
-                f"{len(cells)} fields but the header has {plan.header_width}: "
-                "the columns are shifted (an unquoted delimiter in a name?)",
+                Text("kpi.import.shifted", fields=len(cells), header=plan.header_width),
             )
         )
         return
     for first in (cells[0].strip(), cell(plan.date)):
         if _is_totals(first):
-            result.skipped.append(_problem(line, "", f"a totals row ({first!r}), not a day"))
+            result.skipped.append(
+                _problem(line, "", Text("kpi.import.totals_row", cell=repr(first)))
+            )
             return
 
     problems: list[ImportProblem] = []
@@ -573,13 +609,13 @@ def _read_row(
         if text:
             dimensions[name], where[name] = text, column.name
         elif name in plan.required_dimensions and name not in options.dimensions:
-            problems.append(_problem(line, column.name, "empty"))
+            problems.append(_problem(line, column.name, Text("kpi.import.empty_cell")))
     if plan.market is not None and cell(plan.market):
         try:
             dimensions["market"] = _marketplace(cell(plan.market))
             where["market"] = plan.market.name
         except ValueError as exc:
-            problems.append(_problem(line, plan.market.name, str(exc)))
+            problems.append(_problem(line, plan.market.name, reason_of(exc)))
 
     row_currency = _row_currency(plan, options, cell, line, problems)
     values: dict[str, tuple[Decimal, str]] = {}
@@ -589,7 +625,7 @@ def _read_row(
         try:
             read = _metric_value(text, metric, options, row_currency)
         except ValueError as exc:
-            problems.append(_problem(line, column.name, str(exc)))
+            problems.append(_problem(line, column.name, reason_of(exc)))
             continue
         if read is None:
             continue
@@ -597,14 +633,14 @@ def _read_row(
         if read[1] is not None:
             symbol_currencies = set(read[1]) & (symbol_currencies or set(read[1]))
             if not symbol_currencies and not row_currency and not options.currency:
-                problems.append(_problem(line, column.name, "money in two currencies in one row"))
+                problems.append(_problem(line, column.name, Text("kpi.import.two_currencies")))
     if problems:
         result.rejected.extend(problems)
         return
     if plan.derive is not None:
         plan.derive(values)
     if not values:
-        result.skipped.append(_problem(line, "", "no metric values in this row"))
+        result.skipped.append(_problem(line, "", Text("kpi.import.no_values")))
         return
     assert day is not None  # a missing date is a problem above
 
@@ -626,10 +662,20 @@ def _read_row(
                 _problem(
                     line,
                     values[fact.metric][1],
-                    f"the same date, metric and dimensions as line {first_line[key]} "
-                    f"({fact.date.isoformat()}, {fact.metric}"
-                    + (f", campaign {fact.campaign!r}" if fact.campaign else "")
-                    + ")",
+                    Text(
+                        "kpi.import.duplicate_campaign",
+                        line=first_line[key],
+                        day=fact.date.isoformat(),
+                        metric=fact.metric,
+                        campaign=repr(fact.campaign),
+                    )
+                    if fact.campaign
+                    else Text(
+                        "kpi.import.duplicate",
+                        line=first_line[key],
+                        day=fact.date.isoformat(),
+                        metric=fact.metric,
+                    ),
                 )
             )
     if problems:
@@ -657,7 +703,7 @@ def _row_date(
         try:
             return parse_report_date(cell(plan.date))
         except ValueError as exc:
-            problems.append(_problem(line, plan.date.name, str(exc)))
+            problems.append(_problem(line, plan.date.name, reason_of(exc)))
             return None
     if plan.date is None and plan.date_range is not None:
         start_column, end_column = plan.date_range
@@ -665,22 +711,21 @@ def _row_date(
             start = parse_report_date(cell(start_column))
             end = parse_report_date(cell(end_column))
         except ValueError as exc:
-            problems.append(_problem(line, start_column.name, str(exc)))
+            problems.append(_problem(line, start_column.name, reason_of(exc)))
             return None
         if start != end:
             problems.append(
                 _problem(
                     line,
                     start_column.name,
-                    f"covers {start.isoformat()} to {end.isoformat()}; a fact is one day: "
-                    "download the report by day (time unit Daily)",
+                    Text("kpi.import.not_one_day", start=start.isoformat(), end=end.isoformat()),
                 )
             )
             return None
         return start
     if options.date is not None:
         return options.date
-    problems.append(_problem(line, plan.date.name if plan.date else "", "empty: no date"))
+    problems.append(_problem(line, plan.date.name if plan.date else "", Text("kpi.import.no_date")))
     return None
 
 
@@ -705,20 +750,21 @@ def _row_currency(
         return options.currency
     code = raw.upper()
     if not money.is_currency(code):
-        problems.append(_problem(line, plan.currency.name, f"{raw!r} is not an ISO 4217 code"))
+        problems.append(
+            _problem(line, plan.currency.name, Text("kpi.import.not_a_currency", value=repr(raw)))
+        )
         return options.currency
     if options.currency and code != options.currency:
         problems.append(_problem(line, plan.currency.name, _currency_mismatch(code, options)))
     return code
 
 
-def _currency_mismatch(found: str, options: _Options) -> str:
+def _currency_mismatch(found: str, options: _Options) -> Text:
     if options.currency_given:
-        return (
-            f"this row is in {found} but the reporting currency is {options.currency}: money is "
-            "imported only in the reporting currency (no conversion)"
+        return Text(
+            "kpi.import.row_not_in_reporting_currency", found=found, expected=options.currency
         )
-    return f"this row is in {found} but the file's earlier rows are in {options.currency}"
+    return Text("kpi.import.row_not_in_file_currency", found=found, expected=options.currency)
 
 
 def _metric_value(
@@ -733,20 +779,29 @@ def _metric_value(
     unit = spec.unit if spec else None
     if percent:
         if unit not in (None, "rate"):
-            raise ValueError(f"{text!r} is a percentage, but {metric} is a {unit}")
+            raise Refusal(
+                Text("kpi.import.percent_not_allowed", value=repr(text), metric=metric, unit=unit)
+            )
         value = value / 100
     if token:
         if unit not in (None, "money"):
-            raise ValueError(f"{text!r} has a currency, but {metric} is a {unit}")
+            raise Refusal(
+                Text("kpi.import.currency_not_allowed", value=repr(text), metric=metric, unit=unit)
+            )
         named = _CURRENCY_TOKENS.get(token, frozenset({token}))
         expected = row_currency or options.currency
         if expected and expected not in named:
             if options.currency_given:
-                raise ValueError(
-                    f"{text!r} is not in the reporting currency {expected}: money is imported "
-                    "only in the reporting currency (no conversion)"
+                raise Refusal(
+                    Text(
+                        "kpi.import.cell_not_in_reporting_currency",
+                        value=repr(text),
+                        expected=expected,
+                    )
                 )
-            raise ValueError(f"{text!r} is not in {expected}, the currency of the file")
+            raise Refusal(
+                Text("kpi.import.cell_not_in_file_currency", value=repr(text), expected=expected)
+            )
         return value, named
     return value, None
 
@@ -763,10 +818,7 @@ def _marketplace(raw: str) -> str:
     try:
         return normalise_market(text)
     except ValueError:
-        raise ValueError(
-            f"{raw!r} is not a marketplace: expected a country code (US), an Amazon domain "
-            "(Amazon.com) or a marketplace id"
-        ) from None
+        raise Refusal(Text("kpi.import.not_a_marketplace", value=repr(raw))) from None
 
 
 def _is_totals(first_cell: str) -> bool:
@@ -832,18 +884,18 @@ def parse_number(text: str, *, decimal_comma: bool = False) -> tuple[Decimal, bo
         body = body[:-1].strip()
     match = _NUMBER.fullmatch(body)
     if match is None:
-        raise ValueError(f"{text!r} is not a number")
+        raise _not_a_number(text)
     pre, post = match["pre"].replace(" ", ""), match["post"].strip()
     signs = pre.count("-") + pre.count("+")
     if signs > 1 or post.count("-") or post.count("+"):
-        raise ValueError(f"{text!r} is not a number")
+        raise _not_a_number(text)
     negative ^= "-" in pre
     pre = pre.replace("-", "").replace("+", "")
     if pre and post:
-        raise ValueError(f"{text!r} is not a number")
+        raise _not_a_number(text)
     token = (pre or post).upper()
     if token and token not in _CURRENCY_TOKENS and not money.is_currency(token):
-        raise ValueError(f"{text!r} is not a number")
+        raise _not_a_number(text)
     value = _decimal(match["num"], text, decimal_comma=decimal_comma)
     if match["exp"]:
         value = value.scaleb(int(match["exp"][1:]))
@@ -864,9 +916,9 @@ def _decimal(digits: str, text: str, *, decimal_comma: bool) -> Decimal:
             decimal_mark = mark  # 1,234 in a decimal-comma file; 1.234 in a decimal-point one
     whole, fraction = digits.rpartition(decimal_mark)[::2] if decimal_mark else (digits, "")
     if fraction and not fraction.isdigit():
-        raise ValueError(f"{text!r} is not a number")
+        raise _not_a_number(text)
     if not whole.isdigit() and whole and not _GROUPED.fullmatch(whole):
-        raise ValueError(f"{text!r} is not a number: a thousands separator must group three digits")
+        raise Refusal(Text("kpi.import.bad_grouping", value=repr(text)))
     plain = re.sub(r"[,. ']", "", whole) or "0"
     return Decimal(f"{plain}.{fraction}" if fraction else plain)
 
@@ -913,10 +965,8 @@ def parse_report_date(text: str) -> date:
         try:
             return date(*parts)
         except ValueError:
-            raise ValueError(f"{text!r} is not a calendar date") from None
-    raise ValueError(
-        f"{text!r} is not a date: expected YYYY-MM-DD, MM/DD/YYYY, Mon DD, YYYY or YYYY/MM/DD"
-    )
+            raise Refusal(Text("kpi.fact.not_a_calendar_date", value=repr(text))) from None
+    raise Refusal(Text("kpi.import.not_a_date", value=repr(text)))
 
 
 # ------------------------------------------------------------------ options and mapping
@@ -925,16 +975,22 @@ def parse_report_date(text: str) -> date:
 def _options(defaults: dict[str, Any]) -> _Options:
     problems: list[ImportProblem] = []
     for key in sorted(set(defaults) - DEFAULT_KEYS):
-        problems.append(_problem(0, f"defaults.{key}", "unknown default"))
+        problems.append(_problem(0, f"defaults.{key}", Text("kpi.import.unknown_default")))
     for key, value in defaults.items():
         if key in DEFAULT_KEYS and value is not None and not isinstance(value, str | date):
-            problems.append(_problem(0, f"defaults.{key}", f"must be a string, got {value!r}"))
+            problems.append(
+                _problem(0, f"defaults.{key}", Text("kpi.fact.not_text", value=repr(value)))
+            )
     if problems:
         raise ReportFormatError(problems)
 
     currency = str(defaults.get("currency") or "").strip().upper() or None
     if currency is not None and not money.is_currency(currency):
-        problems.append(_problem(0, "defaults.currency", f"{currency!r} is not an ISO 4217 code"))
+        problems.append(
+            _problem(
+                0, "defaults.currency", Text("kpi.import.not_a_currency", value=repr(currency))
+            )
+        )
     report_date: date | None = None
     raw_date = defaults.get("date")
     if isinstance(raw_date, date):
@@ -943,10 +999,12 @@ def _options(defaults: dict[str, Any]) -> _Options:
         try:
             report_date = parse_report_date(str(raw_date))
         except ValueError as exc:
-            problems.append(_problem(0, "defaults.date", str(exc)))
+            problems.append(_problem(0, "defaults.date", reason_of(exc)))
     separator = str(defaults.get("decimal_separator") or "") or None
     if separator not in (None, ".", ","):
-        problems.append(_problem(0, "defaults.decimal_separator", 'must be "." or ","'))
+        problems.append(
+            _problem(0, "defaults.decimal_separator", Text("kpi.import.decimal_separator"))
+        )
 
     dimensions = {
         name: str(defaults[name]).strip()
@@ -981,44 +1039,52 @@ def _options(defaults: dict[str, Any]) -> _Options:
 
 def _generic_preset(mapping: dict[str, Any] | None) -> Preset:
     if not isinstance(mapping, dict):
-        raise ReportFormatError(
-            [_problem(0, "mapping", 'the generic preset needs a mapping {"metrics": {...}}')]
-        )
+        raise ReportFormatError([_problem(0, "mapping", Text("kpi.import.mapping_needed"))])
     problems: list[ImportProblem] = []
     for key in sorted(set(mapping) - {"date", "metrics", "dimensions"}):
-        problems.append(_problem(0, f"mapping.{key}", "unknown key (date, metrics, dimensions)"))
+        problems.append(_problem(0, f"mapping.{key}", Text("kpi.import.mapping_unknown_key")))
     date_column = mapping.get("date")
     if date_column is not None and (not isinstance(date_column, str) or not date_column.strip()):
-        problems.append(_problem(0, "mapping.date", "must be a column name"))
+        problems.append(_problem(0, "mapping.date", Text("kpi.import.column_name_needed")))
     metrics = mapping.get("metrics")
     columns: list[MetricColumn] = []
     if not isinstance(metrics, dict) or not metrics:
-        problems.append(_problem(0, "mapping.metrics", "must map column names to metric names"))
+        problems.append(_problem(0, "mapping.metrics", Text("kpi.import.mapping_metrics")))
     else:
         for column, metric in metrics.items():
             if not isinstance(metric, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", metric):
                 problems.append(
-                    _problem(0, f"mapping.metrics.{column}", f"{metric!r} is not a metric name")
+                    _problem(
+                        0,
+                        f"mapping.metrics.{column}",
+                        Text("kpi.import.not_a_metric_name", value=repr(metric)),
+                    )
                 )
             else:
                 columns.append(MetricColumn(metric, (str(column),)))
         mapped = [column.metric for column in columns]
         for metric in sorted({m for m in mapped if mapped.count(m) > 1}):
             problems.append(
-                _problem(0, "mapping.metrics", f"{metric} is mapped from more than one column")
+                _problem(0, "mapping.metrics", Text("kpi.import.mapped_twice", metric=metric))
             )
     dims = mapping.get("dimensions") or {}
     dimension_columns: dict[str, tuple[str, ...]] = {}
     if not isinstance(dims, dict):
-        problems.append(_problem(0, "mapping.dimensions", "must map dimensions to column names"))
+        problems.append(_problem(0, "mapping.dimensions", Text("kpi.import.mapping_dimensions")))
     else:
         for name, column in dims.items():
             if name not in DIMENSIONS:
                 problems.append(
-                    _problem(0, f"mapping.dimensions.{name}", f"not one of {', '.join(DIMENSIONS)}")
+                    _problem(
+                        0,
+                        f"mapping.dimensions.{name}",
+                        Text("kpi.import.not_a_dimension", dimensions=list(DIMENSIONS)),
+                    )
                 )
             elif not isinstance(column, str) or not column.strip():
-                problems.append(_problem(0, f"mapping.dimensions.{name}", "must be a column name"))
+                problems.append(
+                    _problem(0, f"mapping.dimensions.{name}", Text("kpi.import.column_name_needed"))
+                )
             else:
                 dimension_columns[name] = (column,)
     if problems:
@@ -1033,5 +1099,9 @@ def _generic_preset(mapping: dict[str, Any] | None) -> Preset:
     )
 
 
-def _problem(line: int, column: str, reason: str) -> ImportProblem:
+def _problem(line: int, column: str, reason: Text) -> ImportProblem:
     return {"line": line, "column": column, "reason": reason}
+
+
+def _not_a_number(text: str) -> Refusal:
+    return Refusal(Text("kpi.import.not_a_number", value=repr(text)))

@@ -92,6 +92,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from linkstar.kpis.formula import RESERVED, Aggregate, Formula, FormulaError, parse, validate
+from linkstar.text import Text
 
 Unit = Literal["currency", "percent", "ratio", "count", "days", "hours"]
 Direction = Literal["higher", "lower"]
@@ -415,7 +416,12 @@ BUILTINS: dict[str, Builtin] = dict(
 """The built-in KPIs by key (see the module docstring for each formula and its reasons)."""
 
 
-def check_formula(formula: Formula | str, extra_metrics: Iterable[str] = ()) -> list[str]:
+BARE_LEVEL_WARNING = "kpi.formula.bare_level"
+"""The code of :func:`check_formula`'s warning about a bare level or rate (a warning: saving
+such a formula is allowed)."""
+
+
+def check_formula(formula: Formula | str, extra_metrics: Iterable[str] = ()) -> list[Text]:
     """Problems with a custom formula against :data:`METRICS` plus ``extra_metrics`` (a tenant's
     own imported names): a syntax error alone, or those of
     :func:`linkstar.kpis.formula.validate` then a warning for each bare name that would sum a
@@ -424,7 +430,7 @@ def check_formula(formula: Formula | str, extra_metrics: Iterable[str] = ()) -> 
         try:
             formula = parse(formula)
         except FormulaError as exc:
-            return [str(exc)]
+            return [exc.text]
     problems = validate(formula, set(METRICS) | set(extra_metrics))
     warned: set[str] = set()
     for node in formula.nodes():
@@ -434,7 +440,6 @@ def check_formula(formula: Formula | str, extra_metrics: Iterable[str] = ()) -> 
         if info is not None and info.aggregate != "sum":
             warned.add(node.metric)
             problems.append(
-                f"{node.metric} is read with {info.aggregate}() by default (a level or a rate); "
-                f"a bare name sums its daily values: write {info.aggregate}({node.metric})"
+                Text("kpi.formula.bare_level", metric=node.metric, aggregate=info.aggregate)
             )
     return problems

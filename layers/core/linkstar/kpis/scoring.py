@@ -67,6 +67,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from linkstar.kpis.formula import Outcome
 from linkstar.kpis.library import Direction, Unit
+from linkstar.kpis.reasons import Sentence
+from linkstar.text import Text
 
 PeriodKind = Literal["day", "week", "month", "quarter"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter")
@@ -228,17 +230,19 @@ class Target(BaseModel):
             raise ValueError(f"value: a growth below -1 (-100%) is not a target, got {self.value}")
         return self
 
-    def resolve(self, previous_actual: Outcome | Decimal | None) -> tuple[Decimal | None, str]:
+    def resolve(
+        self, previous_actual: Outcome | Decimal | None
+    ) -> tuple[Decimal | None, Text | str | None]:
         """The target value for the period, or None and why not."""
         if self.kind == "absolute":
-            return self.value, ""
+            return self.value, None
         previous_value = _value(previous_actual)
         if previous_value is None:
             detail = previous_actual.reason if isinstance(previous_actual, Outcome) else None
-            return None, "growth target needs the previous period's actual" + (
-                f" ({detail})" if detail else ": none given"
-            )
-        return previous_value * (1 + self.value), ""
+            if detail:
+                return None, Text("kpi.growth_target_without_previous", reason=detail)
+            return None, Text("kpi.growth_target_no_previous")
+        return previous_value * (1 + self.value), None
 
 
 class Thresholds(BaseModel):
@@ -305,7 +309,7 @@ class KpiResult(BaseModel):
     days: int
     weight: Decimal
     weighted_score: Decimal | None
-    reason: str | None
+    reason: Sentence | None
 
 
 def _value(outcome: Outcome | Decimal | None) -> Decimal | None:
@@ -337,7 +341,7 @@ def score(
     prorate = in_progress and kpi.additive
 
     target_value, reason = (
-        (None, "no target set") if target is None else target.resolve(previous_actual)
+        (None, Text("kpi.no_target")) if target is None else target.resolve(previous_actual)
     )
     pace = target_value
     if pace is not None and prorate:
@@ -350,7 +354,7 @@ def score(
     attainment: Decimal | None = None
     status: Status
     if projected is None:
-        status, reason = "no_data", actual.reason or "no data"
+        status, reason = "no_data", actual.reason or Text("kpi.no_data_at_all")
     elif target_value is None:
         status = "no_target"
     else:
@@ -362,9 +366,7 @@ def score(
                 else (projected <= target_value)
             )
             status = "on_track" if better else "off_track"
-            reason = (
-                "attainment is undefined for this target: the status compares the value with it"
-            )
+            reason = Text("kpi.attainment_undefined")
         else:
             # ``+ 0`` turns a -0.0000 (a tiny negative rounded away) into 0.0000.
             attainment = raw.quantize(ATTAINMENT_PLACES, rounding=ROUND_HALF_EVEN) + 0

@@ -34,6 +34,7 @@ from linkstar.kpis.data import ORDER_SCOPE_KEYS, SCOPE_KEYS, Loader
 from linkstar.store import keys
 from linkstar.store import kpis as store
 from linkstar.tenants.models import Principal, Role
+from linkstar.text import Text
 
 TREND_PERIODS = 6
 
@@ -132,7 +133,7 @@ class Owner(BaseModel):
 def import_facts(who: Principal, payload: Any, now: datetime) -> dict[str, Any]:
     from linkstar.kpis import facts
 
-    require_role(who, Role.OPERATOR, "importing metrics")
+    require_role(who, Role.OPERATOR, Text("kpi.action.import_metrics"))
     batch = facts.parse_batch(payload, today=now.date())
     docs = [_fact_doc(f, key) for f, key in zip(batch.accepted, batch.keys, strict=True)]
     store.put_facts(who.tenant_id, docs, "api", now)
@@ -153,7 +154,7 @@ def import_report(
 ) -> dict[str, Any]:
     from linkstar.kpis import facts, importers
 
-    require_role(who, Role.OPERATOR, "importing metrics")
+    require_role(who, Role.OPERATOR, Text("kpi.action.import_metrics"))
     defaults = {"currency": reporting_currency(who.tenant_id), **defaults}
     result = importers.import_csv(text, preset, mapping, defaults, today=now.date())
     docs = [_fact_doc(f, facts.fact_key(f)) for f in result.facts]
@@ -202,16 +203,16 @@ def sources(who: Principal) -> dict[str, Any]:
 
 
 def create_kpi(who: Principal, body: dict[str, Any], now: datetime) -> Kpi:
-    require_role(who, Role.ADMIN, "defining a KPI")
+    require_role(who, Role.ADMIN, Text("kpi.action.define_kpi"))
     given = KpiIn.model_validate(body)
     if given.builtin is not None:
         builtin = library.BUILTINS[given.builtin]
         text, unit, direction = builtin.formula, builtin.unit, builtin.direction
     else:
         text = str(given.formula)
-        problems = [p for p in library.check_formula(text) if "is read with" not in p]
+        problems = _formula_problems(text)
         if problems:
-            raise BadRequest("the formula is not valid", code="invalid_formula", problems=problems)
+            raise BadRequest(Text("kpi.formula_invalid"), code="invalid_formula", problems=problems)
         unit, direction = given.unit or "ratio", given.direction or "higher"
     kpi = Kpi(
         kpi_id="k" + secrets.token_hex(6),
@@ -242,16 +243,15 @@ MANAGER_FIELDS = frozenset({"target", "thresholds", "weight"})
 
 def update_kpi(who: Principal, kpi_id: str, body: dict[str, Any], now: datetime) -> Kpi:
     """``PATCH /kpis/{id}``: a manager sets target, thresholds and weight; an admin anything."""
-    require_role(who, Role.MANAGER, "changing a KPI")
+    require_role(who, Role.MANAGER, Text("kpi.action.change_kpi"))
     if not who.role.at_least(Role.ADMIN) and set(body) - MANAGER_FIELDS:
         raise Forbidden(
-            "a manager sets targets, thresholds and weights; "
-            f"{', '.join(sorted(set(body) - MANAGER_FIELDS))} need an admin",
+            Text("kpi.manager_fields_only", fields=sorted(set(body) - MANAGER_FIELDS)),
             code="role_forbidden",
         )
     before, version = store.load(keys.kpi(who.tenant_id, kpi_id))
     if before is None:
-        raise NotFound("no such KPI", code="kpi_not_found")
+        raise NotFound(Text("kpi.not_found"), code="kpi_not_found")
     merged = {**before, **body, "kpi_id": kpi_id, "updated_at": now.isoformat()}
     if "target" in body and isinstance(body["target"], str | int | float):
         merged["target"] = {"kind": "absolute", "value": str(body["target"])}
@@ -263,15 +263,21 @@ def update_kpi(who: Principal, kpi_id: str, body: dict[str, Any], now: datetime)
         merged["formula"] = (
             library.BUILTINS[check.builtin].formula if check.builtin else check.formula
         )
-        problems = [p for p in library.check_formula(merged["formula"]) if "is read with" not in p]
+        problems = _formula_problems(merged["formula"])
         if problems:
-            raise BadRequest("the formula is not valid", code="invalid_formula", problems=problems)
+            raise BadRequest(Text("kpi.formula_invalid"), code="invalid_formula", problems=problems)
     kpi = Kpi.model_validate(merged)
     store.save(
         who.tenant_id, "kpi", keys.kpi(who.tenant_id, kpi_id), kpi_id,
         kpi.model_dump(mode="json"), before, version, audit_actor(who), now,
     )  # fmt: skip
     return kpi
+
+
+def _formula_problems(text: str) -> list[Text]:
+    """What stops a custom formula being saved: :func:`library.check_formula`'s problems less
+    its warnings (a bare level summed is allowed, if unusual)."""
+    return [p for p in library.check_formula(text) if p.code != library.BARE_LEVEL_WARNING]
 
 
 def visible_kpis(who: Principal) -> list[Kpi]:
@@ -286,11 +292,11 @@ def load_kpi(who: Principal, kpi_id: str) -> Kpi:
     for kpi in visible_kpis(who):
         if kpi.kpi_id == kpi_id:
             return kpi
-    raise NotFound("no such KPI", code="kpi_not_found")
+    raise NotFound(Text("kpi.not_found"), code="kpi_not_found")
 
 
 def put_owner(who: Principal, owner_id: str, body: dict[str, Any], now: datetime) -> Owner:
-    require_role(who, Role.ADMIN, "defining an owner")
+    require_role(who, Role.ADMIN, Text("kpi.action.define_owner"))
     owner = Owner.model_validate({**body, "owner_id": owner_id})
     key = keys.kpi_owner(who.tenant_id, owner_id)
     before, version = store.load(key)
@@ -354,8 +360,12 @@ def actual(
     unscopable = set(scope) - ORDER_SCOPE_KEYS
     if outcome.value is None and order_metrics and unscopable:
         return formulas.Outcome.missing(
-            f"{outcome.reason}: order metrics ({', '.join(sorted(order_metrics))}) can't be "
-            f"scoped by {', '.join(sorted(unscopable))}"
+            Text(
+                "kpi.order_metrics_unscopable",
+                reason=outcome.reason,
+                metrics=sorted(order_metrics),
+                scopes=sorted(unscopable),
+            )
         )
     return outcome
 
@@ -456,16 +466,14 @@ def scorecards(who: Principal, owner: str | None, label: str, today: date) -> di
 def put_contract(who: Principal, agency: str, body: dict[str, Any], now: datetime) -> Any:
     from linkstar.kpis import settlement
 
-    require_role(who, Role.ADMIN, "defining an agency contract")
+    require_role(who, Role.ADMIN, Text("kpi.action.define_contract"))
     scope = Scope.model_validate(body.get("scope") or {})
     contract = settlement.Contract.model_validate(
         {k: v for k, v in body.items() if k != "scope"} | {"agency": agency}
     )
     for name in contract.kpis_needed():
         if name not in library.BUILTINS:
-            raise BadRequest(
-                f"rule reads KPI {name!r}, which is not a built-in", code="unknown_kpi"
-            )
+            raise BadRequest(Text("kpi.rule_unknown_kpi", name=repr(name)), code="unknown_kpi")
     key = keys.contract(who.tenant_id, agency)
     before, version = store.load(key)
     doc = {"contract": contract.model_dump(mode="json"), "scope": scope.model_dump()}
@@ -478,10 +486,10 @@ def statement(who: Principal, agency: str, label: str, today: date) -> dict[str,
     from linkstar.kpis import settlement
 
     if who.role == Role.OPERATOR and who.owner != agency:
-        raise NotFound("no such agency contract", code="contract_not_found")
+        raise NotFound(Text("kpi.contract_not_found"), code="contract_not_found")
     doc, _ = store.load(keys.contract(who.tenant_id, agency))
     if doc is None:
-        raise NotFound("no such agency contract", code="contract_not_found")
+        raise NotFound(Text("kpi.contract_not_found"), code="contract_not_found")
     contract = settlement.Contract.model_validate(doc["contract"])
     scope = Scope.model_validate(doc.get("scope") or {}).filters()
     loader = loader_for(who.tenant_id)

@@ -51,6 +51,9 @@ Worked example (the issue's: commission on GMV only if ACoS <= 28% and ODR < 0.5
     With no ODR imported: "odr: no value (no data: odr), so odr < 0.005 is not shown to hold",
     commission 0, total 2,000.00.
 
+Reasons, explanations and notes are messages (:class:`linkstar.text.Text`, codes
+``kpi.statement.*``) shown in the reader's language; the English is quoted here.
+
 Pure: no I/O.
 """
 
@@ -64,6 +67,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from linkstar import money
 from linkstar.kpis.formula import Outcome
+from linkstar.kpis.reasons import Sentence
+from linkstar.text import Text
 
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 FiniteDecimal = Annotated[Decimal, Field(allow_inf_nan=False)]
@@ -238,7 +243,7 @@ class InputValue(BaseModel):
     kind: Literal["kpi", "metric"]
     name: str
     value: Decimal | None
-    reason: str | None = None  # why there is no value
+    reason: Sentence | None = None  # why there is no value
 
 
 class ConditionResult(BaseModel):
@@ -250,7 +255,7 @@ class ConditionResult(BaseModel):
     threshold: Decimal
     actual: Decimal | None
     met: bool
-    explanation: str  # "acos 0.25 <= 0.28: met", "odr: no value (no data: odr), so ..."
+    explanation: Sentence  # "acos 0.25 <= 0.28: met", "odr: no value (no data: odr), so ..."
 
 
 class RuleResult(BaseModel):
@@ -263,7 +268,7 @@ class RuleResult(BaseModel):
     base: Decimal | None  # what the rate was applied to: a commission's base, the subtotal
     rate: Decimal | None
     amount: Decimal  # paid (commissions) or deducted (penalties, cap); 0 when nothing happened
-    explanation: str
+    explanation: Sentence
 
 
 class Statement(BaseModel):
@@ -283,7 +288,7 @@ class Statement(BaseModel):
     penalties: Decimal
     cap: Decimal | None
     total: Decimal
-    notes: list[str]
+    notes: list[Sentence]
 
     def to_text(self) -> str:
         """A plain-text statement (for ``make demo`` and emails)."""
@@ -322,14 +327,16 @@ class _Values:
         if ref.kind == "kpi":
             outcome = self.kpis.get(ref.name)
             if outcome is None:
-                return InputValue(kind="kpi", name=ref.name, value=None, reason="not computed")
+                return InputValue(
+                    kind="kpi", name=ref.name, value=None, reason=Text("kpi.statement.not_computed")
+                )
             return InputValue(kind="kpi", name=ref.name, value=outcome.value, reason=outcome.reason)
         value = self.metrics.get(ref.name)
         return InputValue(
             kind="metric",
             name=ref.name,
             value=value,
-            reason=None if value is not None else f"no data: {ref.name}",
+            reason=None if value is not None else Text("kpi.no_data", metrics=[ref.name]),
         )
 
 
@@ -343,8 +350,13 @@ def _check(condition: Condition, values: _Values) -> ConditionResult:
             threshold=condition.value,
             actual=None,
             met=False,
-            explanation=f"{condition.name}: no value ({found.reason}), so "
-            f"{condition.name} {condition.op} {condition.value} is not shown to hold",
+            explanation=Text(
+                "kpi.statement.condition_no_value",
+                name=condition.name,
+                reason=found.reason,
+                op=condition.op,
+                threshold=condition.value,
+            ),
         )
     met = bool(_COMPARE[condition.op](found.value, condition.value))
     return ConditionResult(
@@ -354,8 +366,13 @@ def _check(condition: Condition, values: _Values) -> ConditionResult:
         threshold=condition.value,
         actual=found.value,
         met=met,
-        explanation=f"{condition.name} {found.value} {condition.op} {condition.value}: "
-        + ("met" if met else "not met"),
+        explanation=Text(
+            "kpi.statement.condition_met" if met else "kpi.statement.condition_not_met",
+            name=condition.name,
+            actual=found.value,
+            op=condition.op,
+            threshold=condition.value,
+        ),
     )
 
 
@@ -367,30 +384,44 @@ def _commission(
     rate: Decimal | None = rule.rate if isinstance(rule, CommissionRule) else None
     failed = [c.name for c in checks if not c.met]
     earned = False
+    explanation: Text
     if failed:
-        explanation = f"not earned: condition on {', '.join(failed)} not met"
+        explanation = Text("kpi.statement.not_earned_conditions", names=failed)
     elif base.value is None:
-        explanation = f"not earned: {rule.on.name} has no value ({base.reason})"
+        explanation = Text(
+            "kpi.statement.not_earned_no_value", name=rule.on.name, reason=base.reason
+        )
     elif isinstance(rule, TieredCommissionRule):
         band_value = values.get(rule.band_by).value
         reached = [band for band in rule.bands if band_value is not None and band_value >= band.min]
         if band_value is None:
             reason = values.get(rule.band_by).reason
-            explanation = f"not earned: {rule.band_by.name} has no value ({reason})"
+            explanation = Text(
+                "kpi.statement.not_earned_no_value", name=rule.band_by.name, reason=reason
+            )
         elif not reached:
-            explanation = (
-                f"not earned: {rule.band_by.name} {band_value} is below the lowest band "
-                f"(from {rule.bands[0].min})"
+            explanation = Text(
+                "kpi.statement.not_earned_below_bands",
+                name=rule.band_by.name,
+                value=band_value,
+                lowest=rule.bands[0].min,
             )
         else:
             earned, rate = True, reached[-1].rate
-            explanation = (
-                f"{rule.band_by.name} {band_value} is in the band from {reached[-1].min}: "
-                f"{rate} x {rule.on.name} {base.value}"
+            explanation = Text(
+                "kpi.statement.in_band",
+                band_by=rule.band_by.name,
+                value=band_value,
+                band=reached[-1].min,
+                rate=rate,
+                base_name=rule.on.name,
+                base=base.value,
             )
     else:
         earned = True
-        explanation = f"{rate} x {rule.on.name} {base.value}"
+        explanation = Text(
+            "kpi.statement.commission", rate=rate, base_name=rule.on.name, base=base.value
+        )
     amount = Decimal(0)
     if earned and rate is not None and base.value is not None:
         amount = rate * base.value
@@ -410,16 +441,14 @@ def _penalty(rule: PenaltyRule, values: _Values, subtotal: Decimal, currency: st
     checks = [_check(c, values) for c in rule.conditions]
     failed = [c.name for c in checks if not c.met]
     if not failed:
-        amount, explanation = Decimal(0), "not applied: every condition held"
+        amount, explanation = Decimal(0), Text("kpi.statement.penalty_not_applied")
     elif rule.amount is not None:
         amount = rule.amount
-        explanation = f"applied: condition on {', '.join(failed)} not met; fixed {rule.amount}"
+        explanation = Text("kpi.statement.penalty_fixed", names=failed, amount=rule.amount)
     else:
         rate = rule.rate or Decimal(0)
         amount = rate * subtotal
-        explanation = (
-            f"applied: condition on {', '.join(failed)} not met; {rate} x subtotal {subtotal}"
-        )
+        explanation = Text("kpi.statement.penalty_rate", names=failed, rate=rate, subtotal=subtotal)
     return RuleResult(
         name=rule.name,
         type="penalty",
@@ -468,11 +497,11 @@ def settle(
     for i, rule in caps.items():
         cut = max(net - rule.max_payout, Decimal(0)) if i == binding else Decimal(0)
         if cut:
-            explanation = f"{net} is above the cap {rule.max_payout}: reduced by {cut}"
+            explanation = Text("kpi.statement.cap_reduced", net=net, cap=rule.max_payout, cut=cut)
         elif net > rule.max_payout:
-            explanation = f"{net} is above {rule.max_payout}, but a lower cap applies"
+            explanation = Text("kpi.statement.cap_lower_applies", net=net, cap=rule.max_payout)
         else:
-            explanation = f"{net} is within the cap {rule.max_payout}"
+            explanation = Text("kpi.statement.cap_within", net=net, cap=rule.max_payout)
         results[i] = RuleResult(
             name=rule.name,
             type="cap",
@@ -484,12 +513,12 @@ def settle(
             explanation=explanation,
         )
 
-    notes: list[str] = []
+    notes: list[Text | str] = []
     if total < 0 and not contract.allow_refund:
-        notes.append(f"penalties exceed the fees by {-total}: the total is floored at 0")
+        notes.append(Text("kpi.statement.floored", amount=-total))
         total = Decimal(0)
     elif total < 0:
-        notes.append(f"a refund of {-total} is due from the agency")
+        notes.append(Text("kpi.statement.refund_due", amount=-total))
     return Statement(
         agency=contract.agency,
         period=period,
