@@ -55,7 +55,7 @@ def test_a_rate_older_than_the_limit_is_stale_and_the_reason_says_how_old() -> N
     # When / Then
     with pytest.raises(MissingRate) as caught:
         rates.convert(D(1), "EUR", "USD", MONDAY)
-    assert caught.value.reason == (
+    assert str(caught.value.reason) == (
         "no EUR→USD rate on 2026-03-02 or up to 7 days before it (direct or inverse); "
         "the latest found is EUR→USD of 2026-02-22, 8 days old"
     )

@@ -19,6 +19,7 @@ from linkstar.api.auth import principal
 from linkstar.api.http import Auth, Content, Param, query_params, route
 from linkstar.errors import BadRequest, PayloadTooLarge
 from linkstar.tenants.models import Role
+from linkstar.text import Text
 
 bp = Blueprint(__name__)
 
@@ -179,13 +180,12 @@ def post_cost_actuals() -> dict[str, Any]:
 def _text(raw: bytes | str | None, charset: str) -> str:
     body = uploads.body_bytes(raw)
     if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(
-            "a batch of actual costs is limited to 6 MiB per post: split it into several sources",
-            code="payload_too_large",
-        )
+        raise PayloadTooLarge(Text("cost.actuals.too_large"), code="payload_too_large")
     if not body.strip():
-        raise BadRequest("the body is empty: send the batch", code="empty_batch")
-    return uploads.decode(body, charset, what="the body", example="text/csv; charset=windows-1252")
+        raise BadRequest(Text("cost.actuals.empty_body"), code="empty_batch")
+    return uploads.decode(
+        body, charset, what=Text("cost.upload.the_body"), example="text/csv; charset=windows-1252"
+    )
 
 
 def _json(text: str) -> dict[str, Any]:
@@ -193,7 +193,7 @@ def _json(text: str) -> dict[str, Any]:
         # Numbers are read as Decimal: 0.1 stays 0.1, never a binary float's neighbour.
         data = json.loads(text, parse_float=Decimal)
     except ValueError as exc:
-        raise BadRequest("the request body is not JSON", code="invalid_json") from exc
+        raise BadRequest(Text("cost.actuals.body_not_json"), code="invalid_json") from exc
     if not isinstance(data, dict):
-        raise BadRequest("the request body must be a JSON object", code="invalid_json")
+        raise BadRequest(Text("cost.actuals.body_not_object"), code="invalid_json")
     return data

@@ -12,6 +12,7 @@ from linkstar.api.auth import principal
 from linkstar.api.http import PERIOD, Auth, Param, json_object, query_params, report_period, route
 from linkstar.errors import NotFound
 from linkstar.tenants.models import Role
+from linkstar.text import Text
 
 bp = Blueprint(__name__)
 
@@ -48,7 +49,7 @@ def get_cost_model() -> dict[str, Any]:
     who = principal(bp)
     model = service.load_model(who.tenant_id)
     if model is None:
-        raise NotFound("no cost model yet", code="cost_model_missing")
+        raise NotFound(Text("cost.no_cost_model_yet"), code="cost_model_missing")
     return model.model_dump(mode="json")
 
 

@@ -14,6 +14,7 @@ from linkstar.api.http import Auth, Content, route
 from linkstar.errors import BadRequest, NotFound, PayloadTooLarge
 from linkstar.orders.models import Platform
 from linkstar.tenants.models import Role
+from linkstar.text import Text
 
 bp = Blueprint(__name__)
 
@@ -46,10 +47,10 @@ def import_settlement(store_id: str) -> dict[str, Any]:
     who = principal(bp, Role.OPERATOR)
     store = store_repo.get(who.tenant_id, store_id) if ids.tenant_of_store(store_id) else None
     if store is None:
-        raise NotFound("no such store", code="store_not_found")
+        raise NotFound(Text("cost.settlement.store_not_found"), code="store_not_found")
     if store.platform is not Platform.AMAZON:
         raise BadRequest(
-            f"settlement reports are Amazon's: this is a {store.platform.value} store",
+            Text("cost.settlement.not_an_amazon_store", platform=store.platform.value),
             code="not_an_amazon_store",
         )
     report = settlement.parse(_text())
@@ -80,15 +81,13 @@ def _text() -> str:
     request = bp.current_request
     body = uploads.body_bytes(request.raw_body)
     if not body.strip():
-        raise BadRequest("the settlement report is empty", code="empty_settlement")
+        raise BadRequest(Text("cost.settlement.empty"), code="empty_settlement")
     if len(body) > MAX_REPORT_BYTES:
-        raise PayloadTooLarge(
-            "settlement reports are limited to 6 MiB per upload", code="payload_too_large"
-        )
+        raise PayloadTooLarge(Text("cost.settlement.too_large"), code="payload_too_large")
     _, charset = uploads.content_type(request.headers.get("content-type"))
     return uploads.decode(
         body,
         charset,
-        what="the settlement report",
+        what=Text("cost.upload.the_settlement_report"),
         example="text/tab-separated-values; charset=windows-1252",
     )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from linkstar.errors import BadRequest
+from linkstar.text import Text
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 
@@ -26,14 +27,14 @@ def content_type(header: str | None) -> tuple[str, str]:
     return parts[0].strip().lower(), charset
 
 
-def decode(body: bytes, charset: str, *, what: str, example: str) -> str:
+def decode(body: bytes, charset: str, *, what: Text, example: str) -> str:
     """``body`` as text; ``what`` names it and ``example`` is a Content-Type naming a charset
     in the error."""
     try:
         return body.decode(charset)
     except (LookupError, UnicodeDecodeError) as exc:
         raise BadRequest(
-            f"{what} is not valid {charset} text: say its charset in Content-Type ({example})",
+            Text("cost.upload.invalid_encoding", what=what, charset=charset, example=example),
             code="invalid_encoding",
         ) from exc
 

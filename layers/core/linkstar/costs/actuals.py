@@ -47,23 +47,21 @@ from typing import Any
 from linkstar import ids, money
 from linkstar.costs.model import COMPONENTS, Component, currency_code
 from linkstar.errors import BadRequest
+from linkstar.text import Text
 
 REFUSED: Mapping[str, str] = {
-    "ads": (
-        "ad spend has no per-order actual: import it as the ad_spend metric (POST /metrics), "
-        "and the cost model's ads rule spreads it over the month's orders by revenue when "
-        "GET /costs reads"
-    ),
-    "fx": (
-        "the payout conversion cost is worked out from the FX rates (POST /fx-rates) and the "
-        "cost model's spread: a bank charges it per payout, not per order"
-    ),
+    "ads": "cost.actuals.refused_ads",
+    "fx": "cost.actuals.refused_fx",
 }
-"""Components a batch may not carry, and why (the reason is the row's error)."""
+"""Components a batch may not carry, and the message saying why (the reason is the row's
+error)."""
 
 ACCEPTED: tuple[Component, ...] = tuple(c for c in COMPONENTS if c not in REFUSED)
 FIELDS = ("order_id", "store_id", "external_id", "component", "amount", "currency", "source_ref")
 MAX_PROBLEMS = 100
+# How a header lacking the order's columns is named in ``missing_columns`` (its message says it
+# in the reader's language).
+ORDER_COLUMNS = "order_id (or store_id and external_id)"
 MAX_ROWS = 100_000
 
 _SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -126,16 +124,10 @@ def source_name(value: object) -> str:
     """``value`` as a batch's source: 1 to 100 letters, digits, ``.``, ``_`` or ``-``."""
     text = value.strip() if isinstance(value, str) else ""
     if not text:
-        raise ActualsError(
-            "name the batch: source=dhl-invoice-2026-10 (a query parameter for CSV, a field for "
-            "JSON); posting the same source again replaces the batch",
-            code="source_required",
-        )
+        raise ActualsError(Text("cost.actuals.source_required"), code="source_required")
     if not _SOURCE.match(text):
         raise ActualsError(
-            f"source must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter "
-            f"or digit: {text[:120]!r}",
-            code="invalid_source",
+            Text("cost.actuals.invalid_source", source=repr(text[:120])), code="invalid_source"
         )
     return text
 
@@ -163,18 +155,17 @@ def parse_csv(
                 # row is not read further.
                 problems.add(
                     number,
-                    f"{len(fields)} values where the header names {width} columns: quote a "
-                    "value holding a comma, and write amounts without thousands separators",
+                    Text("cost.actuals.too_many_values", values=len(fields), columns=width),
                 )
                 continue
             values = {name: fields[i].strip() for name, i in header.items() if i < len(fields)}
             raw.append((number, values))
     except csv.Error as exc:
         raise ActualsError(
-            f"the CSV can't be read past data row {number}: {exc}", code="invalid_csv"
+            Text("cost.actuals.invalid_csv", row=number, error=str(exc)), code="invalid_csv"
         ) from exc
     if header is None:
-        raise ActualsError("the CSV is empty: it needs a header and rows", code="empty_batch")
+        raise ActualsError(Text("cost.actuals.empty_csv"), code="empty_batch")
     return _read(source, raw, tenant_id, store_exists, problems)
 
 
@@ -191,29 +182,31 @@ def parse_json(
     named = body.get("source")
     if source is not None and named is not None and named != source:
         raise ActualsError(
-            f"the body's source {named!r} is not the query's {source!r}: give one",
+            Text("cost.actuals.two_sources", body=repr(named), query=repr(source)),
             code="invalid_source",
         )
     name = source_name(named if named is not None else source)
     unknown = sorted(set(body) - {"source", "rows"})
     if unknown:
         raise ActualsError(
-            "a batch holds source and rows only: " + ", ".join(map(repr, unknown[:10])),
+            Text("cost.actuals.unknown_batch_fields", fields=", ".join(map(repr, unknown[:10]))),
             code="invalid_batch",
         )
     rows = body.get("rows")
     if not isinstance(rows, list):
-        raise ActualsError("rows must be a list of objects", code="invalid_batch")
+        raise ActualsError(Text("cost.actuals.rows_not_a_list"), code="invalid_batch")
     _not_too_many(len(rows))
     raw: list[tuple[int, dict[str, str]]] = []
     problems = _Problems()
     for number, given in enumerate(rows, start=1):
         if not isinstance(given, dict):
-            problems.add(number, "a row must be an object")
+            problems.add(number, Text("cost.actuals.row_not_an_object"))
             continue
         extra = sorted(str(key) for key in set(given) - set(FIELDS))
         if extra:
-            problems.add(number, "unknown field " + ", ".join(map(repr, extra[:5])))
+            problems.add(
+                number, Text("cost.actuals.unknown_field", fields=", ".join(map(repr, extra[:5])))
+            )
             continue
         raw.append((number, {k: _text(v) for k, v in given.items() if v is not None}))
     return _read(name, raw, tenant_id, store_exists, problems)
@@ -229,10 +222,7 @@ def _text(value: Any) -> str:
 
 def _not_too_many(count: int) -> None:
     if count > MAX_ROWS:
-        raise ActualsError(
-            f"a batch holds at most {MAX_ROWS} rows: split it into several sources",
-            code="too_many_rows",
-        )
+        raise ActualsError(Text("cost.actuals.too_many_rows", max=MAX_ROWS), code="too_many_rows")
 
 
 def _header(fields: Sequence[str]) -> dict[str, int]:
@@ -245,12 +235,14 @@ def _header(fields: Sequence[str]) -> dict[str, int]:
     by_order = "order_id" in positions
     by_store = "store_id" in positions and "external_id" in positions
     if not by_order and not by_store:
-        missing.insert(0, "order_id (or store_id and external_id)")
+        missing.insert(0, ORDER_COLUMNS)
     if missing:
+        lacking = [
+            Text("cost.actuals.order_columns") if name == ORDER_COLUMNS else name
+            for name in missing
+        ]
         raise ActualsError(
-            "the CSV's header lacks " + ", ".join(missing) + ": it names the columns "
-            "order_id,component,amount,currency[,source_ref] (or store_id,external_id in place "
-            "of order_id)",
+            Text("cost.actuals.invalid_header", columns=lacking),
             code="invalid_header",
             missing_columns=missing,
         )
@@ -265,14 +257,15 @@ class _Problems:
     def count(self) -> int:
         return len(self.found)
 
-    def add(self, row: int, reason: str) -> None:
-        self.found.append({"row": row, "reason": reason})
+    def add(self, row: int, reason: Text) -> None:
+        # Rendered now: the batch is read while its request is answered.
+        self.found.append({"row": row, "reason": str(reason)})
 
     def raise_if_any(self) -> None:
         if self.found:
             rows = len({problem["row"] for problem in self.found})
             raise ActualsError(
-                f"{rows} row(s) can't be read; nothing was stored",
+                Text("cost.actuals.invalid_rows", rows=rows),
                 code="invalid_rows",
                 problems=sorted(self.found, key=lambda p: p["row"])[:MAX_PROBLEMS],
                 rows_invalid=rows,
@@ -287,21 +280,18 @@ def _read(
     problems: _Problems,
 ) -> ActualsBatch:
     if not raw and not problems.count:
-        raise ActualsError(
-            "the batch has no rows (to correct a batch, post it again with its rows)",
-            code="empty_batch",
-        )
+        raise ActualsError(Text("cost.actuals.no_rows"), code="empty_batch")
     stores: dict[str, bool] = {}
     rows: list[ActualRow] = []
     for number, values in raw:
-        reasons: list[str] = []
+        reasons: list[Text] = []
         order_id = _order_id(values, tenant_id, store_exists, stores, reasons)
         component = _component(values.get("component", ""), reasons)
         currency = _currency(values.get("currency", ""), reasons)
         amount = _amount(values.get("amount", ""), currency, reasons)
         ref = values.get("source_ref") or None
         if ref is not None and len(ref) > _SOURCE_REF_MAX:
-            reasons.append(f"source_ref is longer than {_SOURCE_REF_MAX} characters")
+            reasons.append(Text("cost.actuals.source_ref_too_long", max=_SOURCE_REF_MAX))
         for reason in reasons:
             problems.add(number, reason)
         # Each None came with a reason; the checks are for the type checker.
@@ -317,84 +307,91 @@ def _order_id(
     tenant_id: str,
     store_exists: Callable[[str], bool],
     stores: dict[str, bool],
-    reasons: list[str],
+    reasons: list[Text],
 ) -> str | None:
     given = values.get("order_id", "")
     store_id, external_id = values.get("store_id", ""), values.get("external_id", "")
     if given and not _ORDER_ID.match(given):
-        reasons.append(
-            f"order_id is not a LinkStar order id (the store's suffix, a dash, the platform's "
-            f"id, as GET /orders shows it): {given[:120]!r}; or give store_id and external_id"
-        )
+        reasons.append(Text("cost.actuals.invalid_order_id", order_id=repr(given[:120])))
         return None
     if not store_id and not external_id:
         if not given:
-            reasons.append("no order: give order_id, or store_id and external_id")
+            reasons.append(Text("cost.actuals.no_order"))
         return given or None
     if not store_id or not external_id:
-        reasons.append("give store_id and external_id together")
+        reasons.append(Text("cost.actuals.store_and_external_id"))
         return None
     if ids.tenant_of_store(store_id) != tenant_id:
-        reasons.append(f"no such store: {store_id[:120]!r}")
+        reasons.append(Text("cost.actuals.no_such_store", store_id=repr(store_id[:120])))
         return None
     if store_id not in stores:
         stores[store_id] = store_exists(store_id)
     if not stores[store_id]:
-        reasons.append(f"no such store: {store_id!r}")
+        reasons.append(Text("cost.actuals.no_such_store", store_id=repr(store_id)))
         return None
     if not _EXTERNAL_ID.match(external_id):
-        reasons.append(f"external_id is not an order id: {external_id[:120]!r}")
+        reasons.append(
+            Text("cost.actuals.invalid_external_id", external_id=repr(external_id[:120]))
+        )
         return None
     ours = ids.order_id(store_id, external_id)
     if given and given != ours:
-        reasons.append(f"order_id {given!r} is not store_id + external_id's {ours!r}")
+        reasons.append(
+            Text("cost.actuals.order_id_mismatch", order_id=repr(given), expected=repr(ours))
+        )
         return None
     return ours
 
 
-def _component(given: str, reasons: list[str]) -> Component | None:
+def _component(given: str, reasons: list[Text]) -> Component | None:
     name = given.strip().lower()
     if name in REFUSED:
-        reasons.append(f"component {name} can't be given per order: {REFUSED[name]}")
+        reasons.append(
+            Text("cost.actuals.refused_component", component=name, why=Text(REFUSED[name]))
+        )
         return None
     for component in ACCEPTED:
         if component == name:
             return component
-    shown = repr(given) if given else "empty"
-    reasons.append(f"component is not one of {', '.join(ACCEPTED)}: {shown}")
+    reasons.append(
+        Text("cost.actuals.unknown_component", accepted=", ".join(ACCEPTED), given=_shown(given))
+    )
     return None
 
 
-def _currency(given: str, reasons: list[str]) -> str | None:
+def _shown(given: str) -> Text | str:
+    """A value as a problem quotes it, or the word for nothing."""
+    return repr(given) if given else Text("cost.word.empty")
+
+
+def _currency(given: str, reasons: list[Text]) -> str | None:
     try:
         return currency_code(given)
     except ValueError:
-        shown = repr(given) if given else "empty"
-        reasons.append(f"currency is not an ISO 4217 code such as USD: {shown}")
+        reasons.append(Text("cost.actuals.invalid_currency", given=_shown(given)))
         return None
 
 
-def _amount(given: str, currency: str | None, reasons: list[str]) -> Decimal | None:
+def _amount(given: str, currency: str | None, reasons: list[Text]) -> Decimal | None:
     match = _AMOUNT.match(given)
     if match is None:
         if given.startswith("-"):
-            reasons.append(
-                f"amount is negative ({given}): an actual cost is what was paid, so net a "
-                "credit against its charge"
-            )
+            reasons.append(Text("cost.actuals.negative_amount", amount=given))
         else:
-            shown = repr(given) if given else "empty"
-            reasons.append(
-                f"amount is not a decimal such as 12.50 (a decimal point, no thousands "
-                f"separators): {shown}"
-            )
+            reasons.append(Text("cost.actuals.invalid_amount", given=_shown(given)))
         return None
     if currency is None:
         return None
     places = money.minor_units(currency)
     decimals = match.group(1)
     if decimals is not None and len(decimals) > places:
-        unit = "no minor units" if places == 0 else f"{places} decimal places"
-        reasons.append(f"amount {given} has more decimals than {currency} has ({unit})")
+        unit = (
+            Text("cost.actuals.no_minor_units")
+            if places == 0
+            else Text("cost.actuals.decimal_places", places=places)
+        )
+        reasons.append(
+            Text("cost.actuals.too_many_decimals", amount=given, currency=currency, unit=unit)
+        )
         return None
     return money.quantize(Decimal(given), currency)

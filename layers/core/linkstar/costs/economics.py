@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from linkstar import money
 from linkstar.costs.model import currency_code
 from linkstar.kpis.formula import Outcome
+from linkstar.text import Text
 
 Horizon = Literal[30, 60, 90, 180]
 HORIZONS: tuple[Horizon, ...] = get_args(Horizon)
@@ -84,7 +85,8 @@ class UnitEconomics(BaseModel):
     ltv: Outcome
     ltv_to_cac: Outcome
     payback_months: Outcome
-    flag: str | None  # "CAC 45.00 USD is above LTV 30.00 USD (180 days)"
+    # "CAC 45.00 USD is above LTV 30.00 USD (180 days)", in the language of the request
+    flag: str | None
 
 
 def unit_economics(
@@ -104,8 +106,13 @@ def unit_economics(
     ltv = curve[ltv_horizon]
     flag = None
     if cac.value is not None and ltv.value is not None and cac.value > ltv.value:
-        flag = (
-            f"CAC {cac.value} {currency} is above LTV {ltv.value} {currency} ({ltv_horizon} days)"
+        flag = str(
+            Text(
+                "cost.ue.cac_above_ltv",
+                cac=f"{cac.value} {currency}",
+                ltv=f"{ltv.value} {currency}",
+                days=ltv_horizon,
+            )
         )
     return UnitEconomics(
         currency=currency,
@@ -123,44 +130,53 @@ def unit_economics(
 
 def _cac(ad_spend: Decimal, new_customers: int, currency: str) -> Outcome:
     if new_customers == 0:
-        return Outcome.missing("division by zero: no new customers in the period")
+        return _missing(Text("cost.ue.no_new_customers"))
     return Outcome.of(money.quantize(ad_spend / new_customers, currency))
 
 
 def _margin_per_customer(horizon: Horizon, cohorts: Sequence[Cohort], currency: str) -> Outcome:
     reached = [c for c in cohorts if horizon in c.gross_margin]
     if not reached:
-        return Outcome.missing(f"no data: no cohort has reached {horizon} days")
+        return _missing(Text("cost.ue.no_cohort_reached", days=horizon))
     customers = sum(c.customers for c in reached)
     if customers == 0:
-        return Outcome.missing(f"division by zero: the cohorts at {horizon} days have no customers")
+        return _missing(Text("cost.ue.cohorts_without_customers", days=horizon))
     margin = sum((c.gross_margin[horizon] for c in reached), Decimal(0))
     return Outcome.of(money.quantize(margin / customers, currency))
 
 
 def _ratio(ltv: Outcome, cac: Outcome) -> Outcome:
     if ltv.value is None:
-        return Outcome.missing(f"no LTV: {ltv.reason}")
+        return _missing(Text("cost.ue.no_ltv", reason=ltv.reason))
     if cac.value is None:
-        return Outcome.missing(f"no CAC: {cac.reason}")
+        return _missing(Text("cost.ue.no_cac", reason=cac.reason))
     if cac.value == 0:
-        return Outcome.missing("division by zero: CAC is 0 (no ad spend)")
+        return _missing(Text("cost.ue.cac_zero"))
     return Outcome.of((ltv.value / cac.value).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
 
 
 def _payback(cac: Outcome, curve: dict[Horizon, Outcome], currency: str) -> Outcome:
     if cac.value is None:
-        return Outcome.missing(f"no CAC: {cac.reason}")
+        return _missing(Text("cost.ue.no_cac", reason=cac.reason))
     if cac.value == 0:
         return Outcome.of(Decimal(0))
     known = [(h, point.value) for h, point in curve.items() if point.value is not None]
     if not known:
-        return Outcome.missing("no data: no cohort gross margin")
+        return _missing(Text("cost.ue.no_gross_margin"))
     for horizon, margin in known:
         if margin >= cac.value:
             return Outcome.of(Decimal(horizon // DAYS_PER_MONTH))
     horizon, margin = known[-1]
-    return Outcome.missing(
-        f"not paid back within {horizon} days: gross margin per customer {margin} {currency} "
-        f"is below CAC {cac.value} {currency}"
+    return _missing(
+        Text(
+            "cost.ue.not_paid_back",
+            days=horizon,
+            margin=f"{margin} {currency}",
+            cac=f"{cac.value} {currency}",
+        )
     )
+
+
+def _missing(reason: Text) -> Outcome:
+    # Outcome.reason is a str: rendered now, in the language of the request being answered.
+    return Outcome.missing(str(reason))

@@ -55,6 +55,7 @@ from pydantic import (
 from linkstar import money
 from linkstar.costs.model import currency_code
 from linkstar.errors import LinkStarError
+from linkstar.text import Text
 
 DEFAULT_MAX_AGE_DAYS = 7
 PIVOT = "USD"
@@ -87,27 +88,28 @@ class FxRate(BaseModel):
     @classmethod
     def _storable(cls, rate: Decimal) -> Decimal:
         if rate < MIN_RATE:
-            raise ValueError(f"a rate is at least {MIN_RATE}, got {rate}")
+            raise ValueError(Text("cost.fx.rate_too_small", min=str(MIN_RATE), rate=str(rate)))
         # Counted from the text as given: normalize() would round to the context's 28 digits.
         digits = len("".join(map(str, rate.as_tuple().digits)).rstrip("0"))
         if digits > MAX_RATE_DIGITS:
-            raise ValueError(f"at most {MAX_RATE_DIGITS} significant digits, got {digits}")
+            raise ValueError(Text("cost.fx.too_many_digits", max=MAX_RATE_DIGITS, digits=digits))
         return rate
 
     @model_validator(mode="after")
     def _pair(self) -> FxRate:
         if self.base == self.quote:
-            raise ValueError(f"base and quote are both {self.base}")
+            raise ValueError(Text("cost.fx.same_currency", currency=self.base))
         return self
 
 
 class MissingRate(LinkStarError):
-    """No usable rate converts ``from_ccy`` into ``to_ccy`` on ``on``; ``reason`` says why."""
+    """No usable rate converts ``from_ccy`` into ``to_ccy`` on ``on``; ``reason`` says why (a
+    message, rendered where it is shown)."""
 
     status = 422
     code = "missing_fx_rate"
 
-    def __init__(self, from_ccy: str, to_ccy: str, on: date, reason: str) -> None:
+    def __init__(self, from_ccy: str, to_ccy: str, on: date, reason: Text) -> None:
         super().__init__(reason, from_ccy=from_ccy, to_ccy=to_ccy, on=on.isoformat())
         self.from_ccy = from_ccy
         self.to_ccy = to_ccy
@@ -269,23 +271,33 @@ class FxTable:
             return _Leg(inverse, inverse=True)
         return None
 
-    def _why_missing(self, source: str, target: str, on: date) -> str:
+    def _why_missing(self, source: str, target: str, on: date) -> Text:
         pairs = [(source, target), (target, source)]
         if self.pivot not in (source, target):
             pairs += [(source, self.pivot), (self.pivot, source)]
             pairs += [(self.pivot, target), (target, self.pivot)]
         latest = [self._latest(pair, on) for pair in pairs]
         stale = [row for row in latest if row is not None and self._fresh(row, on) is None]
-        via = "" if self.pivot in (source, target) else f", nor via {self.pivot}"
+        given: dict[str, str | int] = {
+            "source": source,
+            "target": target,
+            "on": on.isoformat(),
+            "days": self.max_age_days,
+        }
         reason = (
-            f"no {source}→{target} rate on {on.isoformat()} or up to {self.max_age_days} days "
-            f"before it (direct or inverse{via})"
+            Text("cost.fx.no_rate", **given)
+            if self.pivot in (source, target)
+            else Text("cost.fx.no_rate_nor_via", **given, pivot=self.pivot)
         )
         if stale:
             newest = max(stale, key=lambda row: row.date)
-            reason += (
-                f"; the latest found is {newest.base}→{newest.quote} of "
-                f"{newest.date.isoformat()}, {(on - newest.date).days} days old"
+            reason = Text(
+                "cost.fx.no_rate_stale",
+                reason=reason,
+                base=newest.base,
+                quote=newest.quote,
+                date=newest.date.isoformat(),
+                age=(on - newest.date).days,
             )
         return reason
 
@@ -300,11 +312,11 @@ def parse_rates(payload: object) -> tuple[list[FxRate], list[str]]:
     rows = payload.get("rates") if isinstance(payload, Mapping) else payload
     if isinstance(payload, Mapping) and set(payload) - {"rates"}:
         extra = ", ".join(sorted(str(key) for key in set(payload) - {"rates"}))
-        return [], [f"unexpected field(s): {extra} (the body is {{'rates': [...]}})"]
+        return [], [str(Text("cost.fx.unexpected_fields", fields=extra))]
     if not isinstance(rows, list):
-        return [], ["rates: expected a list of {date, base, quote, rate} rows"]
+        return [], [str(Text("cost.fx.rates_not_a_list"))]
     if len(rows) > MAX_RATES_PER_REQUEST:
-        return [], [f"rates: {len(rows)} rows, at most {MAX_RATES_PER_REQUEST} a request"]
+        return [], [str(Text("cost.fx.too_many_rates", rows=len(rows), max=MAX_RATES_PER_REQUEST))]
     parsed: list[FxRate] = []
     problems: list[str] = []
     seen: dict[tuple[date, str, str], tuple[int, Decimal]] = {}
@@ -322,8 +334,18 @@ def parse_rates(payload: object) -> tuple[list[FxRate], list[str]]:
             first, rate = seen[key]
             if rate != row.rate:
                 problems.append(
-                    f"{where}: {row.base}→{row.quote} on {row.date.isoformat()} is {row.rate} "
-                    f"here and {rate} in rates[{first}]"
+                    str(
+                        Text(
+                            "cost.fx.conflicting_rates",
+                            where=where,
+                            base=row.base,
+                            quote=row.quote,
+                            date=row.date.isoformat(),
+                            rate=str(row.rate),
+                            other=str(rate),
+                            first=first,
+                        )
+                    )
                 )
             continue
         seen[key] = (i, row.rate)
@@ -336,5 +358,6 @@ def _problems(where: str, exc: ValidationError) -> list[str]:
     for error in exc.errors(include_url=False):
         field = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        found.append(f"{where}.{field}: {message}" if field else f"{where}: {message}")
+        at = f"{where}.{field}" if field else where
+        found.append(str(Text("cost.fx.row_problem", where=at, problem=message)))
     return found

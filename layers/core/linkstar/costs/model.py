@@ -65,6 +65,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from linkstar import money
 from linkstar.orders.models import Platform
+from linkstar.text import Text
 
 Component = Literal[
     "cogs", "commission", "payment_fees", "logistics", "ads", "taxes", "duties", "returns", "fx"
@@ -85,28 +86,29 @@ def currency_code(value: str) -> str:
     """``value`` as an ISO 4217 code (stripped, upper case); ``ValueError`` when it is not one."""
     code = value.strip().upper()
     if not money.is_currency(code):
-        raise ValueError(f"{value!r} is not an ISO 4217 code such as USD")
+        # A Text: pydantic renders it when the error is read, in the request's language.
+        raise ValueError(Text("cost.model.not_a_currency", value=repr(value)))
     return code
 
 
 def _country(value: str) -> str:
     code = value.strip().upper()
     if len(code) != 2 or not code.isalpha() or not code.isascii():
-        raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code such as DE")
+        raise ValueError(Text("cost.model.not_a_country", value=repr(value)))
     return code
 
 
 def _slug(value: str) -> str:
     slug = value.strip().lower()
     if not slug:
-        raise ValueError("must not be blank")
+        raise ValueError(Text("cost.model.blank"))
     return slug
 
 
 def _sku(value: str) -> str:
     sku = value.strip()
     if not sku:
-        raise ValueError("a SKU must not be blank")
+        raise ValueError(Text("cost.model.blank_sku"))
     return sku
 
 
@@ -139,12 +141,9 @@ class CommissionRule(_Model):
     @model_validator(mode="after")
     def _fixed(self) -> CommissionRule:
         if self.fixed_per_order and self.category is not None:
-            raise ValueError(
-                "fixed_per_order belongs on the platform's default rule (no category): an order "
-                "pays it once whatever its lines' categories"
-            )
+            raise ValueError(Text("cost.model.fixed_fee_on_category"))
         if self.fixed_per_order and self.currency is None:
-            raise ValueError("fixed_per_order needs a currency")
+            raise ValueError(Text("cost.model.fixed_fee_without_currency"))
         return self
 
 
@@ -163,9 +162,9 @@ class PaymentFeeRule(_Model):
     @model_validator(mode="after")
     def _keys(self) -> PaymentFeeRule:
         if self.gateway is None and self.platform is None:
-            raise ValueError("name a gateway, a platform (its default), or both")
+            raise ValueError(Text("cost.model.payment_fee_rule_unnamed"))
         if self.fixed and self.fee_currency is None:
-            raise ValueError("a fixed fee needs fixed_currency (or the rule's currency)")
+            raise ValueError(Text("cost.model.payment_fee_without_currency"))
         return self
 
     @property
@@ -195,13 +194,17 @@ class LogisticsRate(_Model):
         for i, bracket in enumerate(self.brackets):
             last = i == len(self.brackets) - 1
             if bracket.max_grams is None and not last:
-                raise ValueError(f"brackets[{i}]: only the last bracket may have no max_grams")
+                raise ValueError(Text("cost.model.unbounded_bracket", index=i))
             if i and bracket.max_grams is not None:
                 before = self.brackets[i - 1].max_grams
                 if before is not None and bracket.max_grams <= before:
                     raise ValueError(
-                        f"brackets[{i}].max_grams: brackets must ascend, "
-                        f"{bracket.max_grams} follows {before}"
+                        Text(
+                            "cost.model.brackets_not_ascending",
+                            index=i,
+                            grams=bracket.max_grams,
+                            before=before,
+                        )
                     )
         return self
 
@@ -258,7 +261,7 @@ class DutyRule(_Model):
     @model_validator(mode="after")
     def _threshold_currency(self) -> DutyRule:
         if self.de_minimis is not None and self.currency is None:
-            raise ValueError("de_minimis needs a currency")
+            raise ValueError(Text("cost.model.de_minimis_without_currency"))
         return self
 
 
@@ -410,8 +413,14 @@ def _unique(
     for i, rule in enumerate(rules or ()):
         found = key(rule)
         if found in seen:
-            named = ", ".join("any" if k is None else str(k) for k in found)
+            named = [Text("cost.word.any") if k is None else str(k) for k in found]
             raise ValueError(
-                f"{section}[{i}] applies to the same ({named}) as {section}[{seen[found]}]"
+                Text(
+                    "cost.model.duplicate_rule",
+                    section=section,
+                    index=i,
+                    keys=named,
+                    first=seen[found],
+                )
             )
         seen[found] = i

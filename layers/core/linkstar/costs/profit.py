@@ -105,6 +105,7 @@ from linkstar.costs.model import (
     TaxRule,
 )
 from linkstar.orders.models import Platform
+from linkstar.text import Text, current_locale
 
 Source = Literal["actual", "model", "missing"]
 FiniteDecimal = Annotated[Decimal, Field(allow_inf_nan=False)]
@@ -150,8 +151,12 @@ class OrderLine(_Model):
     def _discount(self) -> OrderLine:
         if self.discount > self.quantity * self.unit_price:
             raise ValueError(
-                f"discount {self.discount} is more than the line's {self.quantity} x "
-                f"{self.unit_price}"
+                Text(
+                    "cost.line_discount_too_large",
+                    discount=self.discount,
+                    quantity=self.quantity,
+                    unit_price=self.unit_price,
+                )
             )
         return self
 
@@ -214,7 +219,9 @@ class ComponentDetail(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: Source
-    how: str  # "15% on 100.00 EUR (amazon, default)", or why the component is missing
+    # "15% on 100.00 EUR (amazon, default)", or why the component is missing: rendered when
+    # profit() runs, so in the language of the request asking for it.
+    how: str
 
 
 class LineProfit(BaseModel):
@@ -271,8 +278,22 @@ class _Part:
     how: str
 
 
-def _missing(how: str) -> _Part:
-    return _Part(None, "missing", how)
+def _missing(how: Text | str) -> _Part:
+    return _Part(None, "missing", str(how))
+
+
+def _model(value: Decimal, how: Text | str) -> _Part:
+    return _Part(value, "model", str(how))
+
+
+def _sum(parts: Sequence[Text | str]) -> str:
+    """The parts of an amount as a sum (``a + b``: the same in every language)."""
+    return " + ".join(str(part) for part in parts)
+
+
+def _list(parts: Sequence[Text | str]) -> str:
+    """Separate explanations one after the other (Chinese separates them with ；)."""
+    return ("；" if current_locale() == "zh-CN" else "; ").join(str(part) for part in parts)
 
 
 @dataclass(frozen=True)
@@ -364,12 +385,12 @@ class _Context:
 def profit(facts: OrderFacts, model: CostModel, fx: FxTable) -> OrderProfit:
     """The order's profit (see the module docstring for every rule)."""
     target = model.reporting_currency
-    untranslated: str | None = None
+    untranslated: Text | None = None
     try:
         fx.rate(facts.currency, target, facts.date)
     except MissingRate as exc:
-        untranslated = (
-            f"{exc.reason}: amounts are in {facts.currency}, not the reporting currency {target}"
+        untranslated = Text(
+            "cost.fx.not_translated", reason=exc.reason, currency=facts.currency, target=target
         )
         target = facts.currency
     ctx = _Context(facts, target, fx)
@@ -387,7 +408,7 @@ def profit(facts: OrderFacts, model: CostModel, fx: FxTable) -> OrderProfit:
                 parts[name] = _Part(
                     ctx.convert(actual.amount, actual.currency),
                     "actual",
-                    f"actual {_money(actual.amount, actual.currency)}",
+                    str(Text("cost.how.actual", amount=_money(actual.amount, actual.currency))),
                 )
             else:
                 parts[name] = compute(facts, model, sales, ctx, kept_units)
@@ -491,104 +512,163 @@ def _cogs(
     facts: OrderFacts, model: CostModel, sales: _Sales, ctx: _Context, kept: list[int]
 ) -> _Part:
     if model.cogs is None:
-        return _missing("no COGS in the cost model")
+        return _missing(Text("cost.missing.no_cogs"))
     total, said = _ZERO, []
     for i, line in enumerate(facts.lines):
         if not line.quantity:
             continue
         if line.sku is None:
-            return _missing(f"line {i + 1} has no SKU")
+            return _missing(Text("cost.missing.line_without_sku", line=i + 1))
         unit = model.unit_cost(line.sku)
         if unit is None:
-            return _missing(f"no COGS for SKU {line.sku}")
+            return _missing(Text("cost.missing.no_sku_cogs", sku=line.sku))
         total += ctx.convert(kept[i] * unit.unit_cost, unit.currency)
         returned = line.quantity - kept[i]
+        cost = _money(unit.unit_cost, unit.currency)
         said.append(
-            f"{kept[i]} x {_money(unit.unit_cost, unit.currency)} ({line.sku}"
-            + (f", {returned} returned)" if returned else ")")
+            Text(
+                "cost.how.cogs_line_returned",
+                units=kept[i],
+                cost=cost,
+                sku=line.sku,
+                returned=returned,
+            )
+            if returned
+            else Text("cost.how.cogs_line", units=kept[i], cost=cost, sku=line.sku)
         )
-    return _Part(total, "model", " + ".join(said) or "no units")
+    return _model(total, _sum(said) if said else Text("cost.how.no_units"))
 
 
 def _commission(
     facts: OrderFacts, model: CostModel, sales: _Sales, ctx: _Context, kept: list[int]
 ) -> _Part:
     if model.commission is None:
-        return _missing("no commission rules in the cost model")
+        return _missing(Text("cost.missing.no_commission"))
     platform = str(facts.platform)
     default = model.commission_rule(platform, None)
     bases: dict[tuple[str | None, Decimal, bool], Decimal] = defaultdict(lambda: _ZERO)
     for i, line in enumerate(facts.lines):
         rule = model.commission_rule(platform, line.category)
         if rule is None:
-            return _missing(f"no commission rule for {platform} ({line.category or 'default'})")
+            return _missing(
+                Text(
+                    "cost.missing.no_commission_rule",
+                    platform=platform,
+                    category=line.category or Text("cost.word.default"),
+                )
+            )
         base = sales.line_net[i] + (sales.line_tax[i] if rule.includes_tax else _ZERO)
         bases[(rule.category, rule.rate, rule.includes_tax)] += base * sales.kept
     if facts.shipping_charged:
         if default is None:
-            return _missing(f"no default commission rule for {platform} (for shipping)")
+            return _missing(Text("cost.missing.no_default_commission", platform=platform))
         base = sales.shipping_net + (sales.shipping_tax if default.includes_tax else _ZERO)
         bases[(None, default.rate, default.includes_tax)] += base * sales.kept
     currency = facts.currency
     total = ctx.order(sum((rate * base for (_, rate, _), base in bases.items()), _ZERO))
     said = [
-        f"{_pct(rate)} on {_money(base, currency)}{' incl. tax' if with_tax else ''} "
-        f"({platform}, {category or 'default'})"
+        Text(
+            "cost.how.commission_incl_tax" if with_tax else "cost.how.commission",
+            rate=_pct(rate),
+            base=_money(base, currency),
+            platform=platform,
+            category=category or Text("cost.word.default"),
+        )
         for (category, rate, with_tax), base in bases.items()
     ]
     if default is not None and default.fixed_per_order and default.currency is not None:
         total += ctx.convert(default.fixed_per_order, default.currency)
-        said.append(f"{_money(default.fixed_per_order, default.currency)} per order")
-    return _Part(total, "model", " + ".join(said) or "nothing sold")
+        fee = _money(default.fixed_per_order, default.currency)
+        said.append(Text("cost.how.per_order", amount=fee))
+    return _model(total, _sum(said) if said else Text("cost.how.nothing_sold"))
 
 
 def _payment_fees(
     facts: OrderFacts, model: CostModel, sales: _Sales, ctx: _Context, kept: list[int]
 ) -> _Part:
     if model.payment_fees is None:
-        return _missing("no payment fee rules in the cost model")
+        return _missing(Text("cost.missing.no_payment_fees"))
     platform = str(facts.platform)
     rule = model.payment_fee_rule(platform, facts.gateway, facts.currency)
     if rule is None:
-        gateway = f"gateway {facts.gateway}, " if facts.gateway else ""
-        return _missing(f"no payment fee rule for {gateway}{platform} in {facts.currency}")
+        if facts.gateway:
+            return _missing(
+                Text(
+                    "cost.missing.no_gateway_payment_fee_rule",
+                    gateway=facts.gateway,
+                    platform=platform,
+                    currency=facts.currency,
+                )
+            )
+        return _missing(
+            Text("cost.missing.no_payment_fee_rule", platform=platform, currency=facts.currency)
+        )
     total = ctx.order(rule.rate * sales.paid)
-    said = f"{_pct(rule.rate)} of {_money(sales.paid, facts.currency)} paid"
+    paid = _money(sales.paid, facts.currency)
+    label: Text | str = rule.gateway or Text(
+        "cost.how.platform_default", platform=str(rule.platform)
+    )
+    how = Text("cost.how.payment_fee", rate=_pct(rule.rate), paid=paid, rule=label)
     if rule.fixed and rule.fee_currency is not None:
         total += ctx.convert(rule.fixed, rule.fee_currency)
-        said += f" + {_money(rule.fixed, rule.fee_currency)}"
-    label = rule.gateway or f"{rule.platform} default"
-    return _Part(total, "model", f"{said} ({label})")
+        how = Text(
+            "cost.how.payment_fee_fixed",
+            rate=_pct(rule.rate),
+            paid=paid,
+            fixed=_money(rule.fixed, rule.fee_currency),
+            rule=label,
+        )
+    return _model(total, how)
 
 
 def _logistics(
     facts: OrderFacts, model: CostModel, sales: _Sales, ctx: _Context, kept: list[int]
 ) -> _Part:
     if model.logistics is None:
-        return _missing("no logistics rates in the cost model")
+        return _missing(Text("cost.missing.no_logistics"))
     method = facts.shipping_method
     rate = model.logistics_rate(facts.market, method)
     where = f"{facts.market}" + (f" {method}" if method else "")
     if rate is None:
-        return _missing(f"no logistics rate for {where}")
-    table = f"{rate.market or 'any market'} {rate.method or 'any method'}"
+        return _missing(Text("cost.missing.no_logistics_rate", where=where))
+    table = Text(
+        "cost.how.logistics_table",
+        market=rate.market or Text("cost.word.any_market"),
+        method=rate.method or Text("cost.word.any_method"),
+    )
     if rate.flat:
         bracket = rate.brackets[0]
-        said = f"{table} flat"
+        price = _money(bracket.price, rate.currency)
+        how = Text("cost.how.logistics_flat", table=table, price=price)
     elif facts.weight_grams is None:
-        return _missing(f"the order's weight is unknown and the {table} table is by weight")
+        return _missing(Text("cost.missing.weight_unknown", table=table))
     else:
         found = rate.bracket_for(facts.weight_grams)
         if found is None:
-            heaviest = rate.brackets[-1].max_grams
             return _missing(
-                f"{facts.weight_grams} g is above the heaviest bracket ({heaviest} g) of {table}"
+                Text(
+                    "cost.missing.too_heavy",
+                    grams=facts.weight_grams,
+                    heaviest=rate.brackets[-1].max_grams,
+                    table=table,
+                )
             )
         bracket = found
-        limit = f"up to {bracket.max_grams} g" if bracket.max_grams else "any weight"
-        said = f"{table}, {facts.weight_grams} g, {limit}"
-    total = ctx.convert(bracket.price, rate.currency)
-    return _Part(total, "model", f"{said}: {_money(bracket.price, rate.currency)}")
+        price = _money(bracket.price, rate.currency)
+        how = (
+            Text(
+                "cost.how.logistics_bracket",
+                table=table,
+                grams=facts.weight_grams,
+                max=bracket.max_grams,
+                price=price,
+            )
+            if bracket.max_grams
+            else Text(
+                "cost.how.logistics_any_weight", table=table, grams=facts.weight_grams, price=price
+            )
+        )
+    return _model(ctx.convert(bracket.price, rate.currency), how)
 
 
 def _ads(
@@ -598,8 +678,8 @@ def _ads(
         share = facts.allocated_ads
         return _Part(ctx.convert(share.amount, share.currency), "model", share.how)
     if model.ads is None:
-        return _missing("no ad allocation rule in the cost model")
-    return _missing("no ad spend allocated to this order (allocate_ads for its period)")
+        return _missing(Text("cost.missing.no_ads_rule"))
+    return _missing(Text("cost.missing.ads_not_allocated"))
 
 
 def _taxes(
@@ -607,105 +687,129 @@ def _taxes(
 ) -> _Part:
     rule = sales.tax_rule
     if sales.tax is None:
-        rules = "no tax rules in the cost model" if model.taxes is None else "no tax rule"
-        return _missing(f"{rules} for {facts.market} and the order states no tax")
+        code = "cost.missing.no_tax_rules" if model.taxes is None else "cost.missing.no_tax_rule"
+        return _missing(Text(code, market=facts.market))
     if sales.includes_tax is None:
-        return _missing(
-            f"whether prices include tax is unknown (no tax rule for {facts.market}, and the "
-            "order doesn't say)"
-        )
-    label = rule.label if rule is not None else "tax"
-    rate = f" ({_pct(rule.rate)})" if rule is not None else ""
-    carried = f"{_money(sales.tax, facts.currency)} {label}{rate}"
+        return _missing(Text("cost.missing.tax_inclusion_unknown", market=facts.market))
+    # A label the tenant chose ("VAT", "GST") is shown as written; ours is translated.
+    label: Text | str = rule.label if rule is not None else Text("cost.word.tax")
+    amount = _money(sales.tax, facts.currency)
+    carried = (
+        Text("cost.how.tax_carried_at", amount=amount, label=label, rate=_pct(rule.rate))
+        if rule is not None
+        else Text("cost.how.tax_carried", amount=amount, label=label)
+    )
     if _remitter(facts, sales) == "marketplace":
-        how = f"{carried} collected and remitted by {facts.platform}: not the seller's cost"
-        return _Part(_ZERO, "model", how)
+        how = Text("cost.how.tax_marketplace", carried=carried, platform=str(facts.platform))
+        return _model(_ZERO, how)
     if sales.includes_tax:
-        how = f"{carried} in the prices, remitted by the seller: not revenue, not a cost"
-        return _Part(_ZERO, "model", how)
+        return _model(_ZERO, Text("cost.how.tax_in_prices", carried=carried))
     if rule is None or facts.tax_collected is None:
-        how = f"{carried} added on top, paid by the buyer: not revenue, not a cost"
-        return _Part(_ZERO, "model", how)
+        return _model(_ZERO, Text("cost.how.tax_on_top", carried=carried))
     taxable = sum(sales.line_net, _ZERO) + (sales.shipping_net if rule.shipping_taxable else 0)
     due = taxable * rule.rate
     shortfall = max(due - facts.tax_collected, _ZERO) * sales.kept
+    figures = {
+        "rate": _pct(rule.rate),
+        "label": label,
+        "taxable": _money(taxable, facts.currency),
+        "due": _money(due, facts.currency),
+        "collected": _money(facts.tax_collected, facts.currency),
+    }
     how = (
-        f"{_pct(rule.rate)} {label} due on {_money(taxable, facts.currency)} is "
-        f"{_money(due, facts.currency)}, {_money(facts.tax_collected, facts.currency)} collected"
+        Text("cost.how.tax_shortfall", **figures, shortfall=_money(shortfall, facts.currency))
+        if shortfall
+        else Text("cost.how.tax_due", **figures)
     )
-    if shortfall:
-        how += f": the seller pays {_money(shortfall, facts.currency)}"
-    return _Part(ctx.order(shortfall), "model", how)
+    return _model(ctx.order(shortfall), how)
 
 
 def _duties(
     facts: OrderFacts, model: CostModel, sales: _Sales, ctx: _Context, kept: list[int]
 ) -> _Part:
     if facts.ships_from is not None and facts.ships_from == facts.market:
-        return _Part(_ZERO, "model", f"shipped within {facts.market}: no import duty")
+        return _model(_ZERO, Text("cost.how.duty_domestic", market=facts.market))
     if model.duties is None:
-        return _missing("no duty rules in the cost model")
+        return _missing(Text("cost.missing.no_duties"))
     rule = model.duty_rule(facts.market)
     if rule is None:
-        return _missing(f"no duty rule for {facts.market}")
+        return _missing(Text("cost.missing.no_duty_rule", market=facts.market))
     goods = sum(sales.line_net, _ZERO)
     shown = _money(goods, facts.currency)
-    threshold = ""
+    how = Text("cost.how.duty", rate=_pct(rule.rate), goods=shown)
     if rule.de_minimis is not None and rule.currency is not None:
         in_threshold = ctx.fx.rate(facts.currency, rule.currency, facts.date).apply(goods)
         limit = _money(rule.de_minimis, rule.currency)
         if in_threshold <= rule.de_minimis:
-            how = f"goods {shown} at or below the {facts.market} de minimis {limit}: no duty"
-            return _Part(_ZERO, "model", how)
-        threshold = f", above the {facts.market} de minimis {limit}"
-    how = f"{_pct(rule.rate)} duty on goods {shown}{threshold}"
-    return _Part(ctx.order(rule.rate * goods), "model", how)
+            how = Text("cost.how.duty_de_minimis", goods=shown, market=facts.market, limit=limit)
+            return _model(_ZERO, how)
+        how = Text(
+            "cost.how.duty_above_de_minimis",
+            rate=_pct(rule.rate),
+            goods=shown,
+            market=facts.market,
+            limit=limit,
+        )
+    return _model(ctx.order(rule.rate * goods), how)
 
 
 def _returns(
     facts: OrderFacts, model: CostModel, sales: _Sales, ctx: _Context, kept: list[int]
 ) -> _Part:
     if not facts.returns:
-        return _Part(_ZERO, "actual", "no returns")
+        return _Part(_ZERO, "actual", str(Text("cost.how.no_returns")))
     if model.returns is None:
-        return _missing("no returns rules in the cost model")
+        return _missing(Text("cost.missing.no_returns"))
     rule = model.returns_rule(facts.market)
     if rule is None:
-        return _missing(f"no returns rule for {facts.market}")
+        return _missing(Text("cost.missing.no_returns_rule", market=facts.market))
     count = len(facts.returns)
     total = ctx.convert(count * rule.cost_per_return, rule.currency)
-    said = [f"{count} x {_money(rule.cost_per_return, rule.currency)} reverse logistics"]
+    said = [
+        Text(
+            "cost.how.reverse_logistics",
+            returns=count,
+            cost=_money(rule.cost_per_return, rule.currency),
+        )
+    ]
     if rule.write_off_rate:
         for shipment in facts.returns:
             for item in shipment.items:
                 unit = model.unit_cost(item.sku)
                 if unit is None:
-                    return _missing(f"no COGS for returned SKU {item.sku} (for the write-off)")
+                    return _missing(Text("cost.missing.no_returned_sku_cogs", sku=item.sku))
                 cost = item.quantity * unit.unit_cost
                 total += ctx.convert(rule.write_off_rate * cost, unit.currency)
                 said.append(
-                    f"{_pct(rule.write_off_rate)} write-off of {item.quantity} x "
-                    f"{_money(unit.unit_cost, unit.currency)} ({item.sku})"
+                    Text(
+                        "cost.how.write_off",
+                        rate=_pct(rule.write_off_rate),
+                        units=item.quantity,
+                        cost=_money(unit.unit_cost, unit.currency),
+                        sku=item.sku,
+                    )
                 )
-    return _Part(total, "model", " + ".join(said))
+    return _model(total, _sum(said))
 
 
 def _fx(
     facts: OrderFacts, model: CostModel, sales: _Sales, ctx: _Context, kept: list[int]
 ) -> _Part:
     if model.fx is None:
-        return _missing("no fx rules (payout currency and spread) in the cost model")
+        return _missing(Text("cost.missing.no_fx_rules"))
     rule = model.fx_rule(str(facts.platform))
     if rule is None:
-        return _missing(f"no fx rule for {facts.platform}")
+        return _missing(Text("cost.missing.no_fx_rule", platform=str(facts.platform)))
     payout = rule.payout_currency or model.reporting_currency
     if facts.currency == payout:
-        return _Part(_ZERO, "model", f"received and paid out in {payout}: no conversion")
-    how = (
-        f"{_pct(rule.spread)} spread converting revenue "
-        f"{_money(sales.revenue, facts.currency)} into a {payout} payout"
+        return _model(_ZERO, Text("cost.how.fx_same_currency", currency=payout))
+    how = Text(
+        "cost.how.fx_spread",
+        spread=_pct(rule.spread),
+        revenue=_money(sales.revenue, facts.currency),
+        payout=payout,
     )
-    return _Part(ctx.order(rule.spread * sales.revenue), "model", how)
+    return _model(ctx.order(rule.spread * sales.revenue), how)
 
 
 _COMPUTE: dict[Component, Callable[[OrderFacts, CostModel, _Sales, _Context, list[int]], _Part]] = {
@@ -793,7 +897,7 @@ def allocate_ads(
                     key=row.key,
                     amount=row.amount,
                     currency=row.currency,
-                    reason="no ad allocation rule in the cost model",
+                    reason=str(Text("cost.missing.no_ads_rule")),
                 )
                 for row in spend
             ],
@@ -809,7 +913,7 @@ def allocate_ads(
         except MissingRate as exc:
             unallocated.append(
                 UnallocatedSpend(
-                    key=key, amount=row.amount, currency=row.currency, reason=exc.reason
+                    key=key, amount=row.amount, currency=row.currency, reason=str(exc.reason)
                 )
             )
             continue
@@ -822,7 +926,7 @@ def allocate_ads(
         try:
             quote = fx.rate(order.currency, target, order.date)
         except MissingRate as exc:
-            skipped[order.order_id] = exc.reason
+            skipped[order.order_id] = str(exc.reason)
             continue
         priced.append(order)
         sales = _sales(order, model)
@@ -835,7 +939,7 @@ def allocate_ads(
             if key:
                 weights[key][order.order_id] += quote.apply(sales.revenue)
 
-    shares: dict[str, list[tuple[Decimal, str]]] = defaultdict(list)
+    shares: dict[str, list[tuple[Decimal, Text]]] = defaultdict(list)
     for key in sorted(totals):
         total = _round(totals[key], target)
         takers = sorted((oid, w) for oid, w in weights.get(key, {}).items() if w > 0)
@@ -846,15 +950,22 @@ def allocate_ads(
                     key=key,
                     amount=total,
                     currency=target,
-                    reason=f"no order with revenue for {within} {key} in the period",
+                    reason=str(
+                        Text("cost.ads.no_order_revenue", dimension=_dimension(within), key=key)
+                    ),
                 )
             )
             continue
         split = _split(total, [w for _, w in takers], target)
         for (order_id, weight), amount in zip(takers, split, strict=True):
-            how = (
-                f"{within} {key}: {_money(amount, target)} of {_money(total, target)} "
-                f"(revenue {_money(weight, target)} of {_money(whole, target)})"
+            how = Text(
+                "cost.ads.share",
+                dimension=_dimension(within),
+                key=key,
+                amount=_money(amount, target),
+                total=_money(total, target),
+                revenue=_money(weight, target),
+                whole=_money(whole, target),
             )
             shares[order_id].append((amount, how))
 
@@ -862,15 +973,29 @@ def allocate_ads(
     for order in priced:
         found = shares.get(order.order_id, [])
         amount = sum((a for a, _ in found), _ZERO)
-        how = "; ".join(h for _, h in found) or f"no ad spend reached it by {within}"
+        how = (
+            Text("cost.ads.by_revenue_share", shares=_list([h for _, h in found]))
+            if found
+            else Text("cost.ads.none_reached", dimension=_dimension(within))
+        )
         by_order[order.order_id] = AllocatedAds(
-            amount=_round(amount, target),
-            currency=target,
-            how=f"by revenue share within {how}" if found else how,
+            amount=_round(amount, target), currency=target, how=str(how)
         )
     return AdAllocation(
         currency=target, by_order=by_order, unallocated=unallocated, skipped_orders=skipped
     )
+
+
+_DIMENSIONS = {
+    "market": "cost.dimension.market",
+    "campaign": "cost.dimension.campaign",
+    "sku": "cost.dimension.sku",
+}
+
+
+def _dimension(within: str) -> Text:
+    """What ad spend is tagged with (the ads rule's ``within``), in words."""
+    return Text(_DIMENSIONS[within])
 
 
 def _ad_key(within: str, key: str) -> str:

@@ -38,6 +38,7 @@ from linkstar.costs.model import COMPONENTS, CostModel
 from linkstar.errors import BadRequest
 from linkstar.kpis import scoring
 from linkstar.kpis.data import Loader, months, shift_month
+from linkstar.text import Text
 
 GROUPINGS = ("market", "platform", "store", "sku", "day", "week", "month")
 _ZERO = Decimal(0)
@@ -75,16 +76,13 @@ class Sums:
                     period.append(item)
         return period, whole
 
-    def _allocate(self, start: date, end: date) -> str | None:
+    def _allocate(self, start: date, end: date) -> Text | None:
         rule = self.model.ads
         if rule is None:
-            return "no ad allocation rule in the cost model"
+            return Text("cost.missing.no_ads_rule")
         within = rule.within
         if within == "campaign" and self.skus:
-            return (
-                "ad spend allocated within campaigns can't be split by SKU here: see each "
-                "order's GET /orders/{id}/profit"
-            )
+            return Text("cost.ads.campaigns_not_by_sku", path="GET /orders/{id}/profit")
         # The items spend is spread over: each carries the dimension the rule names.
         part = {"market": "sku" if self.skus else "order", "sku": "sku", "campaign": "campaign"}
         items, whole = self._read(part[within], start, end)
@@ -97,7 +95,7 @@ class Sums:
                 if start <= date.fromisoformat(fact["date"]) <= end:
                     in_period[pool] += Decimal(fact["value"])
         if not in_period:
-            return "no ad spend imported for the period (POST /metrics, metric ad_spend)"
+            return Text("cost.ads.none_imported")
         revenue_field = f"revenue#{self.currency}"
         revenue: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         for item in whole:
@@ -109,9 +107,12 @@ class Sums:
                         "month": pool[0],
                         within: pool[1] or None,
                         "amount": str(money.quantize(amount, self.currency)),
-                        "reason": f"no {within} on the spend"
-                        if not pool[1]
-                        else f"no costed revenue in the {within} that month",
+                        "reason": Text(
+                            "cost.ads.spend_without_key"
+                            if not pool[1]
+                            else "cost.ads.no_costed_revenue",
+                            dimension=profit._dimension(within),
+                        ),
                     }
                 )
         for item in items:
@@ -233,14 +234,16 @@ def costs(tenant_id: str, label: str, by: str, today: date) -> dict[str, Any]:
     from linkstar.costs import service
 
     if by not in GROUPINGS:
-        raise BadRequest(f"by must be one of {', '.join(GROUPINGS)}", code="invalid_query")
+        raise BadRequest(
+            Text("cost.invalid_grouping", groupings=", ".join(GROUPINGS)), code="invalid_query"
+        )
     try:
         ranges = scoring.data_ranges(label, today)
     except ValueError as exc:
         raise BadRequest(str(exc), code="invalid_query") from exc
     model = service.load_model(tenant_id)
     if model is None:
-        raise BadRequest("no cost model yet: PUT /cost-model first", code="cost_model_missing")
+        raise BadRequest(Text("cost.no_cost_model"), code="cost_model_missing")
     current = Sums(tenant_id, model, *ranges.current, skus=by == "sku")
     previous = Sums(tenant_id, model, *ranges.previous, skus=False)
     first, last = ranges.current
@@ -294,14 +297,16 @@ def unit_economics(tenant_id: str, label: str, by: str, today: date) -> dict[str
     from linkstar.funnel import contribution as cohort_fields
 
     if by not in UE_GROUPINGS:
-        raise BadRequest(f"by must be one of {', '.join(UE_GROUPINGS)}", code="invalid_query")
+        raise BadRequest(
+            Text("cost.invalid_grouping", groupings=", ".join(UE_GROUPINGS)), code="invalid_query"
+        )
     try:
         first, last = scoring.data_ranges(label, today).current
     except ValueError as exc:
         raise BadRequest(str(exc), code="invalid_query") from exc
     model = service.load_model(tenant_id)
     if model is None:
-        raise BadRequest("no cost model yet: PUT /cost-model first", code="cost_model_missing")
+        raise BadRequest(Text("cost.no_cost_model"), code="cost_model_missing")
     currency = model.reporting_currency
     first_cohort = shift_month(last.strftime("%Y-%m"), 1 - COHORT_MONTHS)
     cohort_first = date.fromisoformat(f"{first_cohort}-01")

@@ -33,6 +33,7 @@ from linkstar.costs import model as model_module
 from linkstar.errors import BadRequest, NotFound, PayloadTooLarge
 from linkstar.store import dynamo, keys
 from linkstar.tenants.models import Principal, Role
+from linkstar.text import Text
 
 DISCOUNT_PLACES = Decimal("0.0001")
 MAX_MODEL_BYTES = 190_000
@@ -62,8 +63,7 @@ def put_model(who: Principal, body: dict[str, Any], now: datetime) -> model_modu
     size = len(json.dumps(doc, sort_keys=True).encode())  # as the audit trail stores it
     if size > MAX_MODEL_BYTES:
         raise PayloadTooLarge(
-            f"the cost model is {size:,} bytes as JSON: at most {MAX_MODEL_BYTES:,} are kept "
-            "(a few thousand SKUs' unit costs)",
+            Text("cost.model_too_large", size=f"{size:,}", limit=f"{MAX_MODEL_BYTES:,}"),
             code="cost_model_too_large",
             size=size,
             limit=MAX_MODEL_BYTES,
@@ -88,7 +88,7 @@ def put_rates(who: Principal, payload: Any) -> dict[str, Any]:
     require_role(who, Role.OPERATOR, "posting FX rates")
     rows, problems = fx_module.parse_rates(payload)
     if problems:
-        raise BadRequest("some rates are not valid", code="invalid_rates", problems=problems)
+        raise BadRequest(Text("cost.fx.invalid_rates"), code="invalid_rates", problems=problems)
     dynamo.batch_put(
         [
             {
@@ -260,10 +260,11 @@ def _allocated_ads(tenant_id: str, state: Any, base: Any, model: Any) -> Any | N
     for fact in facts:
         if fact.get(within) in mine:
             spend[str(fact[within])] += Decimal(fact["value"])
+    dimension = profit._dimension(within)
     none = profit.AllocatedAds(
         amount=Decimal(0),
         currency=currency,
-        how=f"no ad spend on this order's {within} in {month}",
+        how=str(Text("cost.ads.none_on_order", dimension=dimension, month=month)),
     )
     if not any(spend.values()):
         return none
@@ -284,13 +285,20 @@ def _allocated_ads(tenant_id: str, state: Any, base: Any, model: Any) -> Any | N
             share = own / revenue[key]
             amount += spend[key] * share
             hows.append(
-                f"{share:.4f} of {spend[key]} {currency} spent on {within} {key} in {month}"
-                f" (its share of the {revenue[key]} {currency} revenue there)"
+                Text(
+                    "cost.ads.month_share",
+                    share=f"{share:.4f}",
+                    spend=f"{spend[key]} {currency}",
+                    dimension=dimension,
+                    key=key,
+                    month=month,
+                    revenue=f"{revenue[key]} {currency}",
+                )
             )
     if not hows:
         return none
     return profit.AllocatedAds(
-        amount=amount.quantize(Decimal("0.01")), currency=currency, how="; ".join(hows)
+        amount=amount.quantize(Decimal("0.01")), currency=currency, how=profit._list(hows)
     )
 
 
@@ -300,10 +308,10 @@ def order_profit(tenant_id: str, order_id: str) -> dict[str, Any]:
 
     state = orders.load(tenant_id, order_id)
     if state is None or state.snapshot is None:
-        raise NotFound("no such order", code="order_not_found")
+        raise NotFound(Text("cost.order_not_found"), code="order_not_found")
     model = load_model(tenant_id)
     if model is None:
-        raise BadRequest("no cost model yet: PUT /cost-model first", code="cost_model_missing")
+        raise BadRequest(Text("cost.no_cost_model"), code="cost_model_missing")
     facts = order_facts(state, None, cost_actuals.actual_costs_for(tenant_id, order_id))
     table = rates_around(tenant_id, facts.date)
     result = profit.profit(facts, model, table)

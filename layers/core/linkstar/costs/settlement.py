@@ -70,6 +70,7 @@ from pydantic import BaseModel, ConfigDict
 from linkstar import money
 from linkstar.costs.model import Component, currency_code
 from linkstar.errors import BadRequest
+from linkstar.text import Text
 
 REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 REQUIRED_COLUMNS = (
@@ -173,14 +174,15 @@ class _Problems:
     def __init__(self) -> None:
         self.found: list[dict[str, Any]] = []
 
-    def add(self, row: _Row, code: str, reason: str) -> None:
+    def add(self, row: _Row, code: str, reason: Text) -> None:
         if len(self.found) < MAX_PROBLEMS:
-            self.found.append({"row": row.number, "code": code, "reason": reason})
+            # Rendered now: the report is read while its upload is answered.
+            self.found.append({"row": row.number, "code": code, "reason": str(reason)})
 
     def raise_if_any(self) -> None:
         if self.found:
             raise SettlementError(
-                "the settlement report has rows that can't be read",
+                Text("cost.settlement.invalid_rows"),
                 code="invalid_settlement_rows",
                 problems=self.found,
             )
@@ -215,7 +217,9 @@ def parse(text: str) -> Settlement:
             continue
         if not _ORDER_ID.match(order_id):
             problems.add(
-                row, "invalid_order_id", f"order-id is not an Amazon order id: {order_id!r}"
+                row,
+                "invalid_order_id",
+                Text("cost.settlement.invalid_order_id", order_id=repr(order_id)),
             )
             continue
         fees = orders.setdefault(order_id, {})
@@ -262,17 +266,18 @@ def _rows(text: str) -> list[_Row]:
             missing = [name for name in REQUIRED_COLUMNS if name not in positions]
             if missing:
                 raise SettlementError(
-                    "not a flat file V2 settlement report: its header lacks "
-                    + ", ".join(missing)
-                    + f" (Seller Central: Payments > All Statements > Download Flat File V2; "
-                    f"SP-API report type {REPORT_TYPE})",
+                    Text(
+                        "cost.settlement.not_a_settlement_report",
+                        columns=", ".join(missing),
+                        report_type=REPORT_TYPE,
+                    ),
                     code="not_a_settlement_report",
                     missing_columns=missing,
                 )
             continue
         rows.append(_Row(len(rows) + 1, fields, positions))
     if not rows:
-        raise SettlementError("the settlement report has no rows", code="empty_settlement")
+        raise SettlementError(Text("cost.settlement.no_rows"), code="empty_settlement")
     return rows
 
 
@@ -280,19 +285,22 @@ def _summary(rows: Sequence[_Row]) -> _Row:
     summaries = [row for row in rows if row.get("total-amount")]
     if not summaries:
         raise SettlementError(
-            "the settlement report has no summary row (the one with total-amount)",
+            Text("cost.settlement.no_summary"),
             code="no_settlement_summary",
         )
     if len(summaries) > 1:
         raise SettlementError(
-            "the file holds more than one settlement summary: import one settlement at a time",
+            Text("cost.settlement.several_summaries"),
             code="several_settlements",
             rows=[row.number for row in summaries[:MAX_PROBLEMS]],
         )
     summary = summaries[0]
     if not _SETTLEMENT_ID.match(summary.get("settlement-id")):
         raise SettlementError(
-            f"the summary's settlement-id is not one: {summary.get('settlement-id')!r}",
+            Text(
+                "cost.settlement.invalid_settlement_id",
+                settlement_id=repr(summary.get("settlement-id")),
+            ),
             code="invalid_settlement_id",
             row=summary.number,
         )
@@ -305,7 +313,7 @@ def _currency(summary: _Row) -> str:
         return currency_code(given)
     except ValueError as exc:
         raise SettlementError(
-            f"the summary's currency is not an ISO 4217 code: {given!r}",
+            Text("cost.settlement.invalid_currency", currency=repr(given)),
             code="invalid_currency",
             row=summary.number,
         ) from exc
@@ -315,7 +323,7 @@ def _one_settlement(rows: Sequence[_Row], settlement_id: str, currency: str) -> 
     others = sorted({r.get("settlement-id") for r in rows} - {settlement_id, ""})
     if others:
         raise SettlementError(
-            f"rows of other settlements than {settlement_id}: import one settlement at a time",
+            Text("cost.settlement.other_settlements", settlement_id=settlement_id),
             code="several_settlements",
             settlement_ids=[settlement_id, *others[:MAX_PROBLEMS]],
         )
@@ -324,8 +332,7 @@ def _one_settlement(rows: Sequence[_Row], settlement_id: str, currency: str) -> 
     )
     if others_by:
         raise SettlementError(
-            f"rows in other currencies than the settlement's {currency}: a settlement is paid "
-            "in one currency, so its amounts are not summed across currencies",
+            Text("cost.settlement.mixed_currencies", currency=currency),
             code="mixed_currencies",
             currency=currency,
             rows_in_other_currencies=dict(sorted(others_by.items())),
@@ -337,11 +344,11 @@ def _amount(row: _Row, column: str, currency: str, problems: _Problems) -> Decim
     match = _AMOUNT.match(text)
     decimals = match.group(1) if match else None
     if match is None or (decimals is not None and len(decimals) > money.minor_units(currency)):
-        shown = repr(text) if text else "empty"
+        shown = repr(text) if text else Text("cost.word.empty")
         problems.add(
             row,
             "invalid_amount",
-            f"{column} is not an amount in {currency}: {shown}",
+            Text("cost.settlement.invalid_amount", column=column, currency=currency, given=shown),
         )
         return None
     return Decimal(text.replace(",", "."))
@@ -366,9 +373,6 @@ def _date(row: _Row, column: str, problems: _Problems) -> datetime | None:
         if value is not None and value.tzinfo is not None:
             return value.astimezone(UTC)
     problems.add(
-        row,
-        "invalid_date",
-        f"{column} is not a date with a time zone "
-        f"(2026-03-02T14:23:00+00:00 or 2026-03-02 14:23:00 UTC): {text!r}",
+        row, "invalid_date", Text("cost.settlement.invalid_date", column=column, given=repr(text))
     )
     return None

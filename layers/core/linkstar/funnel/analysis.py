@@ -90,6 +90,7 @@ from pydantic import BaseModel, ConfigDict
 from linkstar.funnel.stages import CATALOGUE, ORDERS, StageConfig, StageName, is_stage
 from linkstar.kpis.scoring import kind_of
 from linkstar.kpis.scoring import previous as previous_period_of
+from linkstar.text import Text, current_locale
 
 Counts = Mapping[str, Mapping[str, int | None]]
 """``counts[group_key][stage]``: a count, or ``None`` when the stage has no data for the group."""
@@ -103,6 +104,7 @@ CONVERSION_PLACES = Decimal("0.0001")
 POINTS_PLACES = Decimal("0.01")
 ESTIMATE_PLACES = Decimal("0.1")
 _HUNDRED = Decimal(100)
+_FIRST_STAGE = Text("funnel.first_stage")
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -199,7 +201,7 @@ class _Step:
     from_stage: StageName | None
     from_count: int | None
     conversion: Decimal | None
-    reason: str | None
+    reason: Text | None  # rendered in the row, in the language of the request
     growing: bool = False  # this stage's count may still rise
     unsettled: bool = False  # this stage or its from-stage is growing: not to be judged
 
@@ -209,7 +211,7 @@ class _Step:
             count=self.count,
             conversion=_round_or_none(self.conversion, CONVERSION_PLACES),
             from_stage=self.from_stage,
-            reason=self.reason,
+            reason=None if self.reason is None else str(self.reason),
             growing=self.growing,
         )
 
@@ -234,13 +236,13 @@ def _steps(
         from_stage, from_count = last if last is not None else (None, None)
         conversion: Decimal | None = None
         if position == 0:
-            reason: str | None = "first stage"
+            reason: Text | None = _FIRST_STAGE
         elif count is None:
-            reason = f"no data: {stage}"
+            reason = Text("funnel.no_data", stage=stage)
         elif from_count is None:
-            reason = "no earlier stage has data"
+            reason = Text("funnel.no_earlier_data")
         elif from_count == 0:
-            reason = f"division by zero: {from_stage}"
+            reason = Text("funnel.division_by_zero", stage=from_stage)
         else:
             conversion, reason = Decimal(count) / Decimal(from_count), None
         grows = stage in growing
@@ -267,32 +269,42 @@ def _check(counts: Counts, which: str) -> None:
 
 
 def _change(now: _Step, before: _Step) -> StageChange:
-    reasons: list[str] = []
+    reasons: list[Text] = []
     count_change = rate = points = None
     if now.count is None or before.count is None:
-        which = " (previous period)" if now.count is not None else ""
-        reasons.append(f"no data: {now.stage}{which}")
+        if now.count is not None:
+            reasons.append(Text("funnel.change.no_data_before", stage=now.stage))
+        else:
+            reasons.append(Text("funnel.change.no_data", stage=now.stage))
     else:
         count_change = now.count - before.count
         if before.count > 0:
             rate = _round(Decimal(count_change) / Decimal(before.count), CONVERSION_PLACES)
     if now.conversion is None or before.conversion is None:
-        if now.reason != "first stage":  # the first stage never has one: nothing to say
-            which = "this period" if now.conversion is None else "the previous period"
-            reasons.append(f"no conversion in {which}")
+        if now.reason != _FIRST_STAGE:  # the first stage never has one: nothing to say
+            reasons.append(
+                Text("funnel.change.no_conversion_now")
+                if now.conversion is None
+                else Text("funnel.change.no_conversion_before")
+            )
     elif now.from_stage != before.from_stage:
-        reasons.append(f"conversion measured from {now.from_stage} now, {before.from_stage} before")
+        reasons.append(
+            Text("funnel.change.other_from_stage", now=now.from_stage, before=before.from_stage)
+        )
     else:
         points = _round((now.conversion - before.conversion) * _HUNDRED, POINTS_PLACES)
-    for side, step in (("this period", now), ("the previous period", before)):
-        if step.growing and step.count is not None:
-            reasons.append(f"count still growing in {side}")
+    if now.growing and now.count is not None:
+        reasons.append(Text("funnel.change.growing_now"))
+    if before.growing and before.count is not None:
+        reasons.append(Text("funnel.change.growing_before"))
+    # Chinese separates clauses with a full-width semicolon.
+    separator = "；" if current_locale() == "zh-CN" else "; "
     return StageChange(
         stage=now.stage,
         count_change=count_change,
         count_change_rate=rate,
         conversion_change_points=points,
-        reason="; ".join(reasons) or None,
+        reason=separator.join(str(r) for r in reasons) or None,
     )
 
 
@@ -414,7 +426,9 @@ def _drop_offs(
                 downstream_basis=downstream_basis,
                 lost_orders_estimate=_round_or_none(lost, ESTIMATE_PLACES),
                 unit="order" if position < orders_at else CATALOGUE[raw.stage].unit,
-                reason=None if lost is not None else f"no rate from {raw.stage} to orders",
+                reason=None
+                if lost is not None
+                else str(Text("funnel.no_downstream_rate", stage=raw.stage)),
             )
             candidates.append(_Candidate(drop, lost, gap, CATALOGUE[raw.stage].position))
     candidates.sort(key=lambda c: (c.lost is None, -(c.lost or 0), -c.gap, c.drop.key, c.position))

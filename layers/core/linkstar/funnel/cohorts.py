@@ -48,6 +48,7 @@ from pydantic import BaseModel, ConfigDict
 from linkstar.funnel.contribution import COHORT_WINDOWS
 from linkstar.kpis.scoring import bounds, period_bounds, period_label
 from linkstar.money import quantize
+from linkstar.text import Text
 
 RATE_PLACES = Decimal("0.0001")
 
@@ -206,7 +207,9 @@ def from_totals(
                         repeat_rate=None,
                         revenue=None,
                         revenue_per_customer=None,
-                        reason=f"window incomplete: complete on {complete_on.isoformat()}",
+                        reason=str(
+                            Text("funnel.cohort.window_incomplete", date=complete_on.isoformat())
+                        ),
                     )
                 )
                 continue

@@ -39,6 +39,7 @@ from linkstar.funnel.contribution import (
 from linkstar.kpis import scoring
 from linkstar.kpis.data import Loader, months, shift_month
 from linkstar.money import is_currency
+from linkstar.text import Text
 
 GroupBy = Literal["market", "store", "platform", "channel", "campaign"]
 GROUPINGS: tuple[str, ...] = ("market", "store", "platform", "channel", "campaign")
@@ -145,7 +146,9 @@ def report(tenant_id: str, reporting_currency: str, label: str, by: str, today: 
     from linkstar.funnel import analysis
 
     if by not in GROUPINGS:
-        raise BadRequest(f"by must be one of {', '.join(GROUPINGS)}", code="invalid_query")
+        raise BadRequest(
+            Text("funnel.invalid_grouping", groupings=", ".join(GROUPINGS)), code="invalid_query"
+        )
     try:
         ranges = scoring.data_ranges(label, today)
     except ValueError as exc:
@@ -246,17 +249,16 @@ def cohort_report(
         scoring.period_bounds("month", first)
     except ValueError as exc:
         raise BadRequest(
-            f"from and to must be months (YYYY-MM): {exc}", code="invalid_query"
+            Text("funnel.invalid_months", error=str(exc)), code="invalid_query"
         ) from exc
     if not 0 <= _month_index(last) - _month_index(first) < MAX_COHORT_MONTHS:
         raise BadRequest(
-            f"from must not be after to, and at most {MAX_COHORT_MONTHS} months apart",
-            code="invalid_query",
+            Text("funnel.invalid_month_range", months=MAX_COHORT_MONTHS), code="invalid_query"
         )
     currency = currency.upper()
     if not is_currency(currency):
         raise BadRequest(
-            f"currency must be an ISO 4217 code, got {currency!r}", code="invalid_query"
+            Text("funnel.invalid_currency", currency=repr(currency)), code="invalid_query"
         )
     from linkstar.costs.service import MonthEndRates
 

@@ -64,6 +64,8 @@ from typing import Literal, TypeGuard, get_args
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from linkstar.text import Text
+
 StageName = Literal[
     "impressions",
     "clicks",
@@ -160,10 +162,11 @@ def stage_info(name: str) -> StageInfo:
     return CATALOGUE[name]
 
 
-def _unknown(name: object) -> str:
+def _unknown(name: object) -> Text:
     close = difflib.get_close_matches(str(name), STAGE_NAMES, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else f"; known stages: {', '.join(STAGE_NAMES)}"
-    return f"unknown stage {name!r}{hint}"
+    if close:
+        return Text("funnel.stage.unknown_did_you_mean", name=repr(name), close=repr(close[0]))
+    return Text("funnel.stage.unknown", name=repr(name), known=", ".join(STAGE_NAMES))
 
 
 class StageConfig(BaseModel):
@@ -181,33 +184,36 @@ class StageConfig(BaseModel):
         if isinstance(value, list | tuple):
             for index, name in enumerate(value):
                 if not is_stage(name):
-                    raise ValueError(f"stages[{index}]: {_unknown(name)}")
+                    raise ValueError(
+                        Text("funnel.stage.at", where=f"stages[{index}]", problem=_unknown(name))
+                    )
         return value
 
     @field_validator("stages")
     @classmethod
     def _shape(cls, stages: tuple[StageName, ...]) -> tuple[StageName, ...]:
         if len(stages) < 2:
-            raise ValueError(f"a funnel needs at least two stages, got {len(stages)}")
+            raise ValueError(Text("funnel.stage.too_few", count=len(stages)))
         seen: set[str] = set()
         for name in stages:
             if name in seen:
-                raise ValueError(f"stage {name!r} is listed twice")
+                raise ValueError(Text("funnel.stage.twice", name=repr(name)))
             seen.add(name)
         for before, after in pairwise(stages):
             if CATALOGUE[after].position < CATALOGUE[before].position:
                 raise ValueError(
-                    f"stage {after!r} comes before {before!r} in a funnel: stages may be "
-                    f"dropped but not reordered (natural order: {', '.join(STAGE_NAMES)})"
+                    Text(
+                        "funnel.stage.reordered",
+                        after=repr(after),
+                        before=repr(before),
+                        order=", ".join(STAGE_NAMES),
+                    )
                 )
         if ORDERS not in seen:
-            raise ValueError("a funnel must include 'orders': drop-offs are counted in orders")
+            raise ValueError(Text("funnel.stage.orders_required"))
         repeats = [name for name in stages if name in REPEAT_STAGES]
         if len(repeats) > 1:
-            raise ValueError(
-                f"at most one repeat stage, got {', '.join(repeats)}: they count the same "
-                "customers over nested windows"
-            )
+            raise ValueError(Text("funnel.stage.several_repeats", stages=", ".join(repeats)))
         return stages
 
     def index(self, stage: StageName) -> int:
