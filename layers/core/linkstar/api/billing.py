@@ -12,17 +12,18 @@ import csv
 import io
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from chalice import Blueprint, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from linkstar import clock
 from linkstar.api.auth import principal, require_admin
 from linkstar.api.http import Auth, Content, Param, json_object, query_params, route
 from linkstar.errors import BadRequest, NotFound
 from linkstar.tenants.models import Role
+from linkstar.text import Text
 
 bp = Blueprint(__name__)
 
@@ -39,7 +40,7 @@ CSV_FORMAT = Param("format", "csv for a CSV file", {"enum": ["csv", "json"]})
 def _month(params: dict[str, str]) -> str:
     month = params.get("month") or clock.now().strftime("%Y-%m")
     if not _MONTH.fullmatch(month):
-        raise BadRequest("month must be YYYY-MM", code="invalid_query")
+        raise BadRequest(Text("billing.month_format"), code="invalid_query")
     return month
 
 
@@ -61,7 +62,7 @@ def _csv_response(text: str, filename: str) -> Response:
     bp,
     "/usage",
     methods=["GET"],
-    response="linkstar.billing.pricing:UsageReport",
+    response="linkstar.billing.views:ShownUsageReport",
     params=(MONTH,),
     auth=Auth.API_KEY,
     tags=["billing"],
@@ -132,7 +133,7 @@ def export_usage() -> Response:
             headers={"Content-Type": "application/cloudevents-batch+jsonl; charset=utf-8"},
         )
     if fmt != "csv":
-        raise BadRequest("format must be csv or cloudevents", code="invalid_query")
+        raise BadRequest(Text("billing.export_format"), code="invalid_query")
     out = io.StringIO()
     columns = ["id", "time", "message_id", "channel", "country", "category", "kind", "units"]
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
@@ -146,6 +147,63 @@ def export_usage() -> Response:
             }
         )
     return _csv_response(out.getvalue(), f"usage-{month}.csv")
+
+
+class UsageAlertView(BaseModel):
+    """A usage alert that fired: which threshold of which month, what crossed it, and when."""
+
+    month: str
+    key: str  # "quota:sms:80", "spend:100": one per threshold and month
+    kind: str  # "quota" (a channel's included units) or "spend" (the spend limit)
+    channel: str | None  # a quota's channel
+    percent: int  # the threshold, a percentage of the quota or limit
+    used: str | None  # units (quota) or money (spend) when it fired; None on older alerts
+    limit: str | None  # the included units or the spend limit then
+    currency: str | None
+    blocks_sending: bool  # the hard cap's 100%: sends are held
+    message: str  # in the reader's language
+    fired_at: str
+
+
+class UsageAlertList(BaseModel):
+    alerts: list[UsageAlertView]
+
+
+ALERT_MONTHS = 12  # without ?period, the alerts of this month and the eleven before
+
+
+@route(
+    bp,
+    "/usage/alerts",
+    methods=["GET"],
+    response="linkstar.api.billing:UsageAlertList",
+    params=(
+        Param(
+            "period",
+            f"YYYY-MM: one month's alerts (default: the last {ALERT_MONTHS} months)",
+            {"type": "string", "pattern": f"^{_MONTH.pattern}$"},
+        ),
+    ),
+    auth=Auth.API_KEY,
+    tags=["billing"],
+)
+def usage_alerts() -> dict[str, Any]:
+    """The usage alerts that fired (quota and spend thresholds), newest first."""
+    from linkstar.billing import service
+
+    who = principal(bp)
+    period = query_params(bp).get("period")
+    if period is not None:
+        if not _MONTH.fullmatch(period):
+            raise BadRequest(Text("billing.period_format"), code="invalid_query")
+        months = [period]
+    else:
+        first = clock.now().date().replace(day=1)
+        months = []
+        for _ in range(ALERT_MONTHS):
+            months.append(first.strftime("%Y-%m"))
+            first = (first - timedelta(days=1)).replace(day=1)
+    return {"alerts": service.usage_alerts(who.tenant_id, months)}
 
 
 # ---------------------------------------------------------------- plan and rate cards
@@ -227,12 +285,14 @@ def put_rate_card(channel: str) -> dict[str, Any]:
         try:
             text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
         except UnicodeDecodeError as exc:
-            raise BadRequest("the CSV is not UTF-8", code="invalid_rate_card") from exc
+            raise BadRequest(Text("billing.csv_not_utf8"), code="invalid_rate_card") from exc
         try:
             rows: list[Any] = ratecards.parse_rate_card_csv(text, channel)
         except ratecards.RateCardError as exc:
             raise BadRequest(
-                "the rate card CSV has errors", code="invalid_rate_card", problems=exc.problems
+                Text("billing.rate_card_csv_errors"),
+                code="invalid_rate_card",
+                problems=exc.problems,
             ) from exc
         effective_from = params.get("effective_from")
     else:
@@ -240,14 +300,16 @@ def put_rate_card(channel: str) -> dict[str, Any]:
         given = body.get("rates")
         effective_from = body.get("effective_from") or params.get("effective_from")
         if not isinstance(given, list):
-            raise BadRequest("give {'rates': [...]} or a CSV body", code="invalid_rate_card")
+            raise BadRequest(Text("billing.rate_card_body"), code="invalid_rate_card")
         rows = given
     if not effective_from:
-        raise BadRequest("say from when: effective_from=YYYY-MM-01", code="effective_from_required")
+        raise BadRequest(
+            Text("billing.rate_card_effective_from_required"), code="effective_from_required"
+        )
     try:
         start = date.fromisoformat(str(effective_from))
     except ValueError as exc:
-        raise BadRequest("effective_from must be YYYY-MM-DD", code="invalid_query") from exc
+        raise BadRequest(Text("billing.effective_from_format"), code="invalid_query") from exc
     return service.change_rate_card(who, channel, rows, start, clock.now())
 
 
@@ -292,14 +354,14 @@ def get_invoice(invoice_id: str) -> Any:
     match = _INVOICE_ID.fullmatch(invoice_id)
     # Another tenant's invoice id is simply not found: ids name their tenant, the key does not.
     if match is None or match.group(3) != who.tenant_id:
-        raise NotFound("no such invoice", code="invoice_not_found")
+        raise NotFound(Text("billing.invoice_not_found"), code="invoice_not_found")
     month = f"{match.group(1)}-{match.group(2)}"
     doc = store.load_invoice(who.tenant_id, month)
     if doc is None:
-        raise NotFound("no such invoice", code="invoice_not_found")
+        raise NotFound(Text("billing.invoice_not_found"), code="invoice_not_found")
     if query_params(bp).get("format") == "csv":
         return _csv_response(service.invoice_csv(doc), f"{invoice_id}.csv")
-    return doc
+    return service.with_notes(doc)
 
 
 # ---------------------------------------------------------------- operator

@@ -20,6 +20,7 @@ from linkstar.api.http import Auth, Param, int_param, json_object, query_params,
 from linkstar.errors import BadRequest, ConcurrentUpdate, Conflict, LinkStarError, NotFound
 from linkstar.store import dynamo
 from linkstar.tenants.models import Role
+from linkstar.text import Text
 
 if TYPE_CHECKING:
     # The outreach domain (Jinja, flow models, compliance tables) is imported by the routes
@@ -90,7 +91,7 @@ def message_view(message: Message) -> dict[str, Any]:
         "channel": message.channel,
         "purpose": message.purpose,
         "state": message.state,
-        "reason": message.reason,
+        "reason": message.reason_for_people,
         "hold_until": message.hold_until.isoformat() if message.hold_until else None,
         "to": message.to,
         "subject": message.subject,
@@ -142,14 +143,15 @@ def create_contacts() -> dict:
     try:
         raw = json.loads(bp.current_request.raw_body or b"null")
     except ValueError as exc:
-        raise BadRequest("the request body is not JSON", code="invalid_json") from exc
+        raise BadRequest(Text("outreach.body_not_json"), code="invalid_json") from exc
     single = isinstance(raw, dict) and "contacts" not in raw
     items = [raw] if single else (raw.get("contacts") if isinstance(raw, dict) else raw)
     if not isinstance(items, list) or not items:
-        raise BadRequest("send a contact object or a list of them", code="invalid_json")
+        raise BadRequest(Text("outreach.contacts_body"), code="invalid_json")
     if len(items) > MAX_CONTACTS_PER_CALL:
         raise BadRequest(
-            f"at most {MAX_CONTACTS_PER_CALL} contacts per call", code="too_many_contacts"
+            Text("outreach.too_many_contacts", limit=MAX_CONTACTS_PER_CALL),
+            code="too_many_contacts",
         )
     now = clock.now()
     saved, errors, created = [], [], 0
@@ -211,7 +213,7 @@ def _contact(tenant_id: str, contact_id: str) -> Contact:
 
     found = repo.load_contact(tenant_id, contact_id)
     if found is None:
-        raise NotFound("no such contact", code="contact_not_found")
+        raise NotFound(Text("outreach.contact_not_found"), code="contact_not_found")
     return found
 
 
@@ -254,12 +256,12 @@ def set_consent(contact_id: str) -> dict:
     who = principal(bp, Role.OPERATOR)
     change = ConsentChange.model_validate(json_object(bp))
     if change.channel not in ("email", "sms", "whatsapp", "in_app"):
-        raise BadRequest("channel must be email, sms, whatsapp or in_app", code="invalid_channel")
+        raise BadRequest(Text("outreach.consent_channel"), code="invalid_channel")
     if change.purpose not in ("marketing", "transactional") or change.status not in (
         "subscribed",
         "unsubscribed",
     ):
-        raise BadRequest("purpose or status not understood", code="invalid_consent")
+        raise BadRequest(Text("outreach.invalid_consent"), code="invalid_consent")
     _contact(who.tenant_id, contact_id)
     updated = contact_service.set_consent(
         who.tenant_id,
@@ -377,7 +379,7 @@ def preview_template() -> dict:
         template_id = str(body.get("template_id") or "")
         found = _templates(who.tenant_id).get(template_id)
         if not found:
-            raise NotFound("no such template", code="template_not_found")
+            raise NotFound(Text("outreach.template_not_found"), code="template_not_found")
         template = tpl.pick(found, body.get("locale"), policy.load(who.tenant_id).default_locale)
     tpl.validate(template, set(tpl.CONTEXT_FIELDS))
     context = {**sample_context(), **(body.get("context") or {})}
@@ -485,7 +487,8 @@ def create_flow() -> dict:
         preset = presets.PRESETS.get(str(preset_name))
         if preset is None:
             raise BadRequest(
-                f"preset must be one of {sorted(presets.PRESETS)}", code="unknown_preset"
+                Text("outreach.unknown_preset", presets=sorted(presets.PRESETS)),
+                code="unknown_preset",
             )
         existing = _templates(who.tenant_id)
         for template in preset.templates():
@@ -501,7 +504,7 @@ def create_flow() -> dict:
         name = str(body.get("name") or "")
         enabled = bool(body.get("enabled", True))
         if not name:
-            raise BadRequest("a flow needs a name", code="invalid_flow")
+            raise BadRequest(Text("outreach.flow_needs_name"), code="invalid_flow")
     clean = _validated(who.tenant_id, definition)
     record = _new_flow_record(name, clean, enabled, preset_name)
     repo.put_flow(who.tenant_id, record["flow_id"], record, 0)
@@ -524,12 +527,65 @@ def list_flows() -> dict:
     return {"flows": [flow_view(f) for f in repo.list_flows(who.tenant_id)]}
 
 
+class FlowPresetView(BaseModel):
+    """A ready-made flow a tenant can enable with ``POST /flows {"preset": key}``."""
+
+    key: str
+    name: str
+    channels: list[str]  # every channel its send steps (and their fallbacks) may use
+    trigger: str  # the event it starts on ("order.paid") or its segment ("segment:dormant")
+    description: str  # what it does, in the reader's language
+    enabled_as: list[str]  # ids of this tenant's flows made from it (empty: not enabled yet)
+
+
+class FlowPresetList(BaseModel):
+    presets: list[FlowPresetView]
+
+
+@route(
+    bp,
+    "/flow-presets",
+    methods=["GET"],
+    response="linkstar.api.outreach:FlowPresetList",
+    auth=Auth.API_KEY,
+    tags=["outreach"],
+)
+def list_flow_presets() -> dict:
+    """The ready-made flows, what each does, and whether this tenant has a flow made from it."""
+    from linkstar.outreach import flows, presets
+    from linkstar.store import outreach as repo
+
+    who = principal(bp)
+    made_from: dict[str, list[str]] = {}
+    for flow in repo.list_flows(who.tenant_id):
+        if flow.get("preset"):
+            made_from.setdefault(str(flow["preset"]), []).append(flow["flow_id"])
+    listed = []
+    for key, preset in presets.PRESETS.items():
+        definition = flows.parse_flow(preset.definition())
+        channels: list[str] = []
+        for step in definition.steps:
+            if isinstance(step, flows.SendStep):
+                channels += [c for c in step.templates_by_channel() if c not in channels]
+        listed.append(
+            {
+                "key": key,
+                "name": preset.name,
+                "channels": channels,
+                "trigger": definition.trigger.key,
+                "description": preset.description,
+                "enabled_as": sorted(made_from.get(key, [])),
+            }
+        )
+    return {"presets": listed}
+
+
 def _flow(tenant_id: str, flow_id: str) -> dict[str, Any]:
     from linkstar.store import outreach as repo
 
     found = repo.load_flow(tenant_id, flow_id)
     if found is None:
-        raise NotFound("no such flow", code="flow_not_found")
+        raise NotFound(Text("outreach.flow_not_found"), code="flow_not_found")
     return found
 
 
@@ -564,12 +620,14 @@ def update_flow(flow_id: str) -> dict:
     body = json_object(bp)
     unknown = set(body) - {"enabled", "name", "definition"}
     if unknown:
-        raise BadRequest(f"cannot change {', '.join(sorted(unknown))}", code="invalid_flow_update")
+        raise BadRequest(
+            Text("outreach.flow_fields_fixed", fields=sorted(unknown)), code="invalid_flow_update"
+        )
     current = _flow(who.tenant_id, flow_id)
     updated = dict(current)
     if "enabled" in body:
         if not isinstance(body["enabled"], bool):
-            raise BadRequest("enabled must be true or false", code="invalid_flow_update")
+            raise BadRequest(Text("outreach.enabled_not_bool"), code="invalid_flow_update")
         updated["enabled"] = body["enabled"]
     if "name" in body:
         updated["name"] = str(body["name"])[:200]
@@ -582,7 +640,7 @@ def update_flow(flow_id: str) -> dict:
     try:
         repo.put_flow(who.tenant_id, flow_id, updated, int(current["version"]))
     except ConcurrentUpdate as exc:
-        raise Conflict("the flow changed meanwhile; read it again", code="flow_changed") from exc
+        raise Conflict(Text("outreach.flow_changed"), code="flow_changed") from exc
     return flow_view(updated)
 
 
@@ -702,7 +760,17 @@ def get_settings() -> dict:
     from linkstar.outreach import policy
 
     who = principal(bp)
-    return policy.load(who.tenant_id).model_dump(mode="json")
+    return settings_view(policy.load(who.tenant_id))
+
+
+def settings_view(settings: Any) -> dict[str, Any]:
+    """The settings as stored, the reputation pause's reason in the reader's language."""
+    view: dict[str, Any] = settings.model_dump(mode="json")
+    pause = settings.marketing_email_paused
+    if pause is not None:
+        view["marketing_email_paused"].pop("reason_message", None)
+        view["marketing_email_paused"]["reason"] = pause.reason_for_people
+    return view
 
 
 @route(
@@ -733,7 +801,7 @@ def put_settings() -> dict:
             raise BadRequest(str(exc), code="invalid_locale") from exc
         settings = settings.model_copy(update={"default_locale": locale})
     policy.save(who.tenant_id, settings)
-    return settings.model_dump(mode="json")
+    return settings_view(settings)
 
 
 class SuppressionIn(BaseModel):
@@ -759,7 +827,7 @@ def add_suppression() -> dict:
     who = principal(bp, Role.OPERATOR)
     body = SuppressionIn.model_validate(json_object(bp))
     if body.channel not in ("email", "sms", "whatsapp"):
-        raise BadRequest("channel must be email, sms or whatsapp", code="invalid_channel")
+        raise BadRequest(Text("outreach.suppression_channel"), code="invalid_channel")
     address = body.address.strip().lower() if body.channel == "email" else body.address.strip()
     dynamo.transact(
         [

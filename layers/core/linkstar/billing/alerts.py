@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from linkstar import ids, notices
+from linkstar import ids, notices, text
 from linkstar.billing import plans
 from linkstar.orders.state import DomainEvent
 from linkstar.store import dynamo, outbox
@@ -25,6 +25,40 @@ def detail(
         "message": threshold.message,
         "currency": plan.currency,
         "fired_at": now.isoformat(),
+    }
+
+
+def crossed(threshold: Any) -> dict[str, Any]:
+    """What the seller is shown of a fired alert (``GET /usage/alerts``) beside its event."""
+    return {
+        "kind": threshold.kind,
+        "channel": threshold.channel,
+        "percent": threshold.percent,
+        "used": str(threshold.used),
+        "limit": str(threshold.limit),
+        "blocks_sending": threshold.blocks_sending,
+        "message": threshold.message_text,
+    }
+
+
+def view(alert: dict[str, Any]) -> dict[str, Any]:
+    """A fired alert as ``GET /usage/alerts`` shows it. One fired before ``crossed`` was kept
+    has its threshold read from its key ("quota:sms:80", "spend:100") and its English message."""
+    crossed = alert.get("crossed") or {}
+    kind, _, rest = str(alert["key"]).partition(":")
+    channel, _, percent = rest.rpartition(":")
+    return {
+        "month": alert["month"],
+        "key": alert["key"],
+        "kind": crossed.get("kind", kind),
+        "channel": crossed.get("channel", channel or None),
+        "percent": int(crossed.get("percent", percent)),
+        "used": crossed.get("used"),
+        "limit": crossed.get("limit"),
+        "currency": alert.get("currency"),
+        "blocks_sending": bool(crossed.get("blocks_sending", False)),
+        "message": text.load(crossed.get("message") or alert.get("message")),
+        "fired_at": alert["fired_at"],
     }
 
 

@@ -78,6 +78,8 @@ from linkstar.billing.plans import (
     is_surcharge_key,
     month_bounds,
 )
+from linkstar.text import DEFAULT as DEFAULT_LOCALE
+from linkstar.text import Text
 
 PROVIDER_COST_PER_THOUSAND: dict[str, dict[str, Decimal]] = {
     "email": {"USD": Decimal("0.10"), "CNY": Decimal("0.72")},  # SES list price; CNY at 7.2
@@ -92,6 +94,20 @@ CHANNEL_LABELS: dict[str, str] = {
     "sms": "SMS",
     "whatsapp": "WhatsApp",
     "in_app": "In-app",
+}
+
+# How a channel and its unit are named in sentences the seller reads (alerts, unpriced notes).
+CHANNEL_TEXT: dict[str, str] = {
+    "email": "billing.channel_email",
+    "sms": "billing.channel_sms",
+    "whatsapp": "billing.channel_whatsapp",
+    "in_app": "billing.channel_in_app",
+}
+UNIT_TEXT: dict[str, str] = {
+    "email": "billing.unit_recipients",
+    "sms": "billing.unit_segments",
+    "whatsapp": "billing.unit_messages",
+    "in_app": "billing.unit_messages",
 }
 
 LineType = Literal["usage", "surcharge", "base_fee", "recurring_fee"]
@@ -269,7 +285,8 @@ class Threshold(BaseModel):
     percent: int
     used: Decimal  # units for a quota, money for spend
     limit: Decimal
-    message: str
+    message: str  # English: the bus event's, for the tenant's own systems
+    message_text: dict[str, Any]  # the same as the seller reads it (a Text.dump())
     blocks_sending: bool = False  # spend at or over a hard-capped limit: hold every send
 
 
@@ -315,6 +332,36 @@ def priceable(
         if feature not in plan.surcharges:
             return f"no_surcharge:{feature}"
     return None
+
+
+def unpriced_note(reason: str) -> Text:
+    """A :func:`priceable` reason (``no_rate:sms:MX``) as a sentence the seller reads."""
+    kind, _, rest = reason.partition(":")
+    channel, _, more = rest.partition(":")
+    name: Text | str = Text(CHANNEL_TEXT[channel]) if channel in CHANNEL_TEXT else channel
+    if kind == "channel_not_in_plan":
+        return Text("billing.unpriced_channel_not_in_plan", channel=name)
+    if kind == "unknown_country":
+        return Text("billing.unpriced_unknown_country", channel=name)
+    if kind == "invalid_country":
+        return Text("billing.unpriced_invalid_country", channel=name, country=more)
+    if kind == "missing_category":
+        return Text("billing.unpriced_missing_category")
+    if kind == "unknown_category":
+        return Text("billing.unpriced_unknown_category", category=more)
+    if kind == "no_rate":
+        country, _, category = more.partition(":")
+        if category:
+            return Text(
+                "billing.unpriced_no_rate_category",
+                channel=name,
+                country=country,
+                category=category,
+            )
+        return Text("billing.unpriced_no_rate", channel=name, country=country)
+    if kind == "no_surcharge":
+        return Text("billing.unpriced_no_surcharge", surcharge=rest)
+    return Text("billing.unpriced_other", reason=reason)  # unknown_channel, or a new reason
 
 
 def price_lines(plan: Plan, usages: Iterable[Usage]) -> list[InvoiceLine]:
@@ -538,7 +585,15 @@ def thresholds_crossed(
         for percent in plan.alert_thresholds:
             count = used.get(channel, 0)
             if count * 100 >= included * percent:
-                label, unit = CHANNEL_LABELS[channel], UNIT_NAMES[channel]
+                said = Text(
+                    "billing.alert_quota",
+                    channel=Text(CHANNEL_TEXT[channel]),
+                    used=f"{count:,}",
+                    included=f"{included:,}",
+                    unit=Text(UNIT_TEXT[channel]),
+                    month=month,
+                    percent=percent,
+                )
                 crossed.append(
                     Threshold(
                         key=f"quota:{channel}:{percent}",
@@ -547,8 +602,8 @@ def thresholds_crossed(
                         percent=percent,
                         used=Decimal(count),
                         limit=Decimal(included),
-                        message=f"{label}: {count:,} of the {included:,} included {unit} used "
-                        f"in {month} ({percent}% threshold)",
+                        message=said.render(DEFAULT_LOCALE),
+                        message_text=said.dump(),
                     )
                 )
     if plan.spend_limit is not None:
@@ -557,6 +612,14 @@ def thresholds_crossed(
         for percent in sorted({*plan.alert_thresholds, 100}):
             if spent * 100 >= limit * percent:
                 blocks = plan.hard_cap and percent >= 100
+                said = Text(
+                    "billing.alert_spend_held" if blocks else "billing.alert_spend",
+                    spent=str(spent),
+                    limit=str(limit),
+                    currency=plan.currency,
+                    month=month,
+                    percent=percent,
+                )
                 crossed.append(
                     Threshold(
                         key=f"spend:{percent}",
@@ -565,9 +628,8 @@ def thresholds_crossed(
                         percent=percent,
                         used=spent,
                         limit=limit,
-                        message=f"Spend of {spent} "
-                        f"{plan.currency} in {month} reached {percent}% of the {limit} "
-                        f"{plan.currency} limit" + ("; sending is held" if blocks else ""),
+                        message=said.render(DEFAULT_LOCALE),
+                        message_text=said.dump(),
                         blocks_sending=blocks,
                     )
                 )

@@ -29,6 +29,8 @@ from linkstar.outreach.models import Contact, Message
 from linkstar.store import billing as store
 from linkstar.store import dynamo
 from linkstar.store import tenants as tenant_repo
+from linkstar.text import DEFAULT as DEFAULT_LOCALE
+from linkstar.text import Text
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +66,13 @@ def forget() -> None:
 
 @dataclass
 class BillingHold:
-    reason: str
+    said: Text  # why, as the seller reads it
     recheck: timedelta = HOLD_RECHECK
+
+    @property
+    def reason(self) -> str:
+        """In English: what the hold item records (the operator reads it)."""
+        return self.said.render(DEFAULT_LOCALE)
 
 
 @dataclass
@@ -99,12 +106,14 @@ def meter(
             plan, unit.channel, unit.country, unit.category, features=unit.features
         )
         if why is not None:
-            return BillingHold(f"billing: cannot price this send ({why})")
+            return BillingHold(Text("billing.hold_unpriced", code=why))
     if plan.hard_cap and plan.spend_limit is not None:
         state = store.read_month(message.tenant_id, month)
         if pricing.spend(plan, _usages(state.units, units)) > plan.spend_limit:
             return BillingHold(
-                f"billing: spend limit {plan.spend_limit} {plan.currency} reached (hard cap)"
+                Text(
+                    "billing.hold_spend_limit", limit=str(plan.spend_limit), currency=plan.currency
+                )
             )
     return Metered(month, [unit.as_dict() for unit in units])
 
@@ -172,7 +181,28 @@ def usage(tenant_id: str, month: str, now: datetime | None = None) -> dict[str, 
     now = now or clock.now()
     plan = plan_for(tenant_id, month)
     state = store.read_month(tenant_id, month)
-    return pricing.usage_report(plan, _usages(state.units), month, now)
+    return with_notes(pricing.usage_report(plan, _usages(state.units), month, now))
+
+
+def with_notes(doc: dict[str, Any]) -> dict[str, Any]:
+    """A usage view or invoice with each unpriced line's reason code also said as a sentence
+    (``unpriced_note``, in the reader's language)."""
+    from linkstar.billing import pricing
+
+    for line in doc.get("lines", []):
+        if line.get("unpriced_reason"):
+            line["unpriced_note"] = pricing.unpriced_note(line["unpriced_reason"])
+    return doc
+
+
+def usage_alerts(tenant_id: str, months: list[str]) -> list[dict[str, Any]]:
+    """The usage alerts ``months`` fired, newest first."""
+    from linkstar.billing import alerts
+
+    fired = [
+        alerts.view(alert) for month in months for alert in store.fired_alerts(tenant_id, month)
+    ]
+    return sorted(fired, key=lambda alert: (alert["fired_at"], alert["key"]), reverse=True)
 
 
 def after_send(tenant_id: str, now: datetime) -> None:
@@ -196,7 +226,7 @@ def check_alerts(tenant_id: str, month: str, now: datetime) -> list[dict[str, An
         if threshold.key in state.alerts:
             continue
         detail = alerts.detail(tenant_id, month, plan, threshold, now)
-        if store.fire_alert(tenant_id, month, threshold.key, detail):
+        if store.fire_alert(tenant_id, month, threshold.key, detail, alerts.crossed(threshold)):
             alerts.deliver(tenant_id, plan, detail, now)
             fired.append(detail)
     return fired
@@ -217,13 +247,13 @@ def close_month(tenant_id: str, month: str, now: datetime) -> dict[str, Any]:
         return existing
     _, last = plans.month_bounds(month)
     if now.date() <= last:
-        raise BadRequest(f"{month} is not over yet", code="month_open")
+        raise BadRequest(Text("billing.month_open", month=month), code="month_open")
     invoice, version = _invoice(tenant_id, month)
     if invoice.unpriced:
         # Sends are held when they can't be priced, so this means a plan changed under usage
         # already counted: an operator decides, the invoice isn't issued at 0.
         raise BadRequest(
-            f"{month} has usage the plan can't price: {', '.join(invoice.unpriced)}",
+            Text("billing.unpriced_usage", month=month, codes=invoice.unpriced),
             code="unpriced_usage",
         )
     doc = invoice_doc(tenant_id, month, invoice, now)
@@ -291,7 +321,7 @@ def invoice_preview(tenant_id: str, month: str) -> dict[str, Any]:
     invoice, _ = _invoice(tenant_id, month)
     doc = invoice.model_dump(mode="json")
     doc.update(month=month, preview=True, csv=invoice.to_csv())
-    return doc
+    return with_notes(doc)
 
 
 def invoice_csv(doc: dict[str, Any]) -> str:
@@ -321,12 +351,12 @@ def plan_view(tenant_id: str, month: str) -> dict[str, Any]:
 def _check_start(start: date, now: datetime) -> None:
     if start.day != 1:
         raise BadRequest(
-            f"{start} is not the first day of a month: a plan applies to whole months",
+            Text("billing.effective_from_not_month_start", start=start.isoformat()),
             code="effective_from_not_month_start",
         )
     if start < now.date().replace(day=1):
         raise BadRequest(
-            f"{start} is in a month that has ended: a change applies from this month or later",
+            Text("billing.effective_from_in_the_past", start=start.isoformat()),
             code="effective_from_in_the_past",
         )
 
@@ -335,10 +365,7 @@ def change_plan(who: Any, body: dict[str, Any], now: datetime) -> dict[str, Any]
     """A new plan version from ``effective_from`` (required), audited; holds it may free are
     re-queued."""
     if "effective_from" not in body:
-        raise BadRequest(
-            "say from when: effective_from (the first day of a month)",
-            code="effective_from_required",
-        )
+        raise BadRequest(Text("billing.effective_from_required"), code="effective_from_required")
     plan = plans.Plan.model_validate(body)
     _check_start(plan.effective_from, now)
     return _save_version(who, plan, now)
@@ -350,8 +377,11 @@ def change_rate_card(
     """The plan in force at ``start`` with ``channel``'s rates replaced, as a new version."""
     if channel not in plans.RATE_CARD_CHANNELS:
         raise BadRequest(
-            f"{channel!r} has no rate card; those that do: "
-            + ", ".join(sorted(plans.RATE_CARD_CHANNELS)),
+            Text(
+                "billing.no_rate_card_channel",
+                channel=repr(channel),
+                channels=sorted(plans.RATE_CARD_CHANNELS),
+            ),
             code="no_rate_card_channel",
         )
     _check_start(start, now)

@@ -43,13 +43,15 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from linkstar.errors import LinkStarError
 from linkstar.outreach.models import Channel, Purpose
+from linkstar.text import DEFAULT as DEFAULT_LOCALE
+from linkstar.text import Text
 
 Weekday = int  # Monday = 0 … Sunday = 6, as ``date.weekday()``
 DayWindow = tuple[time, time]  # [start, end) local wall-clock time; end <= start crosses midnight
@@ -67,9 +69,10 @@ class NoSendWindow(LinkStarError):
     status = 422
     code = "no_send_window"
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, reason: str, said: Text) -> None:
+        super().__init__(said)
+        self.reason = reason  # English, for logs and callers that match on it
+        self.said = said
 
 
 # --------------------------------------------------------------------------------------------
@@ -428,7 +431,7 @@ def next_allowed(
     if not zones and country_code:
         zones = [info for key in country_zones(country_code) if (info := _zone_info(key))]
     if not zones:
-        raise NoSendWindow("no time zone")
+        raise NoSendWindow("no time zone", Text("outreach.no_time_zone"))
 
     start = at.replace(second=0, microsecond=0) - _LOOKBACK
     end = at + _HORIZON
@@ -443,21 +446,36 @@ def next_allowed(
     for opens, closes in allowed or ():
         if closes > at:
             return max(opens, at)
-    raise NoSendWindow(f"no common send window within {_HORIZON.days} days")
+    raise NoSendWindow(
+        f"no common send window within {_HORIZON.days} days",
+        Text("outreach.no_send_window", days=_HORIZON.days),
+    )
 
 
 def describe_hold(
     until: datetime, zone: str | Iterable[str] | None, why: str = "quiet hours"
 ) -> str:
-    """A hold reason for people: "quiet hours until 2026-11-11T08:00-08:00".
+    """A hold reason in English, "quiet hours until 2026-11-11T08:00-08:00" (for logs; the
+    seller reads :func:`quiet_hours_hold`, in their language).
 
     The instant is shown in the recipient's zone (minute precision, with its offset) when there
     is exactly one, else in UTC.
     """
+    return f"{why} until {local_instant(until, zone)}"
+
+
+def quiet_hours_hold(until: datetime, zone: str | Iterable[str] | None) -> Text:
+    """:func:`describe_hold` of quiet hours as the seller reads it, in their language."""
+    return Text("outreach.quiet_hours_until", until=local_instant(until, zone))
+
+
+def local_instant(until: datetime, zone: str | Iterable[str] | None) -> str:
+    """``until`` in the recipient's zone when there is exactly one, else in UTC (minutes and
+    offset): what a hold reason shows."""
     until = _as_utc(until, "until")
     zones = [info for key in _zone_keys(zone) if (info := _zone_info(key)) is not None]
     local = until.astimezone(zones[0]) if len(zones) == 1 else until
-    return f"{why} until {local.isoformat(timespec='minutes')}"
+    return local.isoformat(timespec="minutes")
 
 
 # --------------------------------------------------------------------------------------------
@@ -639,7 +657,8 @@ class ReputationVerdict(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     paused: bool
-    reason: str | None = None  # why it paused; None when it didn't
+    reason: str | None = None  # why it paused (English); None when it didn't
+    reason_message: dict[str, Any] | None = None  # the same as a Text.dump()
     sent: int
     bounce_rate: Decimal  # permanent bounces / sent
     complaint_rate: Decimal  # complaints / sent
@@ -670,16 +689,30 @@ def reputation_status(
     bounce_rate = Decimal(bounces) / Decimal(sent) if sent else Decimal(0)
     complaint_rate = Decimal(complaints) / Decimal(sent) if sent else Decimal(0)
     enough_data = sent >= min_sent and sent > 0
-    reasons: list[str] = []
+    reasons: list[Text] = []
     if enough_data and bounce_rate >= bounce_threshold:
-        reasons.append(f"bounce rate {_percent(bounce_rate)} >= {_percent(bounce_threshold)}")
+        reasons.append(
+            Text(
+                "outreach.bounce_rate_over",
+                rate=_percent(bounce_rate),
+                limit=_percent(bounce_threshold),
+            )
+        )
     if enough_data and complaint_rate >= complaint_threshold:
         reasons.append(
-            f"complaint rate {_percent(complaint_rate)} >= {_percent(complaint_threshold)}"
+            Text(
+                "outreach.complaint_rate_over",
+                rate=_percent(complaint_rate),
+                limit=_percent(complaint_threshold),
+            )
         )
+    said = reasons[0] if len(reasons) == 1 else None
+    if len(reasons) == 2:
+        said = Text("outreach.reasons", first=reasons[0], rest=reasons[1])
     return ReputationVerdict(
         paused=bool(reasons),
-        reason="; ".join(reasons) or None,
+        reason=said.render(DEFAULT_LOCALE) if said else None,
+        reason_message=said.dump() if said else None,
         sent=sent,
         bounce_rate=bounce_rate,
         complaint_rate=complaint_rate,
@@ -701,7 +734,9 @@ __all__ = [
     "caps_release",
     "country_zones",
     "describe_hold",
+    "local_instant",
     "next_allowed",
+    "quiet_hours_hold",
     "reputation_status",
     "trim_recent_sends",
     "us_state_for_phone",

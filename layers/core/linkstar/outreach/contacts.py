@@ -32,6 +32,7 @@ from linkstar.outreach.compliance import QuietHoursRule
 from linkstar.outreach.models import CHANNELS, Consent, Contact
 from linkstar.store import dynamo, outbox
 from linkstar.store import outreach as repo
+from linkstar.text import Text
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -68,7 +69,7 @@ class ContactIn(BaseModel):
             return None
         value = value.strip()
         if not _EMAIL.match(value):
-            raise ValueError("not an email address")
+            raise ValueError(str(Text("outreach.not_an_email")))
         return value
 
     @field_validator("country", "region")
@@ -80,7 +81,7 @@ class ContactIn(BaseModel):
     @classmethod
     def _locale(cls, value: str | None) -> str | None:
         if value and not _LOCALE.match(value):
-            raise ValueError("not a BCP 47 locale such as en, de-DE or zh-CN")
+            raise ValueError(str(Text("outreach.not_a_locale")))
         return value
 
     @field_validator("time_zone")
@@ -90,7 +91,7 @@ class ContactIn(BaseModel):
             try:
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError("not an IANA time zone such as America/Los_Angeles") from exc
+                raise ValueError(str(Text("outreach.not_a_time_zone"))) from exc
         return value
 
     @field_validator("consent")
@@ -98,7 +99,7 @@ class ContactIn(BaseModel):
     def _channels(cls, value: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(value) - set(CHANNELS))
         if unknown:
-            raise ValueError(f"unknown channel(s): {', '.join(unknown)}")
+            raise ValueError(str(Text("outreach.unknown_channels", channels=unknown)))
         return value
 
 
@@ -108,7 +109,7 @@ def contact_id_for(tenant_id: str, email: str | None, phone: str | None) -> str:
     if phone:
         digest = hashlib.sha256(f"{tenant_id}|phone|{phone}".encode()).hexdigest()
         return "c" + digest[:20]
-    raise BadRequest("a contact needs an email or a phone number", code="contact_unreachable")
+    raise BadRequest(Text("outreach.contact_needs_address"), code="contact_unreachable")
 
 
 def _with_zone(contact: Contact) -> Contact:
@@ -186,11 +187,12 @@ def upsert(tenant_id: str, incoming: ContactIn, actor: str, at: datetime) -> tup
     if incoming.phone:
         phone = to_e164(incoming.phone, incoming.country)
         if phone is None:
-            raise BadRequest(
-                f"{incoming.phone!r} is not a valid phone number"
-                + ("" if incoming.country else " (give it in +<country code> form or a country)"),
-                code="invalid_phone",
+            said = (
+                Text("outreach.invalid_phone", phone=repr(incoming.phone))
+                if incoming.country
+                else Text("outreach.invalid_phone_no_country", phone=repr(incoming.phone))
             )
+            raise BadRequest(said, code="invalid_phone")
     contact_id = contact_id_for(tenant_id, incoming.email, phone)
     for _ in range(3):
         before = repo.load_contact(tenant_id, contact_id)
@@ -325,22 +327,41 @@ def observe(
     return repo.load_contact(tenant_id, contact_id)
 
 
-def reachability(contact: Contact, channel: str, purpose: str) -> str | None:
+def reachability(contact: Contact, channel: str, purpose: str) -> Text | None:
     """Why this contact can't be sent this message on this channel (None: it can)."""
     address = contact.address(channel)
     if not address:
-        return "no email address" if channel == "email" else "no phone number"
+        return Text("outreach.no_email_address" if channel == "email" else "outreach.no_phone")
     consent = contact.consent_for(channel, purpose)
     if purpose == "marketing":
         if channel == "in_app":
             if consent is not None and consent.status == "unsubscribed":
-                return "unsubscribed"
+                return Text("outreach.unsubscribed")
         elif consent is None or consent.status != "subscribed":
-            return "no consent" if consent is None else "unsubscribed"
+            return Text("outreach.no_consent" if consent is None else "outreach.unsubscribed")
     elif consent is not None and consent.status == "unsubscribed":
-        return "unsubscribed"
+        return Text("outreach.unsubscribed")
+    # The suppression's reason is the seller's own words (or "hard bounce", "complaint").
     reason = repo.suppression_reason(contact.tenant_id, channel, address)
-    return f"suppressed: {reason}" if reason else None
+    return Text("outreach.suppressed", why=reason) if reason else None
+
+
+# A channel's name in a reason ("email: no consent"); the English is the channel's key.
+CHANNEL_NAMES = {
+    "email": "outreach.channel_email",
+    "sms": "outreach.channel_sms",
+    "whatsapp": "outreach.channel_whatsapp",
+    "in_app": "outreach.channel_in_app",
+}
+
+
+def unreachable_on(reasons: dict[str, Text]) -> Text:
+    """Why no channel could reach a contact: "email: no consent; sms: no consent"."""
+    said: Text | None = None
+    for channel, why in reversed(reasons.items()):
+        one = Text("outreach.on_channel", channel=Text(CHANNEL_NAMES[channel]), why=why)
+        said = one if said is None else Text("outreach.reasons", first=one, rest=said)
+    return said or Text("outreach.no_channel")
 
 
 def next_lawful_moment(

@@ -31,13 +31,14 @@ from linkstar.observability import logger
 from linkstar.outreach import compliance, flows, policy, queues
 from linkstar.outreach import contacts as contact_service
 from linkstar.outreach import templates as tpl
-from linkstar.outreach.models import Contact, FlowRun, Message, SendRequest
+from linkstar.outreach.models import Contact, FlowRun, Message, SendRequest, said
 from linkstar.outreach.unsubscribe import UnsubscribeToken, links, one_click_headers
 from linkstar.store import checkouts, dynamo
 from linkstar.store import orders as order_repo
 from linkstar.store import outreach as repo
 from linkstar.store import stores as store_repo
 from linkstar.store import tenants as tenant_repo
+from linkstar.text import Text
 
 MATCH_KEYS = ("checkout_id", "order_id", "email", "contact_id", "customer_id")
 # Order events for orders older than this are history (an import, a late backfill): they
@@ -351,7 +352,7 @@ def advance(
             done = run.model_copy(
                 update={
                     "state": "exited",
-                    "exit_reason": f"exit step {step['id']}",
+                    **said(Text("outreach.exit_step", step=step["id"]), "exit_reason"),
                     "updated_at": now,
                 }
             )
@@ -438,7 +439,11 @@ def resume(tenant_id: str, run_id: str, index: int, due_text: str, now: datetime
     flow = repo.load_flow(tenant_id, run.flow_id)
     if flow is None or not flow.get("enabled"):
         stopped = run.model_copy(
-            update={"state": "exited", "exit_reason": "flow disabled", "updated_at": now}
+            update={
+                "state": "exited",
+                **said(Text("outreach.exit_flow_disabled"), "exit_reason"),
+                "updated_at": now,
+            }
         )
         _save_run(run, stopped)
         return "flow_disabled"
@@ -541,7 +546,9 @@ def _exit_watchers(
             done = run.model_copy(
                 update={
                     "state": "exited",
-                    "exit_reason": f"{detail_type} ({match})",
+                    **said(
+                        Text("outreach.exit_event", event=detail_type, match=match), "exit_reason"
+                    ),
                     "updated_at": now,
                 }
             )
@@ -672,7 +679,7 @@ def build_messages(
     # an unopened window) tries only the fallbacks it was given.
     primary = channels == [step["channel"]]
     candidates = [*channels, *(step.get("fallback") or [])] if primary else list(channels)
-    reasons: dict[str, str] = {}
+    reasons: dict[str, Text] = {}
     for channel in candidates:
         why = contact_service.reachability(contact, channel, purpose)
         if why is None:
@@ -681,9 +688,8 @@ def build_messages(
             return [message], [repo.new_message_op(message), *_stat(message, message.state)]
         reasons[channel] = why
     first = candidates[0] if candidates else step["channel"]
-    reason = "; ".join(f"{c}: {r}" for c, r in reasons.items()) or "no channel"
     message = _base_message(run, step, contact, first, purpose, now).model_copy(
-        update={"state": "suppressed", "reason": reason}
+        update={"state": "suppressed", **said(contact_service.unreachable_on(reasons))}
     )
     return [message], [repo.new_message_op(message), *_stat(message, "suppressed")]
 
@@ -758,7 +764,8 @@ def _render_message(
         }
         rendered = tpl.render(template, context, utm)
     except LinkStarError as exc:
-        return base.model_copy(update={"state": "failed", "reason": f"{exc.code}: {exc.message}"})
+        failed = Text("outreach.render_failed", code=exc.code, why=exc.message)
+        return base.model_copy(update={"state": "failed", **said(failed)})
     headers = (
         one_click_headers(link_context["unsubscribe_url"])
         if channel == "email" and purpose == "marketing"

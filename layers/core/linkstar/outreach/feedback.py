@@ -27,7 +27,7 @@ from linkstar.outreach.feedback_events import (
     opt_in_keyword,
     opt_out_keyword,
 )
-from linkstar.outreach.models import STATE_RANK, Message
+from linkstar.outreach.models import STATE_RANK, Message, said
 from linkstar.store import dynamo, outbox
 from linkstar.store import outreach as repo
 
@@ -88,9 +88,12 @@ def _apply_to(message: Message, event: FeedbackEvent, now: datetime) -> str:
     updated = message.model_copy(
         update={
             "state": new_state,
-            "reason": event.reason
-            if new_state in ("bounced", "complained", "failed")
-            else message.reason,
+            # A bounce's or complaint's reason is the receiving server's own words.
+            **(
+                said(event.reason)
+                if new_state in ("bounced", "complained", "failed")
+                else {"reason": message.reason, "reason_message": message.reason_message}
+            ),
             "events": history,
             "updated_at": now,
             "version": message.version + 1,
@@ -210,7 +213,11 @@ def check_reputation(tenant_id: str, now: datetime) -> str | None:
         return None
     reason = str(verdict.reason)
     paused = settings.model_copy(
-        update={"marketing_email_paused": policy.ReputationPause(at=now, reason=reason)}
+        update={
+            "marketing_email_paused": policy.ReputationPause(
+                at=now, reason=reason, reason_message=verdict.reason_message
+            )
+        }
     )
     policy.save(tenant_id, paused)
     detail: dict[str, Any] = {

@@ -11,6 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from linkstar import text
+from linkstar.text import Text
+
 Channel = Literal["email", "sms", "whatsapp", "in_app"]
 Purpose = Literal["marketing", "transactional"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "whatsapp", "in_app")
@@ -118,6 +121,7 @@ class FlowRun(BaseModel):
     wait_until: datetime | None = None
     waiting_for: str | None = None  # "wait" or "fallback:<step id>"
     exit_reason: str | None = None
+    exit_reason_message: dict[str, Any] | None = None  # Text.dump() of exit_reason
     started_at: datetime
     updated_at: datetime
     version: int = 0
@@ -149,7 +153,11 @@ class Message(BaseModel):
     sms_encoding: str | None = None
     sms_segments: int | None = None
     state: MessageState = "queued"
+    # Why it is held or was not sent: ``reason`` in English (logs, and what items written
+    # before messages were translated hold) and ``reason_message``, the Text.dump() the
+    # seller reads in their language. Set both with :func:`said`, never one alone.
     reason: str | None = None
+    reason_message: dict[str, Any] | None = None
     hold_until: datetime | None = None
     attempts: int = 0
     provider_message_id: str | None = None
@@ -161,6 +169,23 @@ class Message(BaseModel):
     # Set while the message is metered (from its claim): {"month": "YYYY-MM", "lines": [...]}.
     billing: dict[str, Any] | None = None
     version: int = 0
+
+    @property
+    def reason_for_people(self) -> Text | str | None:
+        """The reason in the reader's language (an item stored before reasons were messages
+        has only its English)."""
+        if self.reason_message is not None:
+            return text.load(self.reason_message)
+        return self.reason
+
+
+def said(reason: Text | str | None, field: str = "reason") -> dict[str, Any]:
+    """``field`` (English) and ``<field>_message`` (the Text.dump()) for a model_copy update: a
+    message's ``reason``, a run's ``exit_reason``. A plain string is someone's own words (a
+    provider's, a seller's) and is shown as it is."""
+    if isinstance(reason, Text):
+        return {field: reason.render(text.DEFAULT), f"{field}_message": reason.dump()}
+    return {field: reason, f"{field}_message": None}
 
 
 class SendRequest(BaseModel):

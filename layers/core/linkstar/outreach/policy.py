@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from linkstar import text
 from linkstar.outreach.compliance import FrequencyCap, QuietHoursRule
 from linkstar.store import outreach as repo
+from linkstar.text import Text
 
 
 class ReputationPause(BaseModel):
     at: datetime
-    reason: str
+    reason: str  # English; a pause written before reasons were messages has only this
+    reason_message: dict[str, Any] | None = None  # Text.dump() of the reason
+
+    @property
+    def reason_for_people(self) -> Text | str | None:
+        return text.load(self.reason_message) if self.reason_message else self.reason
 
 
 class OutreachSettings(BaseModel):
@@ -46,7 +54,7 @@ class OutreachSettings(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("not an IANA time zone such as Asia/Shanghai") from exc
+            raise ValueError(str(Text("outreach.not_a_settings_time_zone"))) from exc
         return value
 
 

@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from linkstar.text import Text
+
 Document = dict[str, Any]
 
 LOCALES: Final = ("en", "zh-CN")
@@ -51,7 +53,7 @@ class Preset:
 
     key: str
     name: str
-    description: str
+    description: Text  # what it does, for the seller choosing one
     _definition: Document
     _templates: tuple[Document, ...]
 
@@ -140,7 +142,7 @@ def _short_text(
     return documents
 
 
-def _preset(key: str, description: str, definition: Document, templates: list[Document]) -> Preset:
+def _preset(key: str, description: Text, definition: Document, templates: list[Document]) -> Preset:
     return Preset(
         key=key,
         name=definition["name"],
@@ -158,7 +160,7 @@ def _tid(preset: str, name: str) -> str:
 
 _WELCOME = _preset(
     "welcome",
-    "Welcomes a new email subscriber at once, then sends a helpful tip two days later.",
+    Text("outreach.preset_welcome"),
     {
         "name": "Welcome series",
         "enabled": True,
@@ -234,8 +236,7 @@ Happy shopping!
 
 _ABANDONED_CHECKOUT = _preset(
     "abandoned_checkout",
-    "Reminds a shopper who started a checkout an hour later by email, then by SMS a day later "
-    "if the checkout is still open. Stops as soon as they complete it or pay for an order.",
+    Text("outreach.preset_abandoned_checkout"),
     {
         "name": "Abandoned checkout",
         "enabled": True,
@@ -321,7 +322,7 @@ Questions about sizing, shipping or payment? Just reply to this email.
 
 _ORDER_CONFIRMATION = _preset(
     "order_confirmation",
-    "Confirms a paid order by email straight away (transactional: sent without marketing consent).",
+    Text("outreach.preset_order_confirmation"),
     {
         "name": "Order confirmation",
         "enabled": True,
@@ -371,8 +372,7 @@ We'll email you again as soon as it ships. If anything looks wrong, just reply t
 
 _SHIPPING_UPDATE = _preset(
     "shipping_update",
-    "Sends the tracking details when a shipment is created: by email, or by SMS when the "
-    "email can't be delivered.",
+    Text("outreach.preset_shipping_update"),
     {
         "name": "Shipping update",
         "enabled": True,
@@ -452,8 +452,7 @@ International deliveries can take a little longer, and tracking may need a day o
 
 _REVIEW_REQUEST = _preset(
     "review_request",
-    "Asks for a review a week after delivery, at 10:00 in the customer's time zone; not sent "
-    "if the order is refunded in the meantime.",
+    Text("outreach.preset_review_request"),
     {
         "name": "Review request",
         "enabled": True,
@@ -504,10 +503,7 @@ Thank you!
 
 _WIN_BACK = _preset(
     "win_back",
-    "Reaches customers with no order in 90 days with a welcome-back offer by email; if the "
-    "email arrived but wasn't opened after 5 days, a short nudge follows by WhatsApp (in "
-    "WhatsApp-first markets) or SMS. Stops when they order again; at most every 180 days. "
-    "Edit the offer to your own before enabling if you have a standing discount code.",
+    Text("outreach.preset_win_back"),
     {
         "name": "Win-back",
         "enabled": True,
@@ -620,8 +616,7 @@ As a thank-you for shopping with us before, just reply to this email and we'll s
 
 _REFUND_FOLLOWUP = _preset(
     "refund_followup",
-    "Confirms a refund and its amount by email at once (transactional), then three days later "
-    "asks what went wrong (marketing).",
+    Text("outreach.preset_refund_followup"),
     {
         "name": "Refund follow-up",
         "enabled": True,

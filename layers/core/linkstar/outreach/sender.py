@@ -31,15 +31,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from linkstar import clock
+from linkstar import clock, text
 from linkstar.errors import ConcurrentUpdate, LinkStarError
 from linkstar.outreach import compliance, policy
 from linkstar.outreach import contacts as contact_service
-from linkstar.outreach.models import Contact, Message, SendRequest
+from linkstar.outreach.models import Contact, Message, SendRequest, said
 from linkstar.outreach.providers.errors import PermanentProviderError, RetryableProviderError
 from linkstar.settings import get_settings
 from linkstar.store import dynamo
 from linkstar.store import outreach as repo
+from linkstar.text import Text
 
 if TYPE_CHECKING:
     from linkstar.outreach.providers.ses import EmailAttachment
@@ -92,11 +93,11 @@ def _stats(message: Message, counters: dict[str, Decimal | int]) -> list[dynamo.
 def _hold(
     message: Message,
     until: datetime,
-    reason: str,
+    reason: Text,
     now: datetime,
     extra: list[dynamo.Op] | None = None,
 ) -> Outcome:
-    held = _transition(message, now, state="held", reason=reason, hold_until=until)
+    held = _transition(message, now, state="held", hold_until=until, **said(reason))
     body = {
         "tenant_id": message.tenant_id,
         "message_id": message.message_id,
@@ -110,21 +111,21 @@ def _hold(
     ops += extra or []
     first_hold = message.state != "held"
     if _save(message, held, ops + (_stats(message, {"held": 1}) if first_hold else [])):
-        return Outcome("held", reason)
+        return Outcome("held", held.reason)
     return Outcome("raced")
 
 
 def _stop(
     message: Message,
     state: str,
-    reason: str,
+    reason: Text,
     now: datetime,
     extra: list[dynamo.Op] | None = None,
     **update: Any,
 ) -> Outcome:
-    stopped = _transition(message, now, state=state, reason=reason, hold_until=None, **update)
+    stopped = _transition(message, now, state=state, hold_until=None, **said(reason), **update)
     if _save(message, stopped, _stats(message, {state: 1}) + (extra or [])):
-        return Outcome(state, reason)
+        return Outcome(state, stopped.reason)
     return Outcome("raced")
 
 
@@ -133,9 +134,10 @@ def _gate(message: Message, contact: Contact | None, now: datetime) -> Outcome |
     if message.run_id:
         run = repo.load_run(message.tenant_id, message.run_id)
         if run is not None and run.state == "exited":
-            return _stop(message, "skipped", f"flow exited: {run.exit_reason}", now)
+            why = text.load(run.exit_reason_message) or run.exit_reason
+            return _stop(message, "skipped", Text("outreach.flow_exited", why=why), now)
     if contact is None:
-        return _stop(message, "suppressed", "contact deleted", now)
+        return _stop(message, "suppressed", Text("outreach.contact_deleted"), now)
     why = contact_service.reachability(contact, message.channel, message.purpose)
     if why is not None:
         return _stop(message, "suppressed", why, now)
@@ -144,7 +146,8 @@ def _gate(message: Message, contact: Contact | None, now: datetime) -> Outcome |
     settings = policy.load(message.tenant_id)
     if message.channel == "email" and settings.marketing_email_paused is not None:
         pause = settings.marketing_email_paused
-        return _hold(message, now + PAUSE_RECHECK, f"marketing email paused: {pause.reason}", now)
+        paused = Text("outreach.marketing_email_paused", why=pause.reason_for_people)
+        return _hold(message, now + PAUSE_RECHECK, paused, now)
     try:
         allowed = contact_service.next_lawful_moment(
             contact, message.channel, message.purpose, now, settings.quiet_hours
@@ -152,9 +155,9 @@ def _gate(message: Message, contact: Contact | None, now: datetime) -> Outcome |
     except compliance.NoSendWindow as exc:
         # No lawful hour can be worked out (no zone, no country): hold and look again daily,
         # so fixing the contact lets it go.
-        return _hold(message, now + timedelta(days=1), f"held: {exc.reason}", now)
+        return _hold(message, now + timedelta(days=1), Text("outreach.held", why=exc.said), now)
     if allowed > now:
-        return _hold(message, allowed, compliance.describe_hold(allowed, contact.time_zone), now)
+        return _hold(message, allowed, compliance.quiet_hours_hold(allowed, contact.time_zone), now)
     return None
 
 
@@ -215,9 +218,7 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
                 f"message {message.message_id} is being sent", left.total_seconds() + 1
             )
         # Metered at the claim and kept: the provider may well have sent it (and billed us).
-        return _stop(
-            message, "failed", "outcome unknown: interrupted during the provider call", now
-        )
+        return _stop(message, "failed", Text("outreach.outcome_unknown"), now)
     if message.state not in ("queued", "held"):
         return Outcome("duplicate")
     early = message.hold_until is not None and message.hold_until > now
@@ -230,9 +231,8 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
     assert contact is not None
     cap_ops, release = _caps(message, contact, now)
     if release is not None:
-        return _hold(
-            message, release, "frequency cap until " + release.isoformat(timespec="minutes"), now
-        )
+        until = release.isoformat(timespec="minutes")
+        return _hold(message, release, Text("outreach.frequency_cap_until", until=until), now)
     from linkstar.billing import service as billing
 
     metered = billing.meter(message, contact, now, fresh=request.recheck)
@@ -240,7 +240,7 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
         return _hold(
             message,
             now + metered.recheck,
-            metered.reason,
+            metered.said,
             now,
             [billing.hold_op(message, metered.reason)],
         )
@@ -248,7 +248,7 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
         message,
         now,
         state="sending",
-        reason=None,
+        **said(None),
         hold_until=None,
         attempts=message.attempts + 1,
         billing=metered.stamp,
@@ -265,9 +265,8 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
     try:
         provider_id = provider(claimed, contact)
     except RetryableProviderError as exc:
-        back = _transition(
-            claimed, now, state="queued", reason=f"retrying: {exc.message}", billing=None
-        )
+        retrying = Text("outreach.retrying", why=exc.message)
+        back = _transition(claimed, now, state="queued", billing=None, **said(retrying))
         _save(claimed, back, billing.unrecord_ops(claimed))
         if cap_ops:
             _uncount(claimed, contact, now)
@@ -278,13 +277,13 @@ def send(request: SendRequest, provider: Any, now: datetime | None = None) -> Ou
         return _stop(
             claimed,
             "failed",
-            f"{exc.code}: {exc.message}",
+            Text("outreach.provider_refused", code=exc.code, why=exc.message),
             now,
             billing.unrecord_ops(claimed),
             billing=None,
         )
     sent = _transition(
-        claimed, now, state="sent", provider_message_id=provider_id, sent_at=now, reason=None
+        claimed, now, state="sent", provider_message_id=provider_id, sent_at=now, **said(None)
     )
     ops = _stats(claimed, {"sent": 1})
     if provider_id:

@@ -187,20 +187,42 @@ def usage_records(tenant_id: str, month: str) -> list[dict[str, Any]]:
     return out
 
 
-def fire_alert(tenant_id: str, month: str, key: str, detail: Mapping[str, Any]) -> bool:
-    """Mark ``key`` fired for the month; False when it already was (it fires once)."""
+def fire_alert(
+    tenant_id: str,
+    month: str,
+    key: str,
+    detail: Mapping[str, Any],
+    crossed: Mapping[str, Any] | None = None,
+) -> bool:
+    """Mark ``key`` fired for the month; False when it already was (it fires once). ``detail``
+    is what the alert said (its event); ``crossed`` what the seller is shown of it: the
+    message as a Text.dump(), what was used against which limit."""
     from linkstar.errors import Conflict
 
     item = {
         **keys.usage_alert(tenant_id, month, key),
         "type": "usage_alert",
         "detail": json.dumps(detail, sort_keys=True, default=str),
+        **({"crossed": json.dumps(crossed, sort_keys=True, default=str)} if crossed else {}),
     }
     try:
         dynamo.put(item, condition="attribute_not_exists(pk)")
     except Conflict:
         return False
     return True
+
+
+def fired_alerts(tenant_id: str, month: str) -> list[dict[str, Any]]:
+    """The alerts ``month`` fired: each item's ``detail`` with its ``crossed`` (absent on
+    alerts fired before it was kept) under that name."""
+    items = dynamo.query_all("pk", keys.usage_month(tenant_id, month), sk_prefix="ALERT#")
+    return [
+        {
+            **json.loads(item["detail"]),
+            "crossed": json.loads(item["crossed"]) if item.get("crossed") else None,
+        }
+        for item in items
+    ]
 
 
 # ---------------------------------------------------------------- holds
