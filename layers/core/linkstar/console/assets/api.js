@@ -75,9 +75,50 @@ export function query(params) {
   return text ? `?${text}` : "";
 }
 
-/** The first and last day of a month label (YYYY-MM), as the API's from/to dates. */
-export function monthRange(month) {
-  const [year, mon] = month.split("-").map(Number);
-  const last = new Date(Date.UTC(year, mon, 0)).getUTCDate();
-  return { from: `${month}-01`, to: `${month}-${String(last).padStart(2, "0")}` };
+const iso = (d) => d.toISOString().slice(0, 10);
+
+/** The Monday of ISO week `week` of `year` (week 1 holds 4 January). */
+export function isoWeekStart(year, week) {
+  const jan4 = new Date(Date.UTC(year, 0, 4));
+  const monday = new Date(jan4);
+  monday.setUTCDate(jan4.getUTCDate() - ((jan4.getUTCDay() + 6) % 7) + (week - 1) * 7);
+  return monday;
+}
+
+/** The ISO week label (YYYY-Www) of a date. */
+export function isoWeekOf(d) {
+  const thursday = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+  thursday.setUTCDate(thursday.getUTCDate() + 3 - ((thursday.getUTCDay() + 6) % 7));
+  const week = Math.round((thursday - isoWeekStart(thursday.getUTCFullYear(), 1)) / 604800000) + 1;
+  return `${thursday.getUTCFullYear()}-W${String(week).padStart(2, "0")}`;
+}
+
+/** The first and last day of a period label (YYYY-MM-DD, YYYY-Www, YYYY-MM or YYYY-Qn, as the
+ * API names periods), as the API's from/to dates. */
+export function periodRange(label) {
+  let m = /^(\d{4})-(\d{2})$/.exec(label);
+  if (m) {
+    const [year, mon] = [Number(m[1]), Number(m[2])];
+    return { from: iso(new Date(Date.UTC(year, mon - 1, 1))), to: iso(new Date(Date.UTC(year, mon, 0))) };
+  }
+  m = /^(\d{4})-Q([1-4])$/.exec(label);
+  if (m) {
+    const [year, q] = [Number(m[1]), Number(m[2])];
+    return { from: iso(new Date(Date.UTC(year, 3 * q - 3, 1))), to: iso(new Date(Date.UTC(year, 3 * q, 0))) };
+  }
+  m = /^(\d{4})-W(\d{2})$/.exec(label);
+  if (m) {
+    const monday = isoWeekStart(Number(m[1]), Number(m[2]));
+    const sunday = new Date(monday);
+    sunday.setUTCDate(monday.getUTCDate() + 6);
+    return { from: iso(monday), to: iso(sunday) };
+  }
+  return { from: label, to: label };
+}
+
+/** The billing month (YYYY-MM) a period ends in, no later than `current` (usage is billed by
+ * the month: a quarter or week shows the month it ends in, or this month if it ends later). */
+export function billingMonth(label, current) {
+  const month = periodRange(label).to.slice(0, 7);
+  return current && month > current ? current : month;
 }

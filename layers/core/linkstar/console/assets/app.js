@@ -2,7 +2,7 @@
 // language, and a hash router that loads a page's data, then draws it (and draws it again, from
 // the same data, when the language changes).
 
-import { api, apiKey, onUnauthorized, setApiKey } from "./api.js";
+import { api, apiKey, isoWeekOf, onUnauthorized, setApiKey } from "./api.js";
 import { disposeAll } from "./charts.js";
 import { key, locale, onLocaleChange, period as formatPeriod, preferredLocale, setLocale, setReportingCurrency, t, tx } from "./i18n.js";
 import { errorBox, h, loading, toast } from "./ui.js";
@@ -38,18 +38,48 @@ function can(action) {
 // ---------------------------------------------------------------- the period
 
 const MONTHS_BACK = 24;
+const QUARTERS_BACK = 7;
+const WEEKS_BACK = 12;
 
-/** The period picker: the API's current month and the two years before it, named for the
- * locale (a native month input would be named in the browser's language, not the console's). */
+/** The period picker: the API's current month, quarter and week and the ones before them (two
+ * years of months, two of quarters, a quarter of weeks), named for the locale (a native month
+ * input would be named in the browser's language, not the console's). */
 function fillPeriods() {
   const select = $("period");
-  const months = [];
   const [year, month] = (apiMonth || session.period).split("-").map(Number);
+  const months = [];
   for (let i = 0; i <= MONTHS_BACK; i += 1) {
     const d = new Date(Date.UTC(year, month - 1 - i, 1));
     months.push(`${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`);
   }
-  select.replaceChildren(...months.map((m) => h("option", { value: m }, formatPeriod(m))));
+  const quarters = [];
+  for (let i = 0, q = Math.ceil(month / 3), y = year; i <= QUARTERS_BACK; i += 1) {
+    quarters.push(`${y}-Q${q}`);
+    [y, q] = q === 1 ? [y - 1, 4] : [y, q - 1];
+  }
+  // Weeks up to today's when the browser's month is the API's; else (clocks apart) up to the
+  // API month's last week, or its first if the browser is behind.
+  const today = new Date();
+  const browserMonth = today.toISOString().slice(0, 7);
+  const apiAt = apiMonth || session.period;
+  const latest = browserMonth === apiAt
+    ? today
+    : browserMonth > apiAt ? new Date(Date.UTC(year, month, 0)) : new Date(Date.UTC(year, month - 1, 1));
+  const weeks = [];
+  for (let i = 0; i <= WEEKS_BACK; i += 1) {
+    const d = new Date(latest);
+    d.setUTCDate(latest.getUTCDate() - 7 * i);
+    weeks.push(isoWeekOf(d));
+  }
+  const group = (label, values) => h("optgroup", { label }, values.map((v) => h("option", { value: v }, formatPeriod(v))));
+  select.replaceChildren(
+    group(t("period.months"), months),
+    group(t("period.quarters"), quarters),
+    group(t("period.weeks"), [...new Set(weeks)]),
+  );
+  if (![...select.options].some((o) => o.value === session.period)) {
+    select.append(h("option", { value: session.period }, formatPeriod(session.period)));
+  }
   select.value = session.period;
 }
 
@@ -150,6 +180,7 @@ function context(name, args) {
     name,
     args,
     period: session.period,
+    apiMonth,
     role: session.role,
     can,
     state: {},

@@ -2,7 +2,7 @@
 // pace, freshness) and orders and GMV by platform and by market from GET /reports/daily (stores
 // from GET /stores name each store's platform).
 
-import { api, monthRange, query } from "./api.js";
+import { api, periodRange, query } from "./api.js";
 import { COLORS, baseGrid, chartBox } from "./charts.js";
 import { byUnit, countryName, date, int, key, money, num, pct, period, t, tx } from "./i18n.js";
 import { badge, chip, empty, h, section, table } from "./ui.js";
@@ -144,7 +144,7 @@ export default {
   async load(ctx) {
     const [dashboard, report, stores] = await Promise.all([
       api(`/kpis/dashboard${query({ period: ctx.period })}`),
-      api(`/reports/daily${query(monthRange(ctx.period))}`),
+      api(`/reports/daily${query(periodRange(ctx.period))}`),
       api("/stores"),
     ]);
     return { dashboard, report, stores: stores.stores };

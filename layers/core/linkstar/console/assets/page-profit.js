@@ -3,7 +3,7 @@
 // to one order: GET /orders?market=&from=&to= and GET /orders/{id}/profit (components, how each
 // was worked out, and what is missing).
 
-import { api, monthRange, query } from "./api.js";
+import { api, periodRange, query } from "./api.js";
 import { COLORS, chartBox } from "./charts.js";
 import { countryName, date, dateTime, int, key, money, percentNumber, period, t, tx } from "./i18n.js";
 import { chip, empty, errorBox, h, kv, loading, section, table } from "./ui.js";
@@ -171,7 +171,7 @@ function drillDown(report, ctx) {
     st.profit = null;
     ctx.redraw();
     try {
-      const range = monthRange(ctx.period);
+      const range = periodRange(ctx.period);
       st.orders = (await api(`/orders${query({ market: st.market, ...range, limit: 25 })}`)).orders;
     } catch (error) {
       st.orders = { error };

@@ -3,7 +3,7 @@
 // forecast against the spend limit, the alerts the plan's thresholds raise, and the invoice as it
 // would be if the month closed now (GET /usage/invoice-preview?month=).
 
-import { api, query } from "./api.js";
+import { api, billingMonth, query } from "./api.js";
 import { COLORS, baseGrid, chartBox } from "./charts.js";
 import { countryName, int, key, money, pct, period, t, tx } from "./i18n.js";
 import { bar, empty, h, kv, section, table } from "./ui.js";
@@ -137,7 +137,7 @@ function invoiceBlock(preview) {
 export default {
   title: key("page.usage"),
   async load(ctx) {
-    const month = ctx.period;
+    const month = billingMonth(ctx.period, ctx.apiMonth);
     const [usage, plan, preview] = await Promise.all([
       api(`/usage${query({ month })}`),
       api(`/plan${query({ month })}`),
@@ -145,7 +145,7 @@ export default {
     ]);
     return { usage, plan, preview };
   },
-  render({ usage, plan, preview }) {
+  render({ usage, plan, preview }, ctx) {
     const alerts = alertsFor(usage, plan.plan);
     const unpriced = usage.unpriced || [];
     return h(
@@ -156,6 +156,7 @@ export default {
         { class: "muted" },
         t("usage.period_note", { month: period(usage.month), plan: plan.plan.plan_id }),
         plan.is_default ? ` ${t("usage.default_plan")}` : "",
+        ctx.period !== usage.month ? ` ${t("usage.billed_monthly", { month: period(usage.month) })}` : "",
       ),
       alerts.length
         ? h("div", { class: "banner warn", role: "status" }, h("strong", {}, t("usage.alerts")), h("ul", {}, alerts.map((a) => h("li", {}, a))))
