@@ -30,7 +30,9 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Union
+from typing import Annotated, Any, Union
+
+from pydantic import PlainSerializer, PlainValidator, SerializationInfo, WithJsonSchema
 
 LOCALES = ("en", "zh-CN")
 DEFAULT = "en"
@@ -190,3 +192,57 @@ def render(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [render(v) for v in value]
     return value
+
+
+# ---------------------------------------------------------------- on models
+
+
+# The serialisation context that keeps sentences as messages (``model_dump_json(context=STORED)``):
+# what is written to a table item, so that it is rendered in its reader's language when read.
+STORED = {"stored": True}
+
+
+def _validate_sentence(value: Any) -> Text | str:
+    loaded = load(value)
+    if loaded is None:
+        raise ValueError("a sentence is required")
+    return loaded
+
+
+def _serialize_sentence(value: Text | str, info: SerializationInfo) -> Any:
+    if not isinstance(value, Text):
+        return value
+    if isinstance(info.context, dict) and info.context.get("stored"):
+        return value.dump()
+    return value.render() if info.mode == "json" else value
+
+
+Sentence = Annotated[
+    Text | str,
+    PlainValidator(_validate_sentence),
+    PlainSerializer(_serialize_sentence),
+    WithJsonSchema({"type": "string"}),
+]
+"""A model field holding a sentence: a :class:`Text`, or a plain string (another module's
+reason, or English stored before messages existed). Dumped as JSON it is rendered in the locale in
+use (a response says ``string``); dumped with :data:`STORED` it is the message itself."""
+
+
+class Refusal(ValueError):
+    """A value refused, and why, as a message: validators raise it so that the problem reaches
+    its reader in their language, while ``str()`` (pydantic's ``msg`` outside a request, a log
+    line) is the English sentence."""
+
+    def __init__(self, reason: Text) -> None:
+        super().__init__(reason.render(DEFAULT))
+        self.reason = reason
+
+
+def reason_of(error: BaseException) -> Text | None:
+    """The message an error carries: a :class:`Refusal`'s, or a ``ValueError(Text(...))``'s
+    argument; ``None`` for an error that carries none."""
+    if isinstance(error, Refusal):
+        return error.reason
+    if error.args and isinstance(error.args[0], Text):
+        return error.args[0]
+    return None

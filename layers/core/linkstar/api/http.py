@@ -167,6 +167,27 @@ def _record(
         )
 
 
+def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """pydantic's errors for an answer: a validator's own message (a :class:`Text` it raised,
+    see :func:`linkstar.text.reason_of`) is the error's ``msg`` in the reader's language, without
+    pydantic's English "Value error, " before it; context values are strings."""
+    errors = []
+    for error in exc.errors(include_url=False, include_input=False):
+        context = error.get("ctx") or {}
+        cause = context.get("error")
+        said = text.reason_of(cause) if isinstance(cause, BaseException) else None
+        shown: dict[str, Any] = dict(error)
+        if said is not None:
+            shown["msg"] = str(said)
+        if context:
+            shown["ctx"] = {
+                k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
+                for k, v in context.items()
+            }
+        errors.append(shown)
+    return errors
+
+
 def _answer(view: Callable[..., Any], path: str, args: Any, kw: Any) -> Response:
     try:
         result = view(*args, **kw)
@@ -177,7 +198,7 @@ def _answer(view: Callable[..., Any], path: str, args: Any, kw: Any) -> Response
             {
                 "code": "validation_error",
                 "message": Text("api.validation_error"),
-                "errors": json.loads(exc.json(include_url=False, include_input=False)),
+                "errors": validation_errors(exc),
             },
             400,
         )

@@ -16,7 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from linkstar import clock, ids
 from linkstar.api.auth import principal
-from linkstar.api.http import Auth, Param, int_param, json_object, query_params, route
+from linkstar.api.http import (
+    Auth,
+    Param,
+    int_param,
+    json_object,
+    query_params,
+    route,
+    validation_errors,
+)
 from linkstar.errors import BadRequest, ConcurrentUpdate, Conflict, LinkStarError, NotFound
 from linkstar.store import dynamo
 from linkstar.tenants.models import Role
@@ -164,7 +172,9 @@ def create_contacts() -> dict:
         except ValidationError as exc:
             if single:
                 raise
-            errors.append({"index": index, "code": "validation_error", "errors": _errors(exc)})
+            errors.append(
+                {"index": index, "code": "validation_error", "errors": validation_errors(exc)}
+            )
             continue
         except LinkStarError as exc:
             if single:
@@ -181,10 +191,6 @@ def create_contacts() -> dict:
         "updated": len(saved) - created,
         "errors": errors,
     }
-
-
-def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return json.loads(exc.json(include_url=False, include_input=False))
 
 
 @route(

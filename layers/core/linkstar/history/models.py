@@ -9,52 +9,22 @@ existed, which hold plain English.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    Field,
-    PlainSerializer,
-    PlainValidator,
-    SerializationInfo,
-    WithJsonSchema,
-)
+from pydantic import BaseModel, Field
 
-from linkstar import text
-from linkstar.text import Text
+from linkstar.text import STORED, Sentence
+
+__all__ = ["STORED", "ImportJob", "JobStatus", "RowProblem"]
 
 JobStatus = Literal["queued", "running", "done", "failed"]
 MAX_KEPT_ERRORS = 200
-# Serialisation context of the stored item: messages are kept as messages, not as English.
-STORED = {"stored": True}
-
-
-def _read_message(value: Any) -> Text | str:
-    loaded = text.load(value)
-    return "" if loaded is None else loaded
-
-
-def _write_message(value: Text | str, info: SerializationInfo) -> Any:
-    if isinstance(value, Text):
-        stored = isinstance(info.context, dict) and info.context.get("stored")
-        return value.dump() if stored else value.render()
-    return value
-
-
-# A sentence for the seller: a Text, or plain English read from an item stored before messages
-# existed. The API shows it as a string in the request's language.
-Message = Annotated[
-    Text | str,
-    PlainValidator(_read_message),
-    PlainSerializer(_write_message),
-    WithJsonSchema({"type": "string"}),
-]
 
 
 class RowProblem(BaseModel):
     row: int = Field(description="1-based data row (the header is row 0)")
     code: str
-    reason: Message
+    reason: Sentence
     order_ref: str | None = None
 
 
@@ -78,4 +48,4 @@ class ImportJob(BaseModel):
     errors: list[RowProblem] = Field(
         default_factory=list, description=f"the first {MAX_KEPT_ERRORS} rejected rows"
     )
-    failure: Message | None = None
+    failure: Sentence | None = None
