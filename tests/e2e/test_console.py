@@ -15,6 +15,7 @@ not skipped.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +61,21 @@ KPIS = [
     {"name": "Orders", "formula": "orders", "unit": "count", "target": "100"},
     {"name": "AOV", "builtin": "aov", "target": "300"},
 ]
+
+AGENCY = "nova-ads"
+CONTRACT = {
+    "currency": "USD",
+    "base_fee": "100.00",
+    "rules": [
+        {
+            "type": "commission",
+            "name": "5% of ad sales",
+            "rate": "0.05",
+            "on": {"metric": "ad_sales"},
+        }
+    ],
+}
+CJK = r"[\u4e00-\u9fff]"
 
 
 def _wait_for(check: Callable[[], Any], what: str, attempts: int = 120) -> Any:
@@ -147,6 +163,8 @@ def seller(stack: dict[str, Any]) -> dict[str, Any]:
     owner("PUT", "/cost-model", COST_MODEL)
     for kpi in KPIS:
         owner("POST", "/kpis", {"owner": "growth-team", **kpi}, ok=201)
+    # An agency paid 5% of ad sales, which no fact reports: its statement says why in words.
+    owner("PUT", f"/settlements/contracts/{AGENCY}", CONTRACT)
     viewer = owner("POST", "/api-keys", {"role": "viewer", "name": "console e2e"}, ok=201)
     return {"key": tenant["api_key"], "viewer_key": viewer["api_key"], "store": store}
 
@@ -263,13 +281,22 @@ def test_a_seller_runs_the_business_from_the_console(
     detail = page.locator(".order-detail")
     expect(detail).to_contain_text("Product cost (COGS)")
     expect(detail).to_contain_text("80.00 USD (IPOD2008GREEN)")  # how its COGS was worked out
+    expect(detail).to_contain_text(" paid + ")  # how its payment fee was, in the API's words
     _charts_drawn(page)
     _shot(page, "profit-en")
+    # and the API's own sentences follow the language too: the page asks for them again
+    page.select_option("#lang", "zh-CN")
+    expect(detail).to_contain_text("实付")
+    expect(detail).not_to_contain_text(" paid + ")
+    _shot(page, "profit-zh-CN")
+    page.select_option("#lang", "en")
+    expect(detail).to_contain_text(" paid + ")
 
     # An owner enables a preset flow; it is listed, switched on
     _open(page, "outreach")
     expect(page.locator("#view")).to_contain_text("No flows yet")
     page.select_option("#preset-select", "welcome")
+    expect(page.locator(".preset-about")).not_to_be_empty()  # what it does, from GET /flow-presets
     page.click("#enable-preset")
     flow = page.locator("tr", has_text="Welcome series")
     expect(flow.locator("input[role=switch]")).to_be_checked()
@@ -300,6 +327,33 @@ def test_a_seller_runs_the_business_from_the_console(
     expect(job).to_contain_text("2 orders accepted")
     expect(job.locator("tbody tr")).to_have_count(8)
     _shot(page, "stores-import")
+    # Each rejected row's problem, as the import stored it, reads in Chinese when asked
+    page.select_option("#lang", "zh-CN")
+    expect(job.locator("tbody tr").first).to_contain_text(re.compile(CJK))
+    _shot(page, "stores-import-zh-CN")
+    page.select_option("#lang", "en")
+
+    # The agency statement: the agency is picked from its contracts, and why a commission is not
+    # earned is the API's sentence, in the console's language
+    _open(page, "scorecards")
+    expect(page.locator("#agency-select")).to_have_value(AGENCY)
+    page.click("text=Show statement")
+    statement = page.locator("#view")
+    expect(statement).to_contain_text("not earned: ad_sales has no value")
+    page.select_option("#lang", "zh-CN")
+    expect(statement).to_contain_text("未达成：ad_sales 无数值")
+    _shot(page, "statement-zh-CN")
+    page.select_option("#lang", "en")
+
+    # Quarters and weeks are periods too: this quarter still counts today's five orders
+    _open(page, "overview")
+    quarter = page.locator("#period optgroup").nth(1).locator("option").first
+    page.select_option("#period", quarter.get_attribute("value"))
+    expect(page.locator(".kpi-card", has_text="Orders").locator(".kpi-actual")).to_have_text("5")
+    week = page.locator("#period optgroup").nth(2).locator("option").first
+    page.select_option("#period", week.get_attribute("value"))
+    expect(page.locator(".kpi-card", has_text="Orders").locator(".kpi-actual")).to_have_text("5")
+    _shot(page, "overview-week")
 
     # A KPI's detail: its trend with the target line and the projection to period end
     _open(page, "overview")

@@ -158,10 +158,9 @@ def test_every_value_the_api_sends_has_a_label() -> None:
 
 def test_the_consoles_lists_match_the_api() -> None:
     from linkstar.orders.models import Platform
-    from linkstar.outreach import presets
     from linkstar.outreach.models import MessageState
 
-    assert sorted(_js_list("page-outreach.js", "PRESETS")) == sorted(presets.PRESETS)
+    # (The presets come from GET /flow-presets: the console keeps no list of them.)
     assert _js_list("page-outreach.js", "STATES") == list(get_args(MessageState))
     assert sorted(_js_list("page-stores.js", "PLATFORMS")) == sorted(p.value for p in Platform)
 
@@ -229,3 +228,15 @@ def test_asset_names_are_unique_and_text() -> None:
     assert {"app.js", "console.css", "en.json", "zh-CN.json", "echarts.min.js"} <= set(assets)
     for name, asset in assets.items():
         assert isinstance(asset.body, str) and asset.body, name
+
+
+def test_no_translation_is_left_unused() -> None:
+    # A key is used by name, or is the label of an API value (a tx() prefix); any other key is
+    # a leftover that a translator would keep translating for nothing.
+    used, prefixes = _used_keys(), _label_prefixes()
+    unused = [
+        k
+        for k in _dictionary("en")
+        if k not in used and not any(k.startswith(f"{p}.") for p in prefixes)
+    ]
+    assert unused == []

@@ -222,6 +222,9 @@ async function refresh() {
   const token = ++drawing;
   try {
     const data = await page.load(ctx);
+    // What the person opened on the page (an order's profit, a statement, an import job) holds
+    // the API's sentences too: the page fetches it again.
+    if (page.reloadState) await page.reloadState(ctx);
     if (token !== drawing) return;
     current = { page, data, ctx };
     draw();

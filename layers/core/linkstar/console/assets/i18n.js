@@ -186,6 +186,16 @@ export function byUnit(value, unit, currency = reportingCurrency) {
   }
 }
 
+/** Items as the locale lists them ("a, b, and c"; "甲、乙和丙"). */
+export function list(items) {
+  const shown = items.map(String);
+  try {
+    return new Intl.ListFormat(current, { style: "long", type: "conjunction" }).format(shown);
+  } catch {
+    return shown.join(", ");
+  }
+}
+
 export function countryName(code) {
   if (!code || code.length !== 2 || code === "ZZ") return tx("market", code || "unknown");
   try {

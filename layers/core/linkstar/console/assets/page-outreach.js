@@ -7,29 +7,25 @@ import { api, query } from "./api.js";
 import { dateTime, int, key, money, pct, t, tx } from "./i18n.js";
 import { chip, empty, errorBox, h, section, table, toast } from "./ui.js";
 
-/** The presets POST /flows knows (linkstar.outreach.presets; a unit test keeps the two equal). */
-export const PRESETS = [
-  "welcome",
-  "abandoned_checkout",
-  "order_confirmation",
-  "shipping_update",
-  "review_request",
-  "win_back",
-  "refund_followup",
-];
-
 const STATES = ["queued", "held", "sending", "sent", "delivered", "opened", "clicked", "bounced", "complained", "suppressed", "skipped", "failed"];
 
-function presetForm(flows, ctx) {
-  const have = new Set(flows.map((f) => f.preset).filter(Boolean));
+function presetForm(presets, ctx) {
+  // GET /flow-presets: each preset, what it does (in the reader's language) and the flows made from it.
+  const free = presets.filter((p) => !p.enabled_as.length);
   const select = h(
     "select",
     { name: "preset", id: "preset-select" },
-    PRESETS.map((p) => h("option", { value: p, disabled: have.has(p) }, have.has(p) ? t("outreach.preset_added", { name: tx("preset", p) }) : tx("preset", p))),
+    presets.map((p) => h("option", { value: p.key, disabled: p.enabled_as.length > 0 }, p.enabled_as.length ? t("outreach.preset_added", { name: tx("preset", p.key) }) : tx("preset", p.key))),
   );
-  const firstFree = PRESETS.find((p) => !have.has(p));
-  if (firstFree) select.value = firstFree;
-  const button = h("button", { type: "submit", id: "enable-preset", disabled: !firstFree }, t("outreach.enable_preset"));
+  if (free.length) select.value = free[0].key;
+  const about = h("p", { class: "small muted preset-about" });
+  const describe = () => {
+    const chosen = presets.find((p) => p.key === select.value);
+    about.textContent = chosen ? `${chosen.description} (${chosen.channels.map((c) => tx("channel", c)).join(" · ")})` : "";
+  };
+  select.addEventListener("change", describe);
+  describe();
+  const button = h("button", { type: "submit", id: "enable-preset", disabled: !free.length }, t("outreach.enable_preset"));
   return h(
     "form",
     {
@@ -49,6 +45,7 @@ function presetForm(flows, ctx) {
     },
     h("label", {}, t("outreach.preset"), " ", select),
     button,
+    about,
   );
 }
 
@@ -135,9 +132,10 @@ function messageLog(messages, ctx) {
 export default {
   title: key("page.outreach"),
   async load(ctx) {
-    const [flows, messages] = await Promise.all([
+    const [flows, messages, presets] = await Promise.all([
       api("/flows"),
       api(`/messages${query({ limit: 50, state: ctx.state.state })}`),
+      api("/flow-presets"),
     ]);
     const stats = {};
     const answers = await Promise.allSettled(
@@ -146,15 +144,15 @@ export default {
     answers.forEach((a, i) => {
       if (a.status === "fulfilled") stats[flows.flows[i].flow_id] = a.value;
     });
-    return { flows: flows.flows, messages: messages.messages, stats, statsFailed: answers.some((a) => a.status === "rejected") };
+    return { flows: flows.flows, messages: messages.messages, presets: presets.presets, stats, statsFailed: answers.some((a) => a.status === "rejected") };
   },
-  render({ flows, messages, stats, statsFailed }, ctx) {
+  render({ flows, messages, presets, stats, statsFailed }, ctx) {
     return h(
       "div",
       { class: "stack" },
       section(
         t("outreach.flows"),
-        ctx.can("manage_flows") ? presetForm(flows, ctx) : h("p", { class: "muted small" }, t("outreach.read_only")),
+        ctx.can("manage_flows") ? presetForm(presets, ctx) : h("p", { class: "muted small" }, t("outreach.read_only")),
         statsFailed ? errorBox({ status: 500 }) : null,
         flows.length ? flowsTable(flows, stats, ctx) : empty(t("outreach.no_flows"), t("outreach.no_flows_hint")),
       ),

@@ -4,7 +4,7 @@
 
 import { api, periodRange, query } from "./api.js";
 import { COLORS, baseGrid, chartBox } from "./charts.js";
-import { byUnit, countryName, date, int, key, money, num, pct, period, t, tx } from "./i18n.js";
+import { byUnit, countryName, date, int, key, list, money, num, pct, period, t, tx } from "./i18n.js";
 import { badge, chip, empty, h, section, table } from "./ui.js";
 
 export function freshnessOf(row) {
@@ -23,8 +23,8 @@ export function freshnessNote(row) {
   if (f.stale) {
     return chip(
       f.oldest
-        ? t("kpi.stale_since", { metrics: f.stale_metrics.join(", "), date: date(f.oldest) })
-        : t("kpi.stale_never", { metrics: f.stale_metrics.join(", ") }),
+        ? t("kpi.stale_since", { metrics: list(f.stale_metrics), date: date(f.oldest) })
+        : t("kpi.stale_never", { metrics: list(f.stale_metrics) }),
       "warn stale",
     );
   }
@@ -63,7 +63,7 @@ function kpiCard(row) {
         : t("kpi.closed_line", { period: period(row.period) }),
     ),
     row.reason ? h("p", { class: "small muted" }, t("kpi.reason", { reason: row.reason })) : null,
-    row.excluded_currencies ? h("p", { class: "small muted" }, t("kpi.excluded_currencies", { currencies: row.excluded_currencies.join(", ") })) : null,
+    row.excluded_currencies ? h("p", { class: "small muted" }, t("kpi.excluded_currencies", { currencies: list(row.excluded_currencies) })) : null,
     h("footer", {}, freshnessNote(row), row.owner ? h("span", { class: "muted small" }, t("kpi.owner", { owner: row.owner })) : null),
   );
 }

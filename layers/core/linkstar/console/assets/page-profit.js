@@ -5,7 +5,7 @@
 
 import { api, periodRange, query } from "./api.js";
 import { COLORS, chartBox } from "./charts.js";
-import { countryName, date, dateTime, int, key, money, percentNumber, period, t, tx } from "./i18n.js";
+import { countryName, date, dateTime, int, key, list, money, percentNumber, period, t, tx } from "./i18n.js";
 import { chip, empty, errorBox, h, kv, loading, section, table } from "./ui.js";
 
 const CM2_COSTS = ["commission", "payment_fees", "logistics", "taxes", "duties", "returns", "fx"];
@@ -134,7 +134,7 @@ function orderDetail(p) {
     ]),
     waterfall(p, missing),
     p.missing && p.missing.length
-      ? h("div", { class: "banner warn" }, t("profit.order_missing", { components: p.missing.map((m) => tx("profit.component", m)).join(", ") }))
+      ? h("div", { class: "banner warn" }, t("profit.order_missing", { components: list(p.missing.map((m) => tx("profit.component", m))) }))
       : null,
     table(
       [
@@ -227,6 +227,12 @@ export default {
     } catch (error) {
       if (error.code === "cost_model_missing") return { report: null };
       throw error;
+    }
+  },
+  async reloadState(ctx) {
+    const st = ctx.state;
+    if (st.profit && st.profit.order_id) {
+      st.profit = await api(`/orders/${encodeURIComponent(st.profit.order_id)}/profit`).catch(() => st.profit);
     }
   },
   render({ report }, ctx) {

@@ -75,18 +75,25 @@ function statementView(s) {
   );
 }
 
-function statementSection(owners, ctx) {
-  const agencies = owners.filter((o) => o.kind === "agency");
+function statementSection(owners, contracts, ctx) {
+  // The agencies with a contract (GET /settlements/contracts), named as their owner entry names them.
+  const names = Object.fromEntries(owners.map((o) => [o.owner_id, o.name]));
   const st = ctx.state;
-  const input = h("input", { type: "text", name: "agency", list: "agencies", value: st.agency || (agencies[0] && agencies[0].owner_id) || "", placeholder: t("statement.agency_placeholder"), required: true });
+  if (!contracts.length) {
+    return section(t("statement.title"), h("p", { class: "muted small" }, t("statement.help")), empty(t("statement.no_contracts"), t("statement.no_contract_hint")));
+  }
+  const select = h(
+    "select",
+    { name: "agency", id: "agency-select" },
+    contracts.map((c) => h("option", { value: c.agency, selected: c.agency === st.agency }, names[c.agency] ? `${names[c.agency]} (${c.agency})` : c.agency)),
+  );
   const form = h(
     "form",
     {
       class: "inline-form",
       onsubmit: async (event) => {
         event.preventDefault();
-        st.agency = input.value.trim();
-        if (!st.agency) return;
+        st.agency = select.value;
         st.statement = "loading";
         ctx.redraw();
         try {
@@ -97,8 +104,7 @@ function statementSection(owners, ctx) {
         ctx.redraw();
       },
     },
-    h("label", {}, t("statement.agency"), " ", input),
-    h("datalist", { id: "agencies" }, agencies.map((a) => h("option", { value: a.owner_id }, a.name))),
+    h("label", {}, t("statement.agency"), " ", select),
     h("button", { type: "submit" }, t("statement.show")),
   );
   let result = null;
@@ -114,13 +120,20 @@ function statementSection(owners, ctx) {
 export default {
   title: key("page.scorecards"),
   async load(ctx) {
-    const [cards, owners] = await Promise.all([
+    const [cards, owners, contracts] = await Promise.all([
       api(`/scorecards${query({ period: ctx.period })}`),
       api("/owners"),
+      api("/settlements/contracts"),
     ]);
-    return { cards, owners: owners.owners };
+    return { cards, owners: owners.owners, contracts: contracts.contracts };
   },
-  render({ cards, owners }, ctx) {
+  async reloadState(ctx) {
+    const st = ctx.state;
+    if (st.agency && st.statement && st.statement.rules) {
+      st.statement = await api(`/settlements${query({ agency: st.agency, period: ctx.period })}`).catch(() => st.statement);
+    }
+  },
+  render({ cards, owners, contracts }, ctx) {
     return h(
       "div",
       { class: "stack" },
@@ -128,7 +141,7 @@ export default {
       cards.scorecards.length
         ? h("div", { class: "grid-2" }, cards.scorecards.map(scorecard))
         : section(t("page.scorecards"), empty(t("scorecards.none"), t("overview.no_kpis_hint"))),
-      statementSection(owners, ctx),
+      statementSection(owners, contracts, ctx),
     );
   },
 };

@@ -224,6 +224,16 @@ export default {
     );
     return { stores, details };
   },
+  async reloadState(ctx) {
+    const jobs = ctx.state.jobs || {};
+    await Promise.all(
+      Object.entries(jobs)
+        .filter(([, job]) => job && job.job_id)
+        .map(async ([storeId, job]) => {
+          jobs[storeId] = await api(`/stores/${encodeURIComponent(storeId)}/imports/${encodeURIComponent(job.job_id)}`).catch(() => job);
+        }),
+    );
+  },
   render({ stores, details }, ctx) {
     return h(
       "div",

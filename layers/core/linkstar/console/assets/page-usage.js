@@ -5,7 +5,7 @@
 
 import { api, billingMonth, query } from "./api.js";
 import { COLORS, baseGrid, chartBox } from "./charts.js";
-import { countryName, int, key, money, pct, period, t, tx } from "./i18n.js";
+import { countryName, dateTime, int, key, list, money, pct, period, t, tx } from "./i18n.js";
 import { bar, empty, h, kv, section, table } from "./ui.js";
 
 function usedByChannel(lines) {
@@ -17,23 +17,17 @@ function usedByChannel(lines) {
   return used;
 }
 
-/** The alerts the plan's thresholds raise on this usage (what the API emails, as it stands). */
-export function alertsFor(usage, plan) {
-  const thresholds = plan.alert_thresholds || [];
-  const used = usedByChannel(usage.lines);
-  const alerts = [];
-  for (const [channel, cp] of Object.entries(plan.channels)) {
-    if (!cp.included_units) continue;
-    const share = (used[channel] || 0) / cp.included_units;
-    const crossed = thresholds.filter((p) => share * 100 >= p);
-    if (crossed.length) alerts.push(t("usage.alert_quota", { channel: tx("channel", channel), percent: Math.max(...crossed) }));
-  }
-  if (plan.spend_limit) {
-    const share = Number(usage.total) / Number(plan.spend_limit);
-    const crossed = thresholds.filter((p) => share * 100 >= p);
-    if (crossed.length) alerts.push(t("usage.alert_spend", { percent: Math.max(...crossed), limit: money(plan.spend_limit, usage.currency) }));
-  }
-  return alerts;
+/** The alerts that fired this month (GET /usage/alerts: what the API emailed, in the reader's
+ * language), newest first. */
+function alertsBlock(alerts) {
+  if (!alerts.length) return h("div", { class: "banner ok" }, t("usage.no_alerts"));
+  const blocking = alerts.some((a) => a.blocks_sending);
+  return h(
+    "div",
+    { class: `banner ${blocking ? "bad" : "warn"}`, role: "status", id: "usage-alerts" },
+    h("strong", {}, t("usage.alerts")),
+    h("ul", {}, alerts.map((a) => h("li", {}, a.message, " ", h("span", { class: "small muted" }, t("usage.alert_fired", { when: dateTime(a.fired_at) }))))),
+  );
 }
 
 function quotaBars(usage, plan) {
@@ -120,7 +114,7 @@ function invoiceBlock(preview) {
           [
             { label: t("usage.line"), value: (l) => l.description },
             { label: t("usage.units"), value: (l) => int(l.units), num: true },
-            { label: t("usage.amount"), value: (l) => (l.unpriced_reason ? t("usage.unpriced", { reason: l.unpriced_reason }) : money(l.amount, c)), num: true },
+            { label: t("usage.amount"), value: (l) => (l.unpriced_reason ? t("usage.unpriced", { reason: l.unpriced_note || l.unpriced_reason }) : money(l.amount, c)), num: true },
           ],
           preview.lines,
         )
@@ -138,16 +132,17 @@ export default {
   title: key("page.usage"),
   async load(ctx) {
     const month = billingMonth(ctx.period, ctx.apiMonth);
-    const [usage, plan, preview] = await Promise.all([
+    const [usage, plan, preview, alerts] = await Promise.all([
       api(`/usage${query({ month })}`),
       api(`/plan${query({ month })}`),
       api(`/usage/invoice-preview${query({ month })}`),
+      api(`/usage/alerts${query({ period: month })}`),
     ]);
-    return { usage, plan, preview };
+    return { usage, plan, preview, alerts: alerts.alerts };
   },
-  render({ usage, plan, preview }, ctx) {
-    const alerts = alertsFor(usage, plan.plan);
-    const unpriced = usage.unpriced || [];
+  render({ usage, plan, preview, alerts }, ctx) {
+    // Each unpriced line's reason as the API says it (unpriced_note), once per reason.
+    const unpriced = [...new Set(usage.lines.filter((l) => l.unpriced_reason).map((l) => l.unpriced_note || l.unpriced_reason))];
     return h(
       "div",
       { class: "stack" },
@@ -158,10 +153,8 @@ export default {
         plan.is_default ? ` ${t("usage.default_plan")}` : "",
         ctx.period !== usage.month ? ` ${t("usage.billed_monthly", { month: period(usage.month) })}` : "",
       ),
-      alerts.length
-        ? h("div", { class: "banner warn", role: "status" }, h("strong", {}, t("usage.alerts")), h("ul", {}, alerts.map((a) => h("li", {}, a))))
-        : h("div", { class: "banner ok" }, t("usage.no_alerts")),
-      unpriced.length ? h("div", { class: "banner bad" }, t("usage.unpriced_banner", { lines: unpriced.join(", ") })) : null,
+      alertsBlock(alerts),
+      unpriced.length ? h("div", { class: "banner bad" }, t("usage.unpriced_banner", { lines: list(unpriced) })) : null,
       h(
         "div",
         { class: "grid-2" },
