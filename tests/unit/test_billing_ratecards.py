@@ -75,7 +75,8 @@ def test_every_problem_is_reported_with_its_line_and_column() -> None:
         (9, "unit_price"),
         (9, "provider_cost"),
     ]
-    reasons = {(p["line"], p["column"]): p["reason"] for p in caught.value.problems}
+    # Each reason is a Text (answered in the reader's language); str() outside a request is English.
+    reasons = {(p["line"], p["column"]): str(p["reason"]) for p in caught.value.problems}
     assert "not an ISO-3166 alpha-2" in reasons[(3, "country")]
     assert reasons[(4, "unit_price")] == "-0.04 is negative"
     assert reasons[(5, "unit_price")] == "'abc' is not a decimal number"
@@ -93,7 +94,7 @@ def test_a_bad_header_is_reported_before_any_row() -> None:
         parse_rate_card_csv("country,price,country\nUS,0.01,US\n")
 
     # Then
-    assert [(p["line"], p["column"], p["reason"]) for p in caught.value.problems] == [
+    assert [(p["line"], p["column"], str(p["reason"])) for p in caught.value.problems] == [
         (
             1,
             "price",

@@ -305,7 +305,7 @@ def test_missing_data_fails_the_render_and_none_renders_empty() -> None:
     # Then
     assert rendered.text == "Ada!"
     assert caught.value.code == "template_render_failed"
-    assert "status" in caught.value.message
+    assert "status" in str(caught.value.message)
 
 
 def test_filters_money_date_and_default() -> None:

@@ -64,6 +64,7 @@ from pydantic import (
 )
 
 from linkstar import money
+from linkstar.text import Text
 
 Channel = Literal["email", "sms", "whatsapp", "in_app"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "whatsapp", "in_app")
@@ -100,9 +101,7 @@ def normalise_country(value: str) -> str:
     """Upper-case and strip ``value``; raise ValueError unless it is ISO-3166 alpha-2 or ``*``."""
     country = value.strip().upper()
     if country != ANY_COUNTRY and not is_country(country):
-        raise ValueError(
-            f"{value!r} is not an ISO-3166 alpha-2 country code (such as US) or '*' for any"
-        )
+        raise ValueError(Text("billing.plan.not_a_country", value=repr(value)))
     return country
 
 
@@ -115,7 +114,7 @@ def normalise_category(value: str) -> str:
     """Lower-case and strip ``value``; raise ValueError unless it is ``""`` or a name."""
     category = value.strip().lower()
     if category and not _CODE.fullmatch(category):
-        raise ValueError(f"{value!r} is not a category name (lower-case letters, digits, _)")
+        raise ValueError(Text("billing.plan.not_a_category", value=repr(value)))
     return category
 
 
@@ -123,7 +122,7 @@ def month_bounds(month: str) -> tuple[date, date]:
     """First and last day of ``month`` given as ``YYYY-MM``."""
     match = _MONTH.fullmatch(month)
     if match is None:
-        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+        raise ValueError(Text("billing.plan.month_format", month=repr(month)))
     first = date(int(match.group(1)), int(match.group(2)), 1)
     following = (first + timedelta(days=31)).replace(day=1)
     return first, following - timedelta(days=1)
@@ -176,35 +175,44 @@ class ChannelPlan(BaseModel):
     def _consistent(self) -> ChannelPlan:
         if self.model == "rate_card":
             if self.tiers:
-                raise ValueError("tiers: a rate_card channel is priced by its rates, not tiers")
+                raise ValueError(Text("billing.plan.rate_card_tiers"))
             if not self.rates:
-                raise ValueError("rates: a rate_card channel needs at least one rate row")
+                raise ValueError(Text("billing.plan.rate_card_no_rates"))
             seen: dict[tuple[str, str], int] = {}
             for i, row in enumerate(self.rates):
                 key = (row.country, row.category)
                 if key in seen:
                     raise ValueError(
-                        f"rates[{i}]: duplicate of rates[{seen[key]}] "
-                        f"(country {row.country!r}, category {row.category!r})"
+                        Text(
+                            "billing.plan.duplicate_rate",
+                            at=f"rates[{i}]",
+                            first=f"rates[{seen[key]}]",
+                            country=repr(row.country),
+                            category=repr(row.category),
+                        )
                     )
                 seen[key] = i
             return self
         if self.rates:
-            raise ValueError(f"rates: a {self.model} channel is priced by tiers, not rates")
+            raise ValueError(Text("billing.plan.tiered_rates", model=self.model))
         if not self.tiers:
-            raise ValueError(f"tiers: a {self.model} channel needs at least one tier")
+            raise ValueError(Text("billing.plan.tiered_no_tiers", model=self.model))
         for i, tier in enumerate(self.tiers[:-1]):
             if tier.up_to is None:
-                raise ValueError(f"tiers[{i}].up_to: only the last tier may be open (None)")
+                raise ValueError(Text("billing.plan.tier_open_early", at=f"tiers[{i}].up_to"))
             following = self.tiers[i + 1].up_to
             if following is not None and following <= tier.up_to:
                 raise ValueError(
-                    f"tiers[{i + 1}].up_to: tiers must ascend, {following} is not above "
-                    f"{tier.up_to}"
+                    Text(
+                        "billing.plan.tiers_ascend",
+                        at=f"tiers[{i + 1}].up_to",
+                        following=following,
+                        previous=tier.up_to,
+                    )
                 )
         if self.tiers[-1].up_to is not None:
             raise ValueError(
-                f"tiers[{len(self.tiers) - 1}].up_to: the last tier must be open (None)"
+                Text("billing.plan.last_tier_open", at=f"tiers[{len(self.tiers) - 1}].up_to")
             )
         return self
 
@@ -237,7 +245,7 @@ class RecurringFee(BaseModel):
     @classmethod
     def _code(cls, value: str) -> str:
         if not _CODE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a fee code (lower-case letters, digits, _)")
+            raise ValueError(Text("billing.plan.not_a_fee_code", value=repr(value)))
         return value
 
 
@@ -255,7 +263,11 @@ class Credit(BaseModel):
     def _dates(self) -> Credit:
         if self.expires_at is not None and self.expires_at < self.granted_at:
             raise ValueError(
-                f"expires_at: {self.expires_at} is before granted_at {self.granted_at}"
+                Text(
+                    "billing.plan.credit_expires_early",
+                    expires=self.expires_at.isoformat(),
+                    granted=self.granted_at.isoformat(),
+                )
             )
         return self
 
@@ -286,9 +298,7 @@ class Plan(BaseModel):
     @classmethod
     def _first_of_month(cls, value: date) -> date:
         if value.day != 1:
-            raise ValueError(
-                f"{value} is not the first day of a month: a plan version applies to whole months"
-            )
+            raise ValueError(Text("billing.plan.not_month_start", start=value.isoformat()))
         return value
 
     @field_validator("surcharges")
@@ -296,9 +306,7 @@ class Plan(BaseModel):
     def _surcharge_keys(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
         for key in value:
             if not is_surcharge_key(key):
-                raise ValueError(
-                    f"{key!r} is not a surcharge key (lower-case letters, digits, _; not 'send')"
-                )
+                raise ValueError(Text("billing.plan.not_a_surcharge_key", value=repr(key)))
         return value
 
     @field_validator("alert_emails")
@@ -307,7 +315,9 @@ class Plan(BaseModel):
         for i, address in enumerate(value):
             local, at, domain = address.rpartition("@")
             if not at or not local or "." not in domain or len(address) > 254 or " " in address:
-                raise ValueError(f"[{i}]: {address!r} is not an email address")
+                raise ValueError(
+                    Text("billing.plan.not_an_email", at=f"[{i}]", value=repr(address))
+                )
         return value
 
     @field_validator("alert_thresholds")
@@ -315,9 +325,16 @@ class Plan(BaseModel):
     def _thresholds(cls, value: list[int]) -> list[int]:
         for i, percent in enumerate(value):
             if not 1 <= percent <= 1000:
-                raise ValueError(f"[{i}]: {percent} is not a percentage between 1 and 1000")
+                raise ValueError(Text("billing.plan.threshold_range", at=f"[{i}]", percent=percent))
             if i and percent <= value[i - 1]:
-                raise ValueError(f"[{i}]: thresholds must ascend, {percent} follows {value[i - 1]}")
+                raise ValueError(
+                    Text(
+                        "billing.plan.thresholds_ascend",
+                        at=f"[{i}]",
+                        percent=percent,
+                        previous=value[i - 1],
+                    )
+                )
         return value
 
     @model_validator(mode="after")
@@ -334,37 +351,53 @@ class Plan(BaseModel):
         for field, amount in fixed:
             if money.quantize(amount, self.currency) != amount:
                 raise ValueError(
-                    f"{field}: {amount} has more decimals than {self.currency} has minor units "
-                    f"({money.minor_units(self.currency)})"
+                    Text(
+                        "billing.plan.too_many_decimals",
+                        at=field,
+                        amount=str(amount),
+                        currency=self.currency,
+                        minor_units=money.minor_units(self.currency),
+                    )
                 )
         _check_unique("recurring_fees", [f.code for f in self.recurring_fees], "code")
         _check_unique("credits", [c.credit_id for c in self.credits], "credit_id")
         _check_unique("alert_emails", self.alert_emails, "")
         if self.hard_cap and self.spend_limit is None:
-            raise ValueError("hard_cap: a hard cap needs a spend_limit")
+            raise ValueError(Text("billing.plan.hard_cap_needs_limit"))
         return self
 
 
 def _check_channel(name: str, channel: ChannelPlan) -> None:
     if name in RATE_CARD_CHANNELS and channel.model != "rate_card":
         raise ValueError(
-            f"channels.{name}.model: {name} is priced by destination country, so it must be "
-            f"'rate_card', not {channel.model!r}"
+            Text(
+                "billing.plan.must_be_rate_card",
+                at=f"channels.{name}.model",
+                channel=name,
+                model=repr(channel.model),
+            )
         )
     if name not in RATE_CARD_CHANNELS and channel.model == "rate_card":
         raise ValueError(
-            f"channels.{name}.model: {name} is not priced by country; use 'graduated' or 'volume'"
+            Text("billing.plan.not_by_country", at=f"channels.{name}.model", channel=name)
         )
     for i, row in enumerate(channel.rates):
         if name == "sms" and row.category:
             raise ValueError(
-                f"channels.sms.rates[{i}].category: SMS rates have no category, got "
-                f"{row.category!r}"
+                Text(
+                    "billing.plan.sms_category",
+                    at=f"channels.sms.rates[{i}].category",
+                    category=repr(row.category),
+                )
             )
         if name == "whatsapp" and row.category not in WHATSAPP_CATEGORIES:
             raise ValueError(
-                f"channels.whatsapp.rates[{i}].category: must be one of "
-                f"{', '.join(WHATSAPP_CATEGORIES)}, got {row.category!r}"
+                Text(
+                    "billing.plan.whatsapp_category",
+                    at=f"channels.whatsapp.rates[{i}].category",
+                    categories=list(WHATSAPP_CATEGORIES),
+                    category=repr(row.category),
+                )
             )
 
 
@@ -373,7 +406,7 @@ def _check_unique(field: str, values: list[str], key: str) -> None:
     for i, value in enumerate(values):
         if value in seen:
             where = f"{field}[{i}]" + (f".{key}" if key else "")
-            raise ValueError(f"{where}: {value!r} appears twice")
+            raise ValueError(Text("billing.plan.appears_twice", at=where, value=repr(value)))
         seen.add(value)
 
 
@@ -383,7 +416,7 @@ def plan_for_month(versions: list[Plan], month: str) -> Plan | None:
     first, _ = month_bounds(month)
     starts = [plan.effective_from for plan in versions]
     if len(set(starts)) != len(starts):
-        raise ValueError("versions: two plan versions have the same effective_from")
+        raise ValueError(Text("billing.plan.versions_same_start"))
     applicable = [plan for plan in versions if plan.effective_from <= first]
     return max(applicable, key=lambda plan: plan.effective_from, default=None)
 

@@ -13,7 +13,8 @@ The format is one header line and one row per destination::
   accepted (it is a number), ``$0.01`` and ``NaN`` are not.
 - Every problem in the file is reported, not only the first: :class:`RateCardError` carries a
   list of ``{"line", "column", "reason"}`` (1-based physical line numbers, the header is line
-  1; ``column`` is ``""`` when the whole line is wrong). Two rows for the same
+  1; ``column`` is ``""`` when the whole line is wrong; ``reason`` is a
+  :class:`~linkstar.text.Text`, answered in the reader's language). Two rows for the same
   ``(country, category)`` are an error, reported on the second with the line of the first.
 - Given the ``channel`` the card is for, its rules are checked here too, with line numbers:
   SMS rows have no category, WhatsApp rows each name one (see :mod:`linkstar.billing.plans`).
@@ -34,6 +35,7 @@ from linkstar.billing.plans import (
     normalise_category,
     normalise_country,
 )
+from linkstar.text import DEFAULT, Text, reason_of
 
 COLUMNS: tuple[str, ...] = ("country", "category", "unit_price", "provider_cost")
 REQUIRED_COLUMNS: frozenset[str] = frozenset({"country", "unit_price"})
@@ -42,7 +44,7 @@ REQUIRED_COLUMNS: frozenset[str] = frozenset({"country", "unit_price"})
 class RateCardProblem(TypedDict):
     line: int
     column: str
-    reason: str
+    reason: Text | str
 
 
 class RateCardError(ValueError):
@@ -50,8 +52,11 @@ class RateCardError(ValueError):
 
     def __init__(self, problems: list[RateCardProblem]) -> None:
         self.problems = problems
+        # In English: this summary is for logs; the API answers with the problems themselves.
         listed = "; ".join(
-            f"line {p['line']}" + (f" {p['column']}" if p["column"] else "") + f": {p['reason']}"
+            f"line {p['line']}"
+            + (f" {p['column']}" if p["column"] else "")
+            + f": {_english(p['reason'])}"
             for p in problems
         )
         super().__init__(f"rate card has {len(problems)} problem(s): {listed}")
@@ -67,7 +72,7 @@ def parse_rate_card_csv(text: str, channel: str | None = None) -> list[RateRow]:
             header = [cell.strip().lower() for cell in cells]
             break
     if header is None:
-        raise RateCardError([_problem(1, "", "the file is empty: expected a header line")])
+        raise RateCardError([_problem(1, "", Text("billing.rate_card.empty"))])
     header_line = reader.line_num
     problems += _header_problems(header, header_line)
     if problems:
@@ -81,7 +86,11 @@ def parse_rate_card_csv(text: str, channel: str | None = None) -> list[RateRow]:
             continue
         if len(cells) != len(header):
             problems.append(
-                _problem(line, "", f"expected {len(header)} fields, found {len(cells)}")
+                _problem(
+                    line,
+                    "",
+                    Text("billing.rate_card.field_count", expected=len(header), found=len(cells)),
+                )
             )
             continue
         row_problems: list[RateCardProblem] = []
@@ -90,7 +99,7 @@ def parse_rate_card_csv(text: str, channel: str | None = None) -> list[RateRow]:
         category = _category(values.get("category", ""), channel, line, row_problems)
         unit_price = _amount(values["unit_price"], "unit_price", line, row_problems)
         if not values["unit_price"]:
-            row_problems.append(_problem(line, "unit_price", "required"))
+            row_problems.append(_problem(line, "unit_price", Text("billing.rate_card.required")))
         provider_cost = None
         if values.get("provider_cost"):
             provider_cost = _amount(values["provider_cost"], "provider_cost", line, row_problems)
@@ -103,8 +112,12 @@ def parse_rate_card_csv(text: str, channel: str | None = None) -> list[RateRow]:
                 _problem(
                     line,
                     "country",
-                    f"duplicate of line {first_seen[key]} "
-                    f"(country {country!r}, category {category!r})",
+                    Text(
+                        "billing.rate_card.duplicate",
+                        first=first_seen[key],
+                        country=repr(country),
+                        category=repr(category),
+                    ),
                 )
             )
             continue
@@ -133,8 +146,16 @@ def rate_card_csv(rows: list[RateRow]) -> str:
     return out.getvalue()
 
 
-def _problem(line: int, column: str, reason: str) -> RateCardProblem:
+def _problem(line: int, column: str, reason: Text | str) -> RateCardProblem:
     return {"line": line, "column": column, "reason": reason}
+
+
+def _english(reason: Text | str) -> str:
+    return reason.render(DEFAULT) if isinstance(reason, Text) else reason
+
+
+def _refused(exc: ValueError) -> Text | str:
+    return reason_of(exc) or str(exc)
 
 
 def _header_problems(header: list[str], line: int) -> list[RateCardProblem]:
@@ -143,25 +164,27 @@ def _header_problems(header: list[str], line: int) -> list[RateCardProblem]:
     for name in header:
         if name not in COLUMNS:
             problems.append(
-                _problem(line, name, f"unknown column; expected some of {', '.join(COLUMNS)}")
+                _problem(
+                    line, name, Text("billing.rate_card.unknown_column", columns=list(COLUMNS))
+                )
             )
         elif name in seen:
-            problems.append(_problem(line, name, "column appears twice"))
+            problems.append(_problem(line, name, Text("billing.rate_card.column_twice")))
         seen.add(name)
     for name in COLUMNS:
         if name in REQUIRED_COLUMNS and name not in seen:
-            problems.append(_problem(line, name, "required column is missing"))
+            problems.append(_problem(line, name, Text("billing.rate_card.column_missing")))
     return problems
 
 
 def _country(value: str, line: int, problems: list[RateCardProblem]) -> str | None:
     if not value:
-        problems.append(_problem(line, "country", "required"))
+        problems.append(_problem(line, "country", Text("billing.rate_card.required")))
         return None
     try:
         return normalise_country(value)
     except ValueError as exc:
-        problems.append(_problem(line, "country", str(exc)))
+        problems.append(_problem(line, "country", _refused(exc)))
         return None
 
 
@@ -169,16 +192,22 @@ def _category(value: str, channel: str | None, line: int, problems: list[RateCar
     try:
         category = normalise_category(value)
     except ValueError as exc:
-        problems.append(_problem(line, "category", str(exc)))
+        problems.append(_problem(line, "category", _refused(exc)))
         return ""
     if channel == "sms" and category:
-        problems.append(_problem(line, "category", f"SMS rates have no category, got {value!r}"))
+        problems.append(
+            _problem(line, "category", Text("billing.rate_card.sms_category", value=repr(value)))
+        )
     elif channel == "whatsapp" and category not in WHATSAPP_CATEGORIES:
         problems.append(
             _problem(
                 line,
                 "category",
-                f"must be one of {', '.join(WHATSAPP_CATEGORIES)}, got {value!r}",
+                Text(
+                    "billing.rate_card.whatsapp_category",
+                    categories=list(WHATSAPP_CATEGORIES),
+                    value=repr(value),
+                ),
             )
         )
     return category
@@ -190,12 +219,16 @@ def _amount(value: str, column: str, line: int, problems: list[RateCardProblem])
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        problems.append(_problem(line, column, f"{value!r} is not a decimal number"))
+        problems.append(
+            _problem(line, column, Text("billing.rate_card.not_a_number", value=repr(value)))
+        )
         return None
     if not amount.is_finite():
-        problems.append(_problem(line, column, f"{value!r} is not a finite number"))
+        problems.append(
+            _problem(line, column, Text("billing.rate_card.not_finite", value=repr(value)))
+        )
         return None
     if amount < 0:
-        problems.append(_problem(line, column, f"{value} is negative"))
+        problems.append(_problem(line, column, Text("billing.rate_card.negative", value=value)))
         return None
     return amount

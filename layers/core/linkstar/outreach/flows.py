@@ -46,6 +46,7 @@ from pydantic import (
 
 from linkstar.errors import BadRequest
 from linkstar.outreach.models import STATE_RANK, Channel, Purpose
+from linkstar.text import Text, reason_of
 
 if TYPE_CHECKING:
     from linkstar.outreach.templates import Template
@@ -145,7 +146,7 @@ def parse_duration(value: str | int) -> int:
     number of seconds whenever the run reaches it.
     """
     if isinstance(value, bool):  # bool is an int to Python, never a duration to a seller
-        raise ValueError("a duration is an ISO-8601 string such as 'PT1H' or a number of seconds")
+        raise ValueError(Text("outreach.flow.duration_type"))
     if isinstance(value, int):
         seconds = value
     elif isinstance(value, str):
@@ -153,21 +154,15 @@ def parse_duration(value: str | int) -> int:
         match = _ISO_DURATION.fullmatch(text)
         if match is None or not any(match.groupdict().values()):
             if re.match(r"P(\d+Y|\d+M)", text):
-                raise ValueError(
-                    f"duration {value!r} uses years or months, which have no fixed length; "
-                    "use days instead (e.g. 'P30D')"
-                )
-            raise ValueError(
-                f"duration {value!r} is not an ISO-8601 duration such as 'PT1H', 'P1D', "
-                "'P1DT2H' or 'PT90M'"
-            )
+                raise ValueError(Text("outreach.flow.duration_months", value=repr(value)))
+            raise ValueError(Text("outreach.flow.duration_not_iso", value=repr(value)))
         seconds = sum(int(n) * _UNIT_SECONDS[unit] for unit, n in match.groupdict().items() if n)
     else:
-        raise ValueError("a duration is an ISO-8601 string such as 'PT1H' or a number of seconds")
+        raise ValueError(Text("outreach.flow.duration_type"))
     if seconds <= 0:
-        raise ValueError(f"duration {value!r} must be positive")
+        raise ValueError(Text("outreach.flow.duration_not_positive", value=repr(value)))
     if seconds > MAX_DURATION_SECONDS:
-        raise ValueError(f"duration {value!r} is longer than the maximum of 365 days")
+        raise ValueError(Text("outreach.flow.duration_too_long", value=repr(value)))
     return seconds
 
 
@@ -199,25 +194,25 @@ class FieldPredicate(BaseModel):
     def _known_root(cls, value: str) -> str:
         if not re.fullmatch(_FIELD_PATTERN, value):
             raise ValueError(
-                f"field {value!r} must be a dotted path under one of "
-                f"{', '.join(PREDICATE_ROOTS)} (e.g. 'contact.country')"
+                Text("outreach.flow.field_path", field=repr(value), roots=list(PREDICATE_ROOTS))
             )
         return value
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> Self:
+        op = repr(self.op)
         if self.op in _PRESENCE_OPS:
             if self.value is not None:
-                raise ValueError(f"op {self.op!r} takes no value")
+                raise ValueError(Text("outreach.flow.op_takes_no_value", op=op))
         elif self.value is None:
-            raise ValueError(f"op {self.op!r} needs a value (use 'not_exists' to test for none)")
+            raise ValueError(Text("outreach.flow.op_needs_value", op=op))
         elif self.op in _LIST_OPS:
             if not isinstance(self.value, list):
-                raise ValueError(f"op {self.op!r} needs a list value")
+                raise ValueError(Text("outreach.flow.op_needs_list", op=op))
         elif isinstance(self.value, list):
-            raise ValueError(f"op {self.op!r} needs a single value, not a list")
+            raise ValueError(Text("outreach.flow.op_needs_single", op=op))
         elif self.op in _ORDERING_OPS and _as_decimal(self.value) is None:
-            raise ValueError(f"op {self.op!r} needs a number (or a numeric string such as '12.50')")
+            raise ValueError(Text("outreach.flow.op_needs_number", op=op))
         return self
 
 
@@ -312,7 +307,7 @@ _PREDICATE_ADAPTER: TypeAdapter[Predicate] = TypeAdapter(Predicate)
 def _known_event(value: str) -> str:
     if value not in TRIGGER_EVENTS:
         raise ValueError(
-            f"unknown event {value!r}; expected one of: {', '.join(sorted(TRIGGER_EVENTS))}"
+            Text("outreach.flow.unknown_event", event=repr(value), events=sorted(TRIGGER_EVENTS))
         )
     return value
 
@@ -397,7 +392,7 @@ class _Step(BaseModel):
     @classmethod
     def _not_reserved(cls, value: str) -> str:
         if value == END:
-            raise ValueError(f"{END!r} is reserved: it is the branch target that ends a run")
+            raise ValueError(Text("outreach.flow.end_reserved", end=repr(END)))
         return value
 
 
@@ -411,7 +406,7 @@ class WaitStep(_Step):
     @model_validator(mode="after")
     def _one_length(self) -> Self:
         if (self.duration is None) == (self.seconds is None):
-            raise ValueError("a wait step takes exactly one of 'duration' or 'seconds'")
+            raise ValueError(Text("outreach.flow.wait_length"))
         parse_duration(self._length)
         return self
 
@@ -440,7 +435,7 @@ class WaitUntilStep(_Step):
     @classmethod
     def _distinct_days(cls, value: list[int] | None) -> list[int] | None:
         if value is not None and len(set(value)) != len(value):
-            raise ValueError("weekdays must not repeat")
+            raise ValueError(Text("outreach.flow.weekdays_repeat"))
         return value
 
 
@@ -464,26 +459,21 @@ class SendStep(_Step):
         if self.fallback and self.channel != "email":
             # The product rule is "email first; fall back to SMS/WhatsApp": SMS and WhatsApp
             # cost per message and need their own consent, so they never lead a fallback chain.
-            raise ValueError("'fallback' is only allowed on a send step whose channel is email")
+            raise ValueError(Text("outreach.flow.fallback_email_only"))
         if len(set(self.fallback)) != len(self.fallback):
-            raise ValueError("'fallback' channels must not repeat")
+            raise ValueError(Text("outreach.flow.fallback_repeat"))
         if "email" in self.fallback:
-            raise ValueError("'fallback' cannot include email, the step's own channel")
+            raise ValueError(Text("outreach.flow.fallback_email"))
         if self.fallback_after is not None:
             if not self.fallback:
-                raise ValueError("'fallback_after' is only allowed together with 'fallback'")
+                raise ValueError(Text("outreach.flow.fallback_after_alone"))
             parse_duration(self.fallback_after)
         missing = [channel for channel in self.fallback if channel not in self.fallback_templates]
         if missing:
-            raise ValueError(
-                f"'fallback_templates' needs a template for each fallback channel; missing: "
-                f"{', '.join(missing)}"
-            )
+            raise ValueError(Text("outreach.flow.fallback_templates_missing", channels=missing))
         extra = sorted(set(self.fallback_templates) - set(self.fallback))
         if extra:
-            raise ValueError(
-                f"'fallback_templates' names channels not in 'fallback': {', '.join(extra)}"
-            )
+            raise ValueError(Text("outreach.flow.fallback_templates_extra", channels=extra))
         return self
 
     @property
@@ -570,10 +560,10 @@ class Reentry(BaseModel):
     def _seconds_with_cooldown(self) -> Self:
         if self.policy == "cooldown":
             if self.seconds is None:
-                raise ValueError("policy 'cooldown' needs 'seconds'")
+                raise ValueError(Text("outreach.flow.cooldown_needs_seconds"))
             parse_duration(self.seconds)
         elif self.seconds is not None:
-            raise ValueError("'seconds' is only allowed with policy 'cooldown'")
+            raise ValueError(Text("outreach.flow.seconds_without_cooldown"))
         return self
 
 
@@ -596,7 +586,7 @@ class FlowDefinition(BaseModel):
     @classmethod
     def _name_not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("name must not be blank")
+            raise ValueError(Text("outreach.flow.name_blank"))
         return value.strip()
 
     def as_document(self) -> dict[str, Any]:
@@ -615,6 +605,22 @@ _UNION_TAGS: Final = frozenset(
     }
 )
 _ERROR_CODE: Final = "invalid_flow"
+
+FlowError = dict[str, Any]
+"""One problem: ``{"loc": "steps[1].fallback", "step": "email", "message": Text(...)}``; the
+message renders in the reader's language when the error is answered."""
+
+# pydantic's own error types a flow commonly meets, as messages with pydantic's English; any
+# other type keeps pydantic's English text.
+_PYDANTIC_MESSAGES: Final[Mapping[str, str]] = {
+    "missing": "outreach.flow.required",
+    "string_type": "outreach.flow.must_be_text",
+    "int_type": "outreach.flow.must_be_integer",
+    "bool_type": "outreach.flow.must_be_boolean",
+    "invalid_predicate": "outreach.flow.invalid_predicate",
+    "invalid_trigger": "outreach.flow.invalid_trigger",
+    "extra_forbidden": "outreach.flow.unknown_key",
+}
 
 
 def _format_loc(loc: Sequence[int | str]) -> str:
@@ -641,31 +647,58 @@ def _raw_step_id(data: Any, loc: Sequence[int | str]) -> str | None:
     return None
 
 
-def _error(loc: str, message: str, step: str | None = None) -> dict[str, str]:
-    entry = {"loc": loc, "message": message}
+def _error(loc: str, message: Text | str, step: str | None = None) -> FlowError:
+    entry: FlowError = {"loc": loc, "message": message}
     if step is not None:
         entry["step"] = step
     return entry
 
 
-def _pydantic_errors(exc: ValidationError, data: Any) -> list[dict[str, str]]:
-    errors = []
-    for item in exc.errors(include_url=False):
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "invalid_step_type" and isinstance(item["input"], Mapping):
-            message = f"step type {item['input'].get('type')!r} is not valid; {message}"
-        elif item["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling)"
-        errors.append(_error(_format_loc(item["loc"]), message, _raw_step_id(data, item["loc"])))
-    return errors
+def _pydantic_message(item: Any) -> Text | str:
+    kind = item["type"]
+    ctx = item.get("ctx") or {}
+    cause = ctx.get("error")
+    said = reason_of(cause) if isinstance(cause, BaseException) else None
+    if said is not None:
+        return said
+    if kind == "invalid_step_type":
+        message = Text("outreach.flow.invalid_step_type", types=list(_STEP_TYPES))
+        given = item["input"]
+        if isinstance(given, Mapping):
+            return Text(
+                "outreach.flow.step_type_invalid", type=repr(given.get("type")), why=message
+            )
+        return message
+    if kind in _PYDANTIC_MESSAGES:
+        return Text(_PYDANTIC_MESSAGES[kind])
+    if kind == "string_pattern_mismatch" and "pattern" in ctx:
+        return Text("outreach.flow.pattern", pattern=str(ctx["pattern"]))
+    if kind == "greater_than_equal" and "ge" in ctx:
+        return Text("outreach.flow.at_least", limit=str(ctx["ge"]))
+    if kind == "less_than_equal" and "le" in ctx:
+        return Text("outreach.flow.at_most", limit=str(ctx["le"]))
+    return str(item["msg"]).removeprefix("Value error, ")
 
 
-def _raise(errors: list[dict[str, str]]) -> NoReturn:
+def _pydantic_errors(exc: ValidationError, data: Any) -> list[FlowError]:
+    return [
+        _error(_format_loc(item["loc"]), _pydantic_message(item), _raw_step_id(data, item["loc"]))
+        for item in exc.errors(include_url=False)
+    ]
+
+
+def _raise(errors: list[FlowError]) -> NoReturn:
     first = errors[0]
-    where = first["loc"] + (f" (step {first['step']!r})" if "step" in first else "")
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    where: Text | str = first["loc"]
+    if "step" in first:
+        where = Text("outreach.flow.where_step", loc=first["loc"], step=repr(first["step"]))
+    more: Text | str = ""
+    if len(errors) > 1:
+        more = Text("outreach.flow.and_more", count=len(errors) - 1)
     raise BadRequest(
-        f"invalid flow: {where}: {first['message']}{more}", code=_ERROR_CODE, errors=errors
+        Text("outreach.flow.invalid", where=where, why=first["message"], more=more),
+        code=_ERROR_CODE,
+        errors=errors,
     )
 
 
@@ -680,10 +713,10 @@ def _predicate_errors(
     earlier_sends: frozenset[str],
     step: str | None,
     depth: int = 1,
-) -> list[dict[str, str]]:
-    errors: list[dict[str, str]] = []
+) -> list[FlowError]:
+    errors: list[FlowError] = []
     if depth > MAX_PREDICATE_DEPTH:
-        return [_error(loc, f"conditions nest more than {MAX_PREDICATE_DEPTH} deep", step)]
+        return [_error(loc, Text("outreach.flow.nest_too_deep", depth=MAX_PREDICATE_DEPTH), step)]
     match predicate:
         case FieldPredicate(field=path):
             root = path.split(".", 1)[0]
@@ -691,8 +724,9 @@ def _predicate_errors(
                 errors.append(
                     _error(
                         f"{loc}.field",
-                        f"{path!r} is not available: this flow's trigger provides "
-                        f"{', '.join(sorted(roots))}",
+                        Text(
+                            "outreach.flow.field_unavailable", field=repr(path), roots=sorted(roots)
+                        ),
                         step,
                     )
                 )
@@ -701,8 +735,7 @@ def _predicate_errors(
                 errors.append(
                     _error(
                         f"{loc}.message",
-                        f"{target!r} is not an earlier send step; engagement can only be "
-                        "tested on a message this run has already sent",
+                        Text("outreach.flow.not_an_earlier_send", step=repr(target)),
                         step,
                     )
                 )
@@ -739,7 +772,7 @@ def _fact_roots(trigger: EventTrigger | SegmentTrigger) -> frozenset[str]:
     return frozenset(roots)
 
 
-def _unreachable_errors(flow: FlowDefinition, index_of: Mapping[str, int]) -> list[dict[str, str]]:
+def _unreachable_errors(flow: FlowDefinition, index_of: Mapping[str, int]) -> list[FlowError]:
     """Steps no run can reach (after an exit, skipped by every branch): almost always a branch
     pointing at the wrong step, so it is reported rather than saved as dead weight."""
     reachable: set[int] = set()
@@ -754,29 +787,32 @@ def _unreachable_errors(flow: FlowDefinition, index_of: Mapping[str, int]) -> li
         elif not isinstance(step, ExitStep):
             frontier.add(i + 1)
     return [
-        _error(f"steps[{i}]", "no path through the flow reaches this step", step.id)
+        _error(f"steps[{i}]", Text("outreach.flow.unreachable"), step.id)
         for i, step in enumerate(flow.steps)
         if i not in reachable
     ]
 
 
-def _structure_errors(flow: FlowDefinition) -> list[dict[str, str]]:
-    errors: list[dict[str, str]] = []
+def _structure_errors(flow: FlowDefinition) -> list[FlowError]:
+    errors: list[FlowError] = []
     first_index: dict[str, int] = {}
     for i, step in enumerate(flow.steps):
         if step.id in first_index:
             errors.append(
                 _error(
                     f"steps[{i}].id",
-                    f"duplicate step id {step.id!r} "
-                    f"(already used by steps[{first_index[step.id]}])",
+                    Text(
+                        "outreach.flow.duplicate_step",
+                        step=repr(step.id),
+                        first=f"steps[{first_index[step.id]}]",
+                    ),
                     step.id,
                 )
             )
         else:
             first_index[step.id] = i
     if not any(isinstance(step, SendStep) for step in flow.steps):
-        errors.append(_error("steps", "a flow needs at least one send step"))
+        errors.append(_error("steps", Text("outreach.flow.no_send_step")))
 
     roots = _fact_roots(flow.trigger)
     for i, predicate in enumerate(flow.trigger.filters):
@@ -805,7 +841,9 @@ def _structure_errors(flow: FlowDefinition) -> list[dict[str, str]]:
                     errors.append(
                         _error(
                             f"steps[{i}].{key}",
-                            f"{target!r} is not a step id (or {END!r})",
+                            Text(
+                                "outreach.flow.unknown_target", target=repr(target), end=repr(END)
+                            ),
                             step.id,
                         )
                     )
@@ -813,8 +851,11 @@ def _structure_errors(flow: FlowDefinition) -> list[dict[str, str]]:
                     errors.append(
                         _error(
                             f"steps[{i}].{key}",
-                            f"a branch may only jump forward, but {target!r} is steps"
-                            f"[{first_index[target]}]; flows cannot loop",
+                            Text(
+                                "outreach.flow.backward_jump",
+                                target=repr(target),
+                                at=f"steps[{first_index[target]}]",
+                            ),
                             step.id,
                         )
                     )
@@ -830,8 +871,11 @@ def _structure_errors(flow: FlowDefinition) -> list[dict[str, str]]:
             errors.append(
                 _error(
                     f"exit[{i}].match",
-                    f"the trigger {flow.trigger.key!r} has no {rule.match}, so this exit "
-                    "could never match",
+                    Text(
+                        "outreach.flow.exit_trigger_lacks",
+                        trigger=repr(flow.trigger.key),
+                        match=rule.match,
+                    ),
                 )
             )
         carriers = _MATCH_CARRIED_BY.get(rule.match)
@@ -839,7 +883,9 @@ def _structure_errors(flow: FlowDefinition) -> list[dict[str, str]]:
             errors.append(
                 _error(
                     f"exit[{i}].match",
-                    f"{rule.event!r} events carry no {rule.match}, so this exit could never match",
+                    Text(
+                        "outreach.flow.exit_event_lacks", event=repr(rule.event), match=rule.match
+                    ),
                 )
             )
     return errors
@@ -891,10 +937,19 @@ def validate_flow(
             usable = [t for t in versions if t.channel == channel]
             if not usable:
                 has = sorted({t.channel for t in versions})
-                reason = f" (it exists for {', '.join(has)})" if has else ""
-                errors.append(
-                    _error(loc, f"no {channel} template {template_id!r}{reason}", step.id)
+                missing = (
+                    Text(
+                        "outreach.flow.template_only_for",
+                        channel=channel,
+                        template=repr(template_id),
+                        channels=has,
+                    )
+                    if has
+                    else Text(
+                        "outreach.flow.no_template", channel=channel, template=repr(template_id)
+                    )
                 )
+                errors.append(_error(loc, missing, step.id))
                 continue
             for template in usable:
                 if template.purpose != step.purpose:
@@ -903,8 +958,13 @@ def validate_flow(
                     errors.append(
                         _error(
                             loc,
-                            f"template {template_id!r} ({template.locale}) is {template.purpose} "
-                            f"but the step sends {step.purpose}",
+                            Text(
+                                "outreach.flow.template_purpose",
+                                template=repr(template_id),
+                                locale=template.locale,
+                                purpose=template.purpose,
+                                step_purpose=step.purpose,
+                            ),
                             step.id,
                         )
                     )
@@ -914,9 +974,14 @@ def validate_flow(
                     errors.append(
                         _error(
                             loc,
-                            f"template {template_id!r} ({template.locale}): {exc.message} "
-                            f"(trigger {flow.trigger.key!r} provides "
-                            f"{', '.join(sorted(contexts))})",
+                            Text(
+                                "outreach.flow.template_variables",
+                                template=repr(template_id),
+                                locale=template.locale,
+                                why=exc.message,
+                                trigger=repr(flow.trigger.key),
+                                contexts=sorted(contexts),
+                            ),
                             step.id,
                         )
                     )

@@ -45,6 +45,7 @@ from linkstar.errors import BadRequest
 from linkstar.money import is_currency, parse_amount
 from linkstar.outreach.models import Channel, Purpose
 from linkstar.outreach.sms import SmsEncoding, encoding_of
+from linkstar.text import Text, reason_of
 
 __all__ = [
     "ATTACHMENT_TYPES",
@@ -113,6 +114,13 @@ class TemplateError(BadRequest):
     code = "template_invalid"
 
 
+def _either(options: Sequence[str]) -> Text | str:
+    """``".jpg or .jpeg"``, joined the reader's way."""
+    if len(options) == 1:
+        return options[0]
+    return Text("outreach.template.either", options=list(options[:-1]), last=options[-1])
+
+
 # ---------------------------------------------------------------- the template model
 
 
@@ -129,7 +137,7 @@ def normalise_locale(value: str) -> str:
     """
     match = _LOCALE.match(value.strip())
     if not match:
-        raise ValueError(f"not a locale like 'en', 'de-DE' or 'zh-Hant-TW': {value!r}")
+        raise ValueError(Text("outreach.template.not_a_locale", value=repr(value)))
     language, script, region = match.group("language", "script", "region")
     return "-".join(
         part
@@ -228,11 +236,7 @@ class MediaFile(BaseModel):
             or len(value) > _MAX_KEY
             or any(part in ("", ".", "..") or not _KEY_PART.match(part) for part in parts)
         ):
-            raise ValueError(
-                "key must be a path inside your media folder, like 'catalogue/2026.pdf': "
-                "letters, digits and !-_.*'() in parts joined by '/', no '.' or '..' parts, "
-                f"at most {_MAX_KEY} characters"
-            )
+            raise ValueError(Text("outreach.template.media_key", limit=_MAX_KEY))
         return value
 
     @field_validator("content_type")
@@ -252,15 +256,23 @@ class Attachment(MediaFile):
         endings = ATTACHMENT_TYPES.get(self.content_type)
         if endings is None:
             raise ValueError(
-                f"email attachments may be {', '.join(ATTACHMENT_TYPES)}; not {self.content_type!r}"
+                Text(
+                    "outreach.template.attachment_type",
+                    types=list(ATTACHMENT_TYPES),
+                    given=repr(self.content_type),
+                )
             )
         name = self.name
         if _FILENAME_FORBIDDEN.search(name) or not name.strip():
-            raise ValueError("filename must not contain '/', '\\' or control characters")
+            raise ValueError(Text("outreach.template.filename_characters"))
         if not name.lower().endswith(endings):
             raise ValueError(
-                f"a {self.content_type} attachment's file name must end in {' or '.join(endings)}"
-                f"; {name!r} does not"
+                Text(
+                    "outreach.template.attachment_ending",
+                    type=self.content_type,
+                    endings=_either(endings),
+                    name=repr(name),
+                )
             )
         return self
 
@@ -277,7 +289,9 @@ class MmsMedia(MediaFile):
     def _mms_type(cls, value: str) -> str:
         value = value.strip().lower()
         if value not in MMS_MEDIA_TYPES:
-            raise ValueError(f"MMS media may be {', '.join(MMS_MEDIA_TYPES)}; not {value!r}")
+            raise ValueError(
+                Text("outreach.template.mms_type", types=list(MMS_MEDIA_TYPES), given=repr(value))
+            )
         return value
 
     @property
@@ -311,21 +325,21 @@ class Template(BaseModel):
     @model_validator(mode="after")
     def _channel_rules(self) -> Template:
         if not self.body.strip():
-            raise ValueError("body must not be empty")
+            raise ValueError(Text("outreach.template.body_empty"))
         if self.subject is not None and not self.subject.strip():
-            raise ValueError("subject must not be blank; leave it out instead")
+            raise ValueError(Text("outreach.template.subject_blank"))
         if self.channel == "email" and self.subject is None:
-            raise ValueError("subject is required for email templates")
+            raise ValueError(Text("outreach.template.subject_required"))
         if self.channel in ("sms", "whatsapp") and self.subject is not None:
-            raise ValueError(f"{self.channel} templates have no subject")
+            raise ValueError(Text("outreach.template.no_subject", channel=self.channel))
         if self.html is not None and self.channel != "email":
-            raise ValueError("html is only for email templates")
+            raise ValueError(Text("outreach.template.html_email_only"))
         if self.whatsapp_template is not None and self.channel != "whatsapp":
-            raise ValueError("whatsapp_template is only for whatsapp templates")
+            raise ValueError(Text("outreach.template.whatsapp_template_only"))
         if self.attachments and self.channel != "email":
-            raise ValueError("attachments are only for email templates")
+            raise ValueError(Text("outreach.template.attachments_email_only"))
         if self.media and self.channel != "sms":
-            raise ValueError("media is only for sms templates (it makes them MMS)")
+            raise ValueError(Text("outreach.template.media_sms_only"))
         return self
 
     def parts(self) -> dict[Part, str]:
@@ -368,7 +382,7 @@ def fallback_chain(locale: str | None, default_locale: str) -> list[str]:
         default = normalise_locale(default_locale)
     except ValueError as exc:
         raise TemplateError(
-            str(exc), code="template_locale_invalid", locale=default_locale
+            reason_of(exc) or str(exc), code="template_locale_invalid", locale=default_locale
         ) from exc
     requested = _lenient_locale(locale)
     chain = (_truncations(requested) if requested else []) + _truncations(default)
@@ -385,7 +399,11 @@ def pick(templates: Sequence[Template], locale: str | None, default_locale: str)
         if candidate in by_locale:
             return by_locale[candidate]
     raise TemplateError(
-        f"no template for locale {locale!r} or the default {default_locale!r}",
+        Text(
+            "outreach.template.no_locale",
+            locale=repr(locale),
+            default=repr(default_locale),
+        ),
         code="template_locale_missing",
         tried=chain,
         available=sorted(by_locale),
@@ -449,7 +467,7 @@ def _money_filter(amount: Any, currency: Any) -> str:
         return ""
     code = str(currency or "").strip().upper()
     if not is_currency(code):
-        raise ValueError(f"money needs an ISO 4217 currency code, got {currency!r}")
+        raise ValueError(Text("outreach.template.money_currency", currency=repr(currency)))
     value: Decimal = parse_amount(amount, code)
     return f"{code} {value:f}"
 
@@ -472,7 +490,7 @@ def _date_filter(value: Any, time_zone: Any = None) -> str:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    raise TypeError(f"date needs an ISO date or timestamp, got {type(value).__name__}")
+    raise TypeError(Text("outreach.template.date_value", type=type(value).__name__))
 
 
 def _zone(name: Any) -> ZoneInfo | None:
@@ -526,7 +544,7 @@ def _parse(source: str, part: Part) -> nodes.Template:
     for node in tree.find_all(_SCANNED_NODES):
         if type(node) in _FORBIDDEN_NODES:
             raise _syntax_error(
-                f"{{% {_FORBIDDEN_NODES[type(node)]} %}} is not allowed in message templates",
+                Text("outreach.template.tag_not_allowed", tag=_FORBIDDEN_NODES[type(node)]),
                 part,
                 node.lineno,
             )
@@ -534,7 +552,7 @@ def _parse(source: str, part: Part) -> nodes.Template:
         if name is not None and name.startswith("_"):
             # The sandbox refuses these at render time too; saying so at save time is kinder.
             raise _syntax_error(
-                f"attribute {name!r} is not allowed (names starting with '_' are internal)",
+                Text("outreach.template.internal_attribute", name=repr(name)),
                 part,
                 node.lineno,
             )
@@ -555,14 +573,19 @@ def _accessed_name(node: nodes.Node) -> str | None:
 
 
 def _syntax_error(
-    problem: TemplateSyntaxError | str, part: Part, line: int | None = None
+    problem: TemplateSyntaxError | Text, part: Part, line: int | None = None
 ) -> TemplateError:
+    message: Text | str
     if isinstance(problem, TemplateSyntaxError):
+        # jinja2's own sentence, in English: it is not ours to translate.
         message, line = problem.message or str(problem), problem.lineno
     else:
         message = problem
     return TemplateError(
-        f"{part}, line {line}: {message}", code="template_syntax", part=part, line=line
+        Text("outreach.template.syntax", part=part, line=str(line), why=message),
+        code="template_syntax",
+        part=part,
+        line=line,
     )
 
 
@@ -618,7 +641,7 @@ def check_variables(template: Template, contexts: AbstractSet[str]) -> None:
     )
     if missing:
         raise TemplateError(
-            "the template uses variables that are not available here: " + ", ".join(missing),
+            Text("outreach.template.variables_missing", variables=missing),
             code="template_variables_missing",
             missing=missing,
             available=sorted(contexts & CONTEXT_FIELDS.keys()),
@@ -692,7 +715,7 @@ def _render_part(compiled: jinja2.Template, context: Mapping[str, Any], part: Pa
     # absent field, a refused attribute, a bad amount, 1/0) fails this message, not the batch.
     except Exception as exc:
         raise TemplateError(
-            f"{part} could not be rendered: {exc}",
+            Text("outreach.template.not_rendered", part=part, why=reason_of(exc) or str(exc)),
             code="template_render_failed",
             part=part,
             reason=str(exc),
