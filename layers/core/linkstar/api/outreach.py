@@ -28,7 +28,7 @@ from linkstar.api.http import (
 from linkstar.errors import BadRequest, ConcurrentUpdate, Conflict, LinkStarError, NotFound
 from linkstar.store import dynamo
 from linkstar.tenants.models import Role
-from linkstar.text import Text
+from linkstar.text import Text, reason_of
 
 if TYPE_CHECKING:
     # The outreach domain (Jinja, flow models, compliance tables) is imported by the routes
@@ -804,7 +804,7 @@ def put_settings() -> dict:
         try:
             locale = tpl.normalise_locale(settings.default_locale)
         except ValueError as exc:  # raised outside pydantic: not a validation_error by itself
-            raise BadRequest(str(exc), code="invalid_locale") from exc
+            raise BadRequest(reason_of(exc) or str(exc), code="invalid_locale") from exc
         settings = settings.model_copy(update={"default_locale": locale})
     policy.save(who.tenant_id, settings)
     return settings_view(settings)
