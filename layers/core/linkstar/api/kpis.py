@@ -241,13 +241,14 @@ def patch_kpi(kpi_id: str) -> dict[str, Any]:
     bp,
     "/owners/{owner_id}",
     methods=["PUT"],
-    request="OwnerIn",
+    request="linkstar.kpis.service:OwnerIn",
     response="linkstar.kpis.service:Owner",
     auth=Auth.API_KEY,
     tags=["kpis"],
 )
 def put_owner(owner_id: str) -> dict[str, Any]:
-    """Create or replace a KPI owner: a person, team or agency, and how to tell them (admin)."""
+    """Create or replace a KPI owner: a person, team or agency, how to tell them and in which
+    language (admin)."""
     from linkstar.kpis import service
 
     who = principal(bp, Role.ADMIN)

@@ -740,16 +740,6 @@ class AuditLog(BaseModel):
     changes: list[AuditEntry]
 
 
-class OwnerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    kind: Literal["person", "team", "agency"] = "person"
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
-    locale: str | None = Field(default=None, max_length=35)
-
-
 class OwnerList(BaseModel):
     owners: list[Owner]
 

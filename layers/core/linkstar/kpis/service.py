@@ -13,7 +13,8 @@ that contains the last day of the label asked for (today, if that period is in p
 Alerts: the daily schedule scores each KPI for its current period and tells its owner when the
 status moves into ``at_risk`` or ``off_track`` (and records a return to ``on_track``, so the next
 slip is news again): once per change, by a compare-and-set on the last status told, by email
-through LinkStar's notices and as a ``kpi.status_changed`` bus event.
+(and SMS) through LinkStar's notices in the owner's language (``Owner.locale``) and as a
+``kpi.status_changed`` bus event.
 """
 
 from __future__ import annotations
@@ -21,9 +22,16 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from linkstar import ids
 from linkstar.errors import BadRequest, Forbidden, NotFound
@@ -34,7 +42,7 @@ from linkstar.kpis.data import ORDER_SCOPE_KEYS, SCOPE_KEYS, Loader
 from linkstar.store import keys
 from linkstar.store import kpis as store
 from linkstar.tenants.models import Principal, Role
-from linkstar.text import Text
+from linkstar.text import DEFAULT, LOCALES, Refusal, Text, negotiate, use_locale
 
 TREND_PERIODS = 6
 
@@ -114,8 +122,41 @@ class Kpi(BaseModel):
         return formulas.parse(self.formula)
 
 
+def _owner_locale(value: Any) -> Any:
+    """An owner's locale as given: ``en`` or ``zh-CN`` (in any letter case, as language tags
+    are); none given (or ``null``, which older clients send) is English."""
+    if value is None:
+        return DEFAULT
+    if isinstance(value, str):
+        for known in LOCALES:
+            if value.lower() == known.lower():
+                return known
+    shown = repr(value[:35] if isinstance(value, str) else value)
+    raise Refusal(Text("kpi.owner.unknown_locale", value=shown, locales=list(LOCALES)))
+
+
+OwnerLocale = Annotated[
+    Literal["en", "zh-CN"],
+    BeforeValidator(_owner_locale),
+    Field(description="The language the owner's alerts (email and SMS) are written in."),
+]
+
+
+class OwnerIn(BaseModel):
+    """``PUT /owners/{id}``: who the owner is, where they hear of a slip and in which language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["person", "team", "agency"] = "person"
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    locale: OwnerLocale = "en"
+
+
 class Owner(BaseModel):
-    """A person, team or agency KPIs belong to, and where they are told of a slip."""
+    """A person, team or agency KPIs belong to, and where (and in which language) they are told
+    of a slip."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -124,7 +165,14 @@ class Owner(BaseModel):
     kind: Literal["person", "team", "agency"] = "person"
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")  # E.164: SMS notices
-    locale: str | None = Field(default=None, max_length=35)
+    locale: OwnerLocale = "en"
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Owner:
+        """A stored owner. Owners saved before the locale was checked hold none, or whatever
+        was given then (``zh``, ``en-GB``, ``fr``): each reads as the nearest locale alerts are
+        written in, English when none is near."""
+        return cls.model_validate({**doc, "locale": negotiate(doc.get("locale"))})
 
 
 # ---------------------------------------------------------------- metrics in
@@ -308,9 +356,7 @@ def put_owner(who: Principal, owner_id: str, body: dict[str, Any], now: datetime
 
 
 def owners(tenant_id: str) -> dict[str, Owner]:
-    return {
-        doc["owner_id"]: Owner.model_validate(doc) for doc in store.list_docs(tenant_id, "OWNER#")
-    }
+    return {doc["owner_id"]: Owner.from_doc(doc) for doc in store.list_docs(tenant_id, "OWNER#")}
 
 
 # ---------------------------------------------------------------- evaluation
@@ -564,34 +610,67 @@ def check_alerts(tenant_id: str, now: datetime) -> list[dict[str, Any]]:
     return told
 
 
-def _tell_owner(tenant_id: str, owner: Owner, detail: dict[str, Any], now: datetime) -> None:
-    """By email and, when the owner gave a phone, by SMS: one of each per change."""
-    from linkstar import notices
+# The codes each alert status is said with (``kpi.alert.status.*``).
+STATUS_WORDS = {
+    "at_risk": Text("kpi.alert.status.at_risk"),
+    "off_track": Text("kpi.alert.status.off_track"),
+}
 
-    words = {"at_risk": "at risk", "off_track": "off track"}[detail["status"]]
+
+class OwnerAlert(NamedTuple):
+    """An alert as its owner reads it, in their language."""
+
+    subject: str
+    body: str
+    sms: str
+
+
+def owner_alert(detail: dict[str, Any], locale: str) -> OwnerAlert:
+    """The email's subject and body and the SMS telling an owner of ``detail`` (a
+    ``kpi.status_changed`` event's detail) in ``locale``. The KPI's name, the period label and
+    the figures are shown as they are; the SMS is kept to one segment for a KPI name of a
+    typical length (in Chinese, UCS-2: 70 characters)."""
+    status = STATUS_WORDS[detail["status"]]
+    name, period = detail["name"], detail["period"]
     lines = [
-        f"{detail['name']} is {words} for {detail['period']}.",
-        f"Actual so far: {detail['actual']}; projected to period end: {detail['projected']}; "
-        f"target: {detail['target']}; attainment: {detail['attainment']}.",
+        Text("kpi.alert.headline", name=name, status=status, period=period),
+        Text(
+            "kpi.alert.figures",
+            actual=detail["actual"],
+            projected=detail["projected"],
+            target=detail["target"],
+            attainment=detail["attainment"],
+        ),
     ]
     if detail["stale"]:
-        lines.append("Some of its data is stale: check the latest imports.")
+        lines.append(Text("kpi.alert.stale"))
+    with use_locale(locale):
+        return OwnerAlert(
+            subject=str(Text("kpi.alert.subject", name=name, status=status, period=period)),
+            body="\n".join(str(line) for line in lines) + "\n",
+            sms=str(
+                Text(
+                    "kpi.alert.sms",
+                    name=name,
+                    status=status,
+                    period=period,
+                    attainment=detail["attainment"],
+                )
+            ),
+        )
+
+
+def _tell_owner(tenant_id: str, owner: Owner, detail: dict[str, Any], now: datetime) -> None:
+    """By email and, when the owner gave a phone, by SMS, in the owner's language: one of each
+    per change."""
+    from linkstar import notices
+
+    alert = owner_alert(detail, owner.locale)
     key = f"kpi|{tenant_id}|{detail['kpi_id']}|{detail['period']}|{detail['status']}|{now.date()}"
     if owner.email:
-        notices.send_email(
-            owner.email,
-            key,
-            f"KPI {words}: {detail['name']} ({detail['period']})",
-            "\n".join(lines) + "\n",
-            "kpi_owner",
-            now,
-        )
+        notices.send_email(owner.email, key, alert.subject, alert.body, "kpi_owner", now)
     if owner.phone:
-        text = (
-            f"LinkStar: {detail['name']} is {words} for {detail['period']} "
-            f"(attainment {detail['attainment']})."
-        )
-        notices.send_sms(owner.phone, key, text, "kpi_owner", now)
+        notices.send_sms(owner.phone, key, alert.sms, "kpi_owner", now)
 
 
 def check_all(now: datetime) -> dict[str, int]:
