@@ -66,7 +66,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from linkstar import money
 from linkstar.billing.plans import (
     CHANNELS,
-    UNIT_NAMES,
     WHATSAPP_CATEGORIES,
     Channel,
     ChannelPlan,
@@ -79,7 +78,7 @@ from linkstar.billing.plans import (
     month_bounds,
 )
 from linkstar.text import DEFAULT as DEFAULT_LOCALE
-from linkstar.text import Text
+from linkstar.text import Sentence, Text
 
 PROVIDER_COST_PER_THOUSAND: dict[str, dict[str, Decimal]] = {
     "email": {"USD": Decimal("0.10"), "CNY": Decimal("0.72")},  # SES list price; CNY at 7.2
@@ -89,14 +88,9 @@ PROVIDER_COST_PER_THOUSAND: dict[str, dict[str, Decimal]] = {
 operator constant, independent of any plan; rate-card channels carry it on each row."""
 
 SEND = "send"
-CHANNEL_LABELS: dict[str, str] = {
-    "email": "Email",
-    "sms": "SMS",
-    "whatsapp": "WhatsApp",
-    "in_app": "In-app",
-}
 
-# How a channel and its unit are named in sentences the seller reads (alerts, unpriced notes).
+# How a channel and its unit are named in sentences the seller reads (alerts, unpriced notes,
+# invoice lines).
 CHANNEL_TEXT: dict[str, str] = {
     "email": "billing.channel_email",
     "sms": "billing.channel_sms",
@@ -151,7 +145,10 @@ class InvoiceLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     line_type: LineType
-    description: str
+    # A message (rendered in the reader's language when shown, kept as the message when stored
+    # with ``context=text.STORED``); a recurring fee's is the plan author's own words, and an
+    # invoice closed before lines were messages holds its English.
+    description: Sentence
     channel: str = ""
     country: str = ""
     category: str = ""
@@ -217,16 +214,22 @@ class Invoice(BaseModel):
             row = line.model_dump()
             row["currency"] = self.currency
             writer.writerow(["" if row[c] is None else str(row[c]) for c in _CSV_COLUMNS])
-        totals = [("subtotal", "", "Subtotal", self.subtotal)]
+        totals = [("subtotal", "", Text("billing.invoice.subtotal"), self.subtotal)]
         totals += [
-            ("credit", c.credit_id, f"Credit {c.credit_id}", -c.applied) for c in self.credits
+            (
+                "credit",
+                c.credit_id,
+                Text("billing.invoice.credit", credit_id=c.credit_id),
+                -c.applied,
+            )
+            for c in self.credits
         ]
-        totals.append(("total", "", "Total", self.total))
+        totals.append(("total", "", Text("billing.invoice.total"), self.total))
         for line_type, code, description, amount in totals:
             values = {
                 "line_type": line_type,
                 "code": code,
-                "description": description,
+                "description": str(description),
                 "amount": str(amount),
                 "currency": self.currency,
             }
@@ -387,7 +390,7 @@ def fee_lines(plan: Plan, fees: Sequence[RecurringFee] | None = None) -> list[In
         lines.append(
             InvoiceLine(
                 line_type="base_fee",
-                description="Base fee",
+                description=Text("billing.invoice.base_fee"),
                 code="base_fee",
                 units=1,
                 unit_price=plan.base_fee,
@@ -395,10 +398,18 @@ def fee_lines(plan: Plan, fees: Sequence[RecurringFee] | None = None) -> list[In
             )
         )
     for fee in plan.recurring_fees if fees is None else fees:
+        # The fee's description is the plan author's words, shown as written in every language.
+        described: Text | str = fee.description
+        if fee.quantity != 1:
+            described = Text(
+                "billing.invoice.recurring_fee_quantity",
+                description=fee.description,
+                quantity=str(fee.quantity),
+            )
         lines.append(
             InvoiceLine(
                 line_type="recurring_fee",
-                description=fee.description + (f" x {fee.quantity}" if fee.quantity != 1 else ""),
+                description=described,
                 code=fee.code,
                 units=fee.quantity,
                 unit_price=fee.amount,
@@ -851,19 +862,46 @@ def _usage_line(
         exact = overage * per_thousand / 1000
     else:
         exact = Decimal(0)
+    # Numbers are formatted here, as the English has always shown them ("1,000"), so a stored
+    # line renders the same figures in every language.
     where = _where(channel, country, category)
-    unit = UNIT_NAMES[channel]
+    unit = Text(UNIT_TEXT[channel])
     if tier is not None:
-        detail = f"tier {tier[0]}, {overage:,} {unit} at {per_thousand} per 1,000"
+        described = Text(
+            "billing.invoice.usage_tier",
+            where=where,
+            tier=str(tier[0]),
+            units=f"{overage:,}",
+            unit=unit,
+            per_thousand=str(per_thousand),
+        )
     elif unit_price is not None:
-        detail = f"{units:,} {unit}, {included:,} included, {overage:,} at {unit_price}"
+        described = Text(
+            "billing.invoice.usage_priced",
+            where=where,
+            units=f"{units:,}",
+            unit=unit,
+            included=f"{included:,}",
+            overage=f"{overage:,}",
+            unit_price=str(unit_price),
+        )
     elif reason is not None:
-        detail = f"{units:,} {unit}, {included:,} included, {overage:,} not priced ({reason})"
+        described = Text(
+            "billing.invoice.usage_unpriced",
+            where=where,
+            units=f"{units:,}",
+            unit=unit,
+            included=f"{included:,}",
+            overage=f"{overage:,}",
+            reason=reason,
+        )
     else:
-        detail = f"{included:,} {unit} included"
+        described = Text(
+            "billing.invoice.usage_included", where=where, included=f"{included:,}", unit=unit
+        )
     return InvoiceLine(
         line_type="usage",
-        description=f"{where}: {detail}",
+        description=described,
         channel=channel,
         country=country,
         category=category,
@@ -889,10 +927,25 @@ def _surcharge_line(
     elif price is None:
         reason = f"no_surcharge:{kind}"
     where = _where(channel, country, category)
-    detail = f"{units:,} at {price}" if price is not None else f"{units:,} not priced ({reason})"
+    if price is not None:
+        described = Text(
+            "billing.invoice.surcharge",
+            where=where,
+            kind=kind,
+            units=f"{units:,}",
+            unit_price=str(price),
+        )
+    else:
+        described = Text(
+            "billing.invoice.surcharge_unpriced",
+            where=where,
+            kind=kind,
+            units=f"{units:,}",
+            reason=reason or "",
+        )
     return InvoiceLine(
         line_type="surcharge",
-        description=f"{where}, {kind} surcharge: {detail}",
+        description=described,
         channel=channel,
         country=country,
         category=category,
@@ -906,9 +959,21 @@ def _surcharge_line(
     )
 
 
-def _where(channel: str, country: str, category: str) -> str:
-    label = CHANNEL_LABELS[channel] + (f" {category}" if category else "")
-    return f"{label} to {country}" if country else label
+def _where(channel: str, country: str, category: str) -> Text:
+    """Which sends a line is for: the channel, its WhatsApp category, where they went."""
+    name = Text(CHANNEL_TEXT[channel])
+    if category and country:
+        return Text(
+            "billing.invoice.channel_category_to_country",
+            channel=name,
+            category=category,
+            country=country,
+        )
+    if category:
+        return Text("billing.invoice.channel_category", channel=name, category=category)
+    if country:
+        return Text("billing.invoice.channel_to_country", channel=name, country=country)
+    return name
 
 
 def _line_order(line: InvoiceLine) -> tuple[int, str, str, int, str, int]:

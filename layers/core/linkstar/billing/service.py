@@ -30,7 +30,7 @@ from linkstar.store import billing as store
 from linkstar.store import dynamo
 from linkstar.store import tenants as tenant_repo
 from linkstar.text import DEFAULT as DEFAULT_LOCALE
-from linkstar.text import Text
+from linkstar.text import STORED, Text
 
 logger = logging.getLogger(__name__)
 
@@ -266,11 +266,13 @@ def close_month(tenant_id: str, month: str, now: datetime) -> dict[str, Any]:
         if again is not None:
             return again
         raise
-    return doc
+    return store.readable_invoice(doc)
 
 
 def invoice_doc(tenant_id: str, month: str, invoice: Any, now: datetime) -> dict[str, Any]:
-    doc = invoice.model_dump(mode="json")
+    """The invoice as it is frozen: each line's description kept as its message, so that the
+    invoice is read later in its reader's language (whoever's request closed the month)."""
+    doc = invoice.model_dump(mode="json", context=STORED)
     doc.update(
         invoice_id=invoice_id(tenant_id, month),
         tenant_id=tenant_id,

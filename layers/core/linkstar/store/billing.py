@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from linkstar.store import dynamo, keys
+from linkstar.text import load as load_sentence
 
 COUNTER_PREFIX = "u|"  # counter attributes: u|<channel>|<country>|<category>|<kind>
 
@@ -251,12 +252,22 @@ def drop_hold(tenant_id: str, message_id: str) -> None:
 
 def load_invoice(tenant_id: str, month: str) -> dict[str, Any] | None:
     item = dynamo.get(keys.invoice(tenant_id, month), consistent=True)
-    return json.loads(item["doc"]) if item else None
+    return readable_invoice(json.loads(item["doc"])) if item else None
 
 
 def list_invoices(tenant_id: str) -> list[dict[str, Any]]:
     items = dynamo.query_all("pk", keys.invoices(tenant_id), forward=False)
-    return [json.loads(item["doc"]) for item in items]
+    return [readable_invoice(json.loads(item["doc"])) for item in items]
+
+
+def readable_invoice(doc: dict[str, Any]) -> dict[str, Any]:
+    """A frozen invoice's document with each line's description back as a sentence to render:
+    the stored message (``Text.dump()``), or the English of an invoice closed before lines were
+    messages, as it is."""
+    for line in doc.get("lines") or []:
+        if "description" in line:
+            line["description"] = load_sentence(line["description"])
+    return doc
 
 
 def credit_balances(tenant_id: str) -> tuple[dict[str, Decimal] | None, int]:
