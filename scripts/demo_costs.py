@@ -320,6 +320,14 @@ def _check_sums(call: Caller, key: str, period: str, costs: Mapping[str, Any]) -
         rows.append(["profit (CM3)", example["profit"], ""])
         print(table([example["platform"] + " " + example["market"], example["currency"], "how"],
                     rows, "lrl"))  # fmt: skip
+        # The same order as a Chinese seller's console reads it: the API writes its sentences in
+        # the language asked for.
+        chinese = call("GET", f"/orders/{example['order_id']}/profit", key, language="zh-CN")
+        print("\n  The same workings in Chinese (Accept-Language: zh-CN)")
+        for name in COMPONENTS:
+            how = chinese["details"].get(name, {}).get("how", "")
+            if how:
+                print(f"    {name:<12} {how[:70]}")
     failed = []
     for total in costs["total"]:
         cur = total["currency"]

@@ -92,14 +92,20 @@ class Caller:
         token: str,
         body: Any = None,
         content_type: str = "application/json",
+        language: str = "en",
     ) -> Any:
-        """The JSON answer; ``body`` goes as JSON, or as it is with another content type."""
+        """The JSON answer; ``body`` goes as JSON, or as it is with another content type; the
+        API's sentences in ``language`` (``Accept-Language``)."""
         if body is not None and content_type == "application/json":
             body = json.dumps(body)
         response = self.session.request(
             method,
             self.base + path,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": content_type,
+                "Accept-Language": language,
+            },
             data=None if body is None else body.encode() if isinstance(body, str) else body,
             timeout=120,
         )

@@ -221,3 +221,18 @@ def test_a_missing_rate_reason_renders_in_either_language() -> None:
     reason = caught.value.reason  # type: ignore[attr-defined]
     assert str(reason).startswith("no EUR→USD rate on 2026-03-02")
     assert reason.render("zh-CN") == "2026-03-02 及之前 7 天内没有 EUR→USD 的汇率（正向或反向均无）"
+
+
+def test_a_tax_named_by_the_tenant_reads_as_named_and_an_unnamed_one_is_translated() -> None:
+    # Given the DE rule without the tenant's "VAT" label (the model's default label)
+    body = {**MODEL_BODY, "taxes": [{**MODEL_BODY["taxes"][0]}]}
+    del body["taxes"][0]["label"]
+    unnamed = CostModel.model_validate(body)
+    with text.use_locale("zh-CN"):
+        chinese = profit(facts(**DE_ORDER), unnamed, FX)
+        named = profit(facts(**DE_ORDER), MODEL, FX)
+    english = profit(facts(**DE_ORDER), unnamed, FX)
+    # Then our word is translated, the tenant's is kept
+    assert chinese.details["taxes"].how.startswith("19.00 EUR 税（19%）")
+    assert named.details["taxes"].how.startswith("19.00 EUR VAT（19%）")
+    assert english.details["taxes"].how.startswith("19.00 EUR tax (19%)")

@@ -81,6 +81,9 @@ minor units would exceed (``GET /orders/{id}/profit`` answered 500 on a unit cos
 MAX_SKUS = 20_000
 """The most SKUs one cost model prices (the body stays a few MB at most)."""
 
+TAX_LABEL_DEFAULT = "tax"
+"""A tax rule's label when the tenant names none: shown translated, where "VAT" is shown as is."""
+
 
 def currency_code(value: str) -> str:
     """``value`` as an ISO 4217 code (stripped, upper case); ``ValueError`` when it is not one."""
@@ -245,7 +248,7 @@ class TaxRule(_Model):
     prices_include_tax: bool
     marketplace_facilitator: bool = False
     shipping_taxable: bool = True
-    label: str = Field(default="tax", min_length=1, max_length=40)  # "VAT", "GST", "sales tax"
+    label: str = Field(default=TAX_LABEL_DEFAULT, min_length=1, max_length=40)  # "VAT", "GST"
 
 
 class DutyRule(_Model):

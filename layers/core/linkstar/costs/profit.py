@@ -96,6 +96,7 @@ from linkstar import money
 from linkstar.costs.fx import FxTable, MissingRate, RateQuote
 from linkstar.costs.model import (
     COMPONENTS,
+    TAX_LABEL_DEFAULT,
     Component,
     CostModel,
     Country,
@@ -691,8 +692,10 @@ def _taxes(
         return _missing(Text(code, market=facts.market))
     if sales.includes_tax is None:
         return _missing(Text("cost.missing.tax_inclusion_unknown", market=facts.market))
-    # A label the tenant chose ("VAT", "GST") is shown as written; ours is translated.
-    label: Text | str = rule.label if rule is not None else Text("cost.word.tax")
+    # A label the tenant chose ("VAT", "GST") is shown as written; ours (none given, or the
+    # model's default) is translated.
+    chosen = rule is not None and rule.label != TAX_LABEL_DEFAULT
+    label: Text | str = rule.label if chosen and rule is not None else Text("cost.word.tax")
     amount = _money(sales.tax, facts.currency)
     carried = (
         Text("cost.how.tax_carried_at", amount=amount, label=label, rate=_pct(rule.rate))
