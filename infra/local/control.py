@@ -220,7 +220,10 @@ def down(state: Path | None = None, timeout: float = STOP_TIMEOUT_SECONDS) -> bo
         left = _wait_gone(left, 3.0)
     if left:
         _signal_all(left, signal.SIGKILL)
-        _wait_gone(left, 3.0)
+        # A killed process can't refuse, but on a loaded machine it may take seconds to be gone
+        # (its memory torn down, its parent killed too): wait for that, not a fixed 3 s, so that
+        # "down" returning means nothing of the stack runs.
+        _wait_gone(left, timeout)
     # clock.json: how far the stopped stack's clock had been moved; the next one starts anew.
     for name in ("stack.json", "deployment.json", "supervisor.pid", "clock.json"):
         (state / name).unlink(missing_ok=True)
