@@ -392,6 +392,34 @@ def test_quota_alerts_fire_once_each_as_an_event_and_an_email_to_the_billing_con
     assert lines(usage(stack, seller)) == {("email", "ZZ"): (5, 3, 2, "0.00")}
 
 
+def test_billing_contacts_read_alerts_in_the_plans_alert_language(stack: Stack) -> None:
+    # Given a plan whose alerts go to a contact in Chinese
+    seller = new_seller(stack, "Alerted in Chinese")
+    put_plan(stack, seller, plan(alert_emails=["caiwu@alerted.example"], alert_locale="zh-CN"))
+    send_flow(stack, seller, "email", "Welcome", "transactional")
+    emails_before = len(moto_outbox.sent_emails())
+    with pipeline(stack) as (run, _):
+        # When the included emails run out
+        for i in range(3):
+            subscribe(stack, seller, 1, f"zh-alert{i}-")
+            run.run()
+    # Then the contact's alerts are written in Chinese, subject and body
+    sent = [
+        e
+        for e in moto_outbox.sent_emails()[emails_before:]
+        if "caiwu@alerted.example" in e.destinations
+    ]
+    assert sorted(e.subject for e in sent) == [
+        f"LinkStar 用量提醒（{MONTH}）：quota:email:100",
+        f"LinkStar 用量提醒（{MONTH}）：quota:email:80",
+    ]
+    assert all("月份：" in (e.text or "") and "used in" not in (e.text or "") for e in sent)
+    # and the plan says its alert language back; anything but en or zh-CN is refused
+    assert body(call(stack, "GET", "/plan", seller.api_key))["plan"]["alert_locale"] == "zh-CN"
+    refused = call(stack, "PUT", "/plan", seller.api_key, plan(alert_locale="fr"))
+    assert refused.status_code == 400
+
+
 # ---------------------------------------------------------------- plans and invoices
 
 

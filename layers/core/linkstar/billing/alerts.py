@@ -11,6 +11,7 @@ from linkstar import ids, notices, text
 from linkstar.billing import plans
 from linkstar.orders.state import DomainEvent
 from linkstar.store import dynamo, outbox
+from linkstar.text import Text
 
 EVENT_TYPE = "billing.usage_alert"
 
@@ -62,27 +63,41 @@ def view(alert: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def deliver(tenant_id: str, plan: plans.Plan, alert: dict[str, Any], now: datetime) -> None:
+def deliver(
+    tenant_id: str, plan: plans.Plan, alert: dict[str, Any], now: datetime, said: Any = None
+) -> None:
+    """The bus event (its ``message`` English, for machines) and an email to each billing
+    contact in the plan's ``alert_locale``; ``said`` is the alert's message (a ``Text.dump()``)."""
     event = DomainEvent(
         ids.event_id(tenant_id, "usage_alert", f"{alert['month']}#{alert['key']}"),
         EVENT_TYPE,
         alert,
     )
     dynamo.transact(outbox.event_ops(tenant_id, [event], now.isoformat()))
+    sentence = text.load(said) or alert["message"]
     for address in plan.alert_emails:
-        _email(tenant_id, address, alert, now)
+        _email(tenant_id, address, alert, sentence, plan.alert_locale, now)
 
 
-def _email(tenant_id: str, address: str, alert: dict[str, Any], now: datetime) -> None:
+def _email(
+    tenant_id: str,
+    address: str,
+    alert: dict[str, Any],
+    said: text.Text | str,
+    locale: str,
+    now: datetime,
+) -> None:
+    # The billing contacts read the plan's alert language, whoever's request fired the alert.
+    with text.use_locale(locale):
+        subject = str(Text("billing.alert_email.subject", month=alert["month"], key=alert["key"]))
+        body = str(
+            Text("billing.alert_email.body", message=said, tenant=tenant_id, month=alert["month"])
+        )
     notices.send_email(
         address,
         f"usage|{tenant_id}|{alert['month']}|{alert['key']}",
-        f"LinkStar usage alert for {alert['month']}: {alert['key']}",
-        (
-            f"{alert['message']}\n\n"
-            f"Tenant: {tenant_id}\nMonth: {alert['month']}\n"
-            "See GET /usage for the lines and the forecast to month end.\n"
-        ),
+        subject,
+        body,
         "billing_contact",
         now,
     )

@@ -293,6 +293,9 @@ class Plan(BaseModel):
     hard_cap: bool = False  # True: sends are held once spend reaches spend_limit
     alert_thresholds: list[int] = Field(default_factory=lambda: [80, 100])
     alert_emails: list[str] = Field(default_factory=list, max_length=10)  # billing contacts
+    alert_locale: Literal["en", "zh-CN"] = Field(
+        default="en", description="the language of the alert emails to alert_emails"
+    )
 
     @field_validator("effective_from")
     @classmethod

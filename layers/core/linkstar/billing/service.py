@@ -227,7 +227,7 @@ def check_alerts(tenant_id: str, month: str, now: datetime) -> list[dict[str, An
             continue
         detail = alerts.detail(tenant_id, month, plan, threshold, now)
         if store.fire_alert(tenant_id, month, threshold.key, detail, alerts.crossed(threshold)):
-            alerts.deliver(tenant_id, plan, detail, now)
+            alerts.deliver(tenant_id, plan, detail, now, said=threshold.message_text)
             fired.append(detail)
     return fired
 
