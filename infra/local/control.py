@@ -105,9 +105,10 @@ def processes_of(state: Path) -> set[int]:
 
 
 def alive(pids: Iterable[int]) -> set[int]:
-    """Which of ``pids`` are still running (a zombie does not count)."""
-    table = _processes()
-    return {pid for pid in pids if pid in table and not table[pid].zombie}
+    """Which of ``pids`` are local-stack processes still running (a zombie does not count).
+    A pid alone is not enough: with Linux's default pid_max of 32768 a busy machine hands a
+    stopped process's pid to another within seconds, which is not the stack still running."""
+    return _ours(pids)
 
 
 def _signal_all(pids: Iterable[int], sig: signal.Signals) -> None:
