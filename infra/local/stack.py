@@ -746,3 +746,12 @@ def _reconcile_bucket(s3: BaseClient, bucket: str, props: Mapping[str, Any]) -> 
         s3.put_bucket_versioning(
             Bucket=bucket, VersioningConfiguration={"Status": versioning["Status"]}
         )
+    cors = props.get("CorsConfiguration")
+    if cors:
+        # CloudFormation names three of a rule's keys differently from S3's API.
+        renamed = {"Id": "ID", "MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders"}
+        rules = [
+            {renamed.get(k, k): int(v) if k == "MaxAge" else v for k, v in rule.items()}
+            for rule in cors["CorsRules"]
+        ]
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})

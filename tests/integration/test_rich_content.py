@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -71,6 +72,12 @@ def put_media(stack: Stack, seller: Seller, key: str, data: bytes, content_type:
         Body=data,
         ContentType=content_type,
     )
+
+
+def delete_media(stack: Stack, seller: Seller, key: str) -> None:
+    """The seller deletes a file from their folder."""
+    deleted = call(stack, "DELETE", f"/media/{quote(key, safe='')}", seller.api_key)
+    assert deleted.status_code == 204, deleted.body
 
 
 def one_step_flow(stack: Stack, seller: Seller, template: dict[str, Any]) -> None:
@@ -189,10 +196,13 @@ def test_an_email_attachment_is_delivered_and_metered_once_however_often_it_is_a
 def test_an_attachment_missing_from_the_folder_fails_the_email_and_bills_nothing(
     stack: Stack,
 ) -> None:
-    # Given the template but no file uploaded
+    # Given the template, saved while its file was there (a save checks that it is), and the
+    # file deleted since
     seller = new_seller(stack, "Forgetful")
     put_plan(stack, seller, plan())
+    put_media(stack, seller, "terms/2026.pdf", PDF, "application/pdf")
     one_step_flow(stack, seller, TERMS_EMAIL)
+    delete_media(stack, seller, "terms/2026.pdf")
     since = len(moto_outbox.sent_emails())
     with pipeline(stack) as (run, _):
         # When a contact subscribes
@@ -213,7 +223,17 @@ def test_another_tenants_file_cannot_be_attached(stack: Stack) -> None:
     put_media(stack, owner, "terms/2026.pdf", PDF, "application/pdf")
     thief = new_seller(stack, "Thief")
     put_plan(stack, thief, plan())
+    # Then the template is refused when saved: the key is looked up in the thief's own folder
+    template = TERMS_EMAIL | {"locale": "en", "purpose": "transactional"}
+    refused = call(stack, "POST", "/templates", thief.api_key, template)
+    assert (refused.status_code, json.loads(refused.body)["code"]) == (
+        400,
+        "template_media_not_found",
+    )
+    # And once saved with a file of their own, since deleted, the send looks in their folder too
+    put_media(stack, thief, "terms/2026.pdf", PDF, "application/pdf")
     one_step_flow(stack, thief, TERMS_EMAIL)
+    delete_media(stack, thief, "terms/2026.pdf")
     # And a key that tries to climb into the owner's folder is refused when saved
     climbing = TERMS_EMAIL | {
         "template_id": "welcome.climb",

@@ -263,6 +263,16 @@ def test_raw_deliveries_bucket_is_private_encrypted_and_expires(deployed: Deploy
     assert rule["Expiration"]["Days"] == 30
 
 
+def test_the_media_bucket_lets_a_browser_post_an_upload(deployed: DeployedStack) -> None:
+    # moto ignores a bucket's CorsConfiguration in CloudFormation; the local stack applies it
+    (rule,) = client("s3").get_bucket_cors(Bucket=deployed.resources["MediaBucket"])["CORSRules"]
+
+    assert rule["AllowedMethods"] == ["POST"]
+    assert rule["AllowedOrigins"] == ["*"]
+    assert rule["MaxAgeSeconds"] == 3000
+    assert rule["ID"] == "presigned-post-uploads"
+
+
 def test_functions_get_resolved_environment_and_the_core_layer(
     deployed: DeployedStack, template: LocalTemplate
 ) -> None:

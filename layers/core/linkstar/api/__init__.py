@@ -16,6 +16,7 @@ def register(app: Chalice) -> None:
         customers,
         funnel,
         kpis,
+        media,
         orders,
         outreach,
         outreach_public,
@@ -26,7 +27,8 @@ def register(app: Chalice) -> None:
         webhooks,
     )
 
-    modules = [webhooks, tenants, stores, orders, customers, reports, admin, outreach, billing]
+    modules = [webhooks, tenants, stores, orders, customers, reports, admin, outreach, media]
+    modules.append(billing)
     modules += [kpis, funnel, costs, settlements, cost_actuals]
     modules.append(console)  # the seller console: its page and static assets
     for module in (*modules, outreach_public):

@@ -336,11 +336,19 @@ def _templates(tenant_id: str) -> dict[str, list[tpl.Template]]:
     tags=["outreach"],
 )
 def put_template() -> dict:
-    """Save a template for one channel and locale (manager)."""
+    """Save a template for one channel and locale (manager). The files it attaches or sends as
+    MMS must be in your media folder already (`POST /media/uploads`), of the declared type and
+    within their channel's size limit."""
     from linkstar.outreach import templates as tpl
 
     who = principal(bp, Role.MANAGER)
     template = tpl.Template.model_validate(json_object(bp))
+    if template.attachments or template.media:
+        from linkstar.outreach.providers import media
+
+        # The files must be uploaded first (POST /media/uploads): a template naming a file
+        # that isn't there, or can't be sent, would only fail its messages later.
+        media.check_template_files(who.tenant_id, template)
     _save_template(who.tenant_id, template)
     return template.model_dump(mode="json")
 

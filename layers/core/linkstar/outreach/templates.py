@@ -18,7 +18,12 @@ folder by a ``key`` *relative to that folder* (``catalogue/2026.pdf``); the tena
 front only when the file is read (``linkstar.outreach.providers.media``), so no template can
 name another tenant's file. What can be checked without reading the file is checked here: the
 key's shape, the content type (and that an attachment's file name ends as that type does), and
-how many files. Sizes are checked when the file is read, before it is sent.
+how many files. When a template is saved through the API each file is also looked up in the
+folder (``linkstar.outreach.providers.media.check_template_files``) and judged here
+(:func:`stored_file_problem`, :func:`attachments_problem`): it must be there, stored as the type
+the template declares, within its limit. Sizes are checked again when the file is read, before
+it is sent (a file may be replaced after the template is saved). The same limits decide what
+may be uploaded at all (:func:`upload_limit`).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,6 +61,7 @@ __all__ = [
     "Attachment",
     "Channel",
     "MediaFile",
+    "MediaProblem",
     "MmsMedia",
     "Purpose",
     "Rendered",
@@ -63,12 +69,16 @@ __all__ = [
     "TemplateError",
     "WhatsAppTemplate",
     "add_utm",
+    "attachments_problem",
     "check_variables",
     "fallback_chain",
+    "media_type",
     "normalise_locale",
     "pick",
     "referenced_variables",
     "render",
+    "stored_file_problem",
+    "upload_limit",
     "validate",
 ]
 
@@ -297,6 +307,69 @@ class MmsMedia(MediaFile):
     @property
     def size_limit(self) -> int:
         return MMS_MEDIA_TYPES[self.content_type]
+
+
+def upload_limit(content_type: str) -> int | None:
+    """The most bytes a file of ``content_type`` may have to be sendable by some channel: as an
+    email attachment (all of an email's attachments together) or as an MMS file; ``None`` when no
+    channel sends that type."""
+    kind = media_type(content_type)
+    limits = [MAX_ATTACHMENT_BYTES] if kind in ATTACHMENT_TYPES else []
+    if kind in MMS_MEDIA_TYPES:
+        limits.append(MMS_MEDIA_TYPES[kind])
+    return max(limits) if limits else None
+
+
+def media_type(content_type: str) -> str:
+    """``"Text/Plain; charset=utf-8"`` -> ``"text/plain"``: a stored file's type as compared."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+class MediaProblem(NamedTuple):
+    """What is wrong with a template's stored file: a machine-readable ``code`` and the reason."""
+
+    code: str
+    reason: Text
+
+
+def stored_file_problem(file: MediaFile, content_type: str, size: int) -> MediaProblem | None:
+    """Why the file a template names, found stored as ``content_type`` with ``size`` bytes,
+    can't be sent as the template declares it; ``None`` when it can."""
+    stored = media_type(content_type)
+    if stored != file.content_type:
+        return MediaProblem(
+            "template_media_type_mismatch",
+            Text(
+                "outreach.template.media_stored_type",
+                key=file.key,
+                stored=stored or "—",
+                declared=file.content_type,
+            ),
+        )
+    limit = file.size_limit if isinstance(file, MmsMedia) else MAX_ATTACHMENT_BYTES
+    if size > limit:
+        return MediaProblem(
+            "template_media_too_large",
+            Text("outreach.template.media_stored_size", key=file.key, size=size, limit=limit),
+        )
+    return None
+
+
+def attachments_problem(sizes: Sequence[tuple[str, int]]) -> MediaProblem | None:
+    """Why an email's attachments (``(key, bytes)`` each, as the email carries them) can't go
+    out together; ``None`` when they can."""
+    total = sum(size for _, size in sizes)
+    if total > MAX_ATTACHMENT_BYTES:
+        return MediaProblem(
+            "template_media_too_large",
+            Text(
+                "outreach.template.attachments_total",
+                keys=list(dict.fromkeys(key for key, _ in sizes)),
+                size=total,
+                limit=MAX_ATTACHMENT_BYTES,
+            ),
+        )
+    return None
 
 
 class Template(BaseModel):
