@@ -30,9 +30,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Union
-
-from pydantic import PlainSerializer, PlainValidator, SerializationInfo, WithJsonSchema
+from typing import Any, Union
 
 LOCALES = ("en", "zh-CN")
 DEFAULT = "en"
@@ -194,38 +192,13 @@ def render(value: Any) -> Any:
     return value
 
 
-# ---------------------------------------------------------------- on models
+# ---------------------------------------------------------------- stored and refused
 
 
-# The serialisation context that keeps sentences as messages (``model_dump_json(context=STORED)``):
-# what is written to a table item, so that it is rendered in its reader's language when read.
+# The serialisation context that keeps sentences as messages (``model_dump_json(context=STORED)``
+# of a model with :data:`linkstar.sentence.Sentence` fields): what is written to a table item, so
+# that it is rendered in its reader's language when read.
 STORED = {"stored": True}
-
-
-def _validate_sentence(value: Any) -> Text | str:
-    loaded = load(value)
-    if loaded is None:
-        raise ValueError("a sentence is required")
-    return loaded
-
-
-def _serialize_sentence(value: Text | str, info: SerializationInfo) -> Any:
-    if not isinstance(value, Text):
-        return value
-    if isinstance(info.context, dict) and info.context.get("stored"):
-        return value.dump()
-    return value.render() if info.mode == "json" else value
-
-
-Sentence = Annotated[
-    Text | str,
-    PlainValidator(_validate_sentence),
-    PlainSerializer(_serialize_sentence),
-    WithJsonSchema({"type": "string"}),
-]
-"""A model field holding a sentence: a :class:`Text`, or a plain string (another module's
-reason, or English stored before messages existed). Dumped as JSON it is rendered in the locale in
-use (a response says ``string``); dumped with :data:`STORED` it is the message itself."""
 
 
 class Refusal(ValueError):

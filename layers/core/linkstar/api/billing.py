@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from linkstar import clock
 from linkstar.api.auth import principal, require_admin
@@ -149,26 +149,6 @@ def export_usage() -> Response:
     return _csv_response(out.getvalue(), f"usage-{month}.csv")
 
 
-class UsageAlertView(BaseModel):
-    """A usage alert that fired: which threshold of which month, what crossed it, and when."""
-
-    month: str
-    key: str  # "quota:sms:80", "spend:100": one per threshold and month
-    kind: str  # "quota" (a channel's included units) or "spend" (the spend limit)
-    channel: str | None  # a quota's channel
-    percent: int  # the threshold, a percentage of the quota or limit
-    used: str | None  # units (quota) or money (spend) when it fired; None on older alerts
-    limit: str | None  # the included units or the spend limit then
-    currency: str | None
-    blocks_sending: bool  # the hard cap's 100%: sends are held
-    message: str  # in the reader's language
-    fired_at: str
-
-
-class UsageAlertList(BaseModel):
-    alerts: list[UsageAlertView]
-
-
 ALERT_MONTHS = 12  # without ?period, the alerts of this month and the eleven before
 
 
@@ -176,7 +156,7 @@ ALERT_MONTHS = 12  # without ?period, the alerts of this month and the eleven be
     bp,
     "/usage/alerts",
     methods=["GET"],
-    response="linkstar.api.billing:UsageAlertList",
+    response="UsageAlertList",
     params=(
         Param(
             "period",

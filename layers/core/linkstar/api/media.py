@@ -12,12 +12,10 @@ deleting; anyone with a key lists.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import unquote
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from linkstar.api.auth import principal
 from linkstar.api.http import (
@@ -37,46 +35,12 @@ _MAX_PAGE = 100
 _DEFAULT_PAGE = 50
 
 
-class UploadRequest(BaseModel):
-    """The file the browser is about to upload, as it knows it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    filename: Annotated[str, Field(min_length=1, max_length=255, description="as the user's")]
-    content_type: Annotated[str, Field(min_length=1, max_length=255, examples=["image/png"])]
-    size: Annotated[int, Field(ge=1, description="bytes")]
-
-
-class UploadForm(BaseModel):
-    """POST ``fields`` (each as a form field, in this order) and then the ``file`` as
-    ``multipart/form-data`` to ``url`` before ``expires_at``; the file must be ``max_bytes`` at
-    most and of the requested type. Templates name the file by ``key``."""
-
-    key: str = Field(description="the file's key in your media folder, as templates name it")
-    url: str
-    fields: dict[str, str]
-    expires_at: datetime
-    max_bytes: int
-
-
-class MediaFileView(BaseModel):
-    key: str = Field(description="relative to your media folder, as templates name it")
-    size: int = Field(description="bytes")
-    content_type: str
-    last_modified: datetime
-
-
-class MediaPage(BaseModel):
-    files: list[MediaFileView]
-    next_token: str | None = Field(description="pass as next_token for the next page")
-
-
 @route(
     bp,
     "/media/uploads",
     methods=["POST"],
-    request="linkstar.api.media:UploadRequest",
-    response={201: "linkstar.api.media:UploadForm"},
+    request="UploadRequest",
+    response={201: "UploadForm"},
     auth=Auth.API_KEY,
     tags=["outreach"],
 )
@@ -84,6 +48,7 @@ def create_upload() -> Response:
     """Get a signed form to upload a file to your media folder (manager). Types and sizes are
     those some channel sends: email attachments (10 MiB for all of an email's files) and MMS
     media (2 MB images, 600 KB other types)."""
+    from linkstar.api.schemas import UploadForm, UploadRequest
     from linkstar.outreach.providers import media
 
     who = principal(bp, Role.MANAGER)
@@ -103,7 +68,7 @@ def create_upload() -> Response:
     bp,
     "/media",
     methods=["GET"],
-    response="linkstar.api.media:MediaPage",
+    response="MediaPage",
     params=(
         Param(
             "limit",
@@ -117,6 +82,7 @@ def create_upload() -> Response:
 )
 def list_media() -> dict[str, Any]:
     """A page of the files in your media folder, by key."""
+    from linkstar.api.schemas import MediaFileView, MediaPage
     from linkstar.outreach.providers import media
 
     who = principal(bp)

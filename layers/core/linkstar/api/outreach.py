@@ -541,26 +541,11 @@ def list_flows() -> dict:
     return {"flows": [flow_view(f) for f in repo.list_flows(who.tenant_id)]}
 
 
-class FlowPresetView(BaseModel):
-    """A ready-made flow a tenant can enable with ``POST /flows {"preset": key}``."""
-
-    key: str
-    name: str
-    channels: list[str]  # every channel its send steps (and their fallbacks) may use
-    trigger: str  # the event it starts on ("order.paid") or its segment ("segment:dormant")
-    description: str  # what it does, in the reader's language
-    enabled_as: list[str]  # ids of this tenant's flows made from it (empty: not enabled yet)
-
-
-class FlowPresetList(BaseModel):
-    presets: list[FlowPresetView]
-
-
 @route(
     bp,
     "/flow-presets",
     methods=["GET"],
-    response="linkstar.api.outreach:FlowPresetList",
+    response="FlowPresetList",
     auth=Auth.API_KEY,
     tags=["outreach"],
 )

@@ -984,3 +984,75 @@ class CohortReport(BaseModel):
         description="revenue in these currencies is left out: no rate into currency"
     )
     reads: int
+
+
+# ---------------------------------------------------------------- lists and media (stop 14)
+
+
+class FlowPresetView(BaseModel):
+    """A ready-made flow a tenant can enable with ``POST /flows {"preset": key}``."""
+
+    key: str
+    name: str
+    channels: list[str]  # every channel its send steps (and their fallbacks) may use
+    trigger: str  # the event it starts on ("order.paid") or its segment ("segment:dormant")
+    description: str  # what it does, in the reader's language
+    enabled_as: list[str]  # ids of this tenant's flows made from it (empty: not enabled yet)
+
+
+class FlowPresetList(BaseModel):
+    presets: list[FlowPresetView]
+
+
+class UsageAlertView(BaseModel):
+    """A usage alert that fired: which threshold of which month, what crossed it, and when."""
+
+    month: str
+    key: str  # "quota:sms:80", "spend:100": one per threshold and month
+    kind: str  # "quota" (a channel's included units) or "spend" (the spend limit)
+    channel: str | None  # a quota's channel
+    percent: int  # the threshold, a percentage of the quota or limit
+    used: str | None  # units (quota) or money (spend) when it fired; None on older alerts
+    limit: str | None  # the included units or the spend limit then
+    currency: str | None
+    blocks_sending: bool  # the hard cap's 100%: sends are held
+    message: str  # in the reader's language
+    fired_at: str
+
+
+class UsageAlertList(BaseModel):
+    alerts: list[UsageAlertView]
+
+
+class UploadRequest(BaseModel):
+    """The file the browser is about to upload, as it knows it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filename: Annotated[str, Field(min_length=1, max_length=255, description="as the user's")]
+    content_type: Annotated[str, Field(min_length=1, max_length=255, examples=["image/png"])]
+    size: Annotated[int, Field(ge=1, description="bytes")]
+
+
+class UploadForm(BaseModel):
+    """POST ``fields`` (each as a form field, in this order) and then the ``file`` as
+    ``multipart/form-data`` to ``url`` before ``expires_at``; the file must be ``max_bytes`` at
+    most and of the requested type. Templates name the file by ``key``."""
+
+    key: str = Field(description="the file's key in your media folder, as templates name it")
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+
+
+class MediaFileView(BaseModel):
+    key: str = Field(description="relative to your media folder, as templates name it")
+    size: int = Field(description="bytes")
+    content_type: str
+    last_modified: datetime
+
+
+class MediaPage(BaseModel):
+    files: list[MediaFileView]
+    next_token: str | None = Field(description="pass as next_token for the next page")

@@ -77,8 +77,9 @@ from linkstar.billing.plans import (
     is_surcharge_key,
     month_bounds,
 )
+from linkstar.sentence import Sentence
 from linkstar.text import DEFAULT as DEFAULT_LOCALE
-from linkstar.text import Sentence, Text
+from linkstar.text import Text
 
 PROVIDER_COST_PER_THOUSAND: dict[str, dict[str, Decimal]] = {
     "email": {"USD": Decimal("0.10"), "CNY": Decimal("0.72")},  # SES list price; CNY at 7.2

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from linkstar.text import STORED, Sentence
+from linkstar.sentence import STORED, Sentence
 
 __all__ = ["STORED", "ImportJob", "JobStatus", "RowProblem"]
 

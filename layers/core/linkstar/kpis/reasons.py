@@ -4,7 +4,8 @@ message; any other error becomes the generic ``kpi.invalid_value`` quoting it.""
 from __future__ import annotations
 
 from linkstar import text
-from linkstar.text import Refusal, Sentence, Text
+from linkstar.sentence import Sentence
+from linkstar.text import Refusal, Text
 
 __all__ = ["Refusal", "Sentence", "reason_of"]
 
