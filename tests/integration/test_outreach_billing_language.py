@@ -12,6 +12,8 @@ import pytest
 
 from tests.integration.conftest import Seller, Stack, call, new_seller
 from tests.integration.outreach import START, add_contact, enable_preset, pipeline
+from tests.integration.test_billing import plan as sms_plan
+from tests.integration.test_billing import put_plan
 
 pytestmark = pytest.mark.xdist_group("billing")
 
@@ -26,37 +28,6 @@ def get(stack: Stack, seller: Seller, path: str, language: str | None = None) ->
     answer = call(stack, "GET", path, seller.api_key, language=language)
     assert answer.status_code == 200, answer.body
     return body(answer)
-
-
-def sms_plan(**changes: Any) -> dict[str, Any]:
-    """SMS priced in the US and GB only, 2 segments included; email 3 included."""
-    doc: dict[str, Any] = {
-        "plan_id": "lang",
-        "currency": "USD",
-        "effective_from": f"{MONTH}-01",
-        "channels": {
-            "email": {
-                "included_units": 3,
-                "model": "graduated",
-                "tiers": [{"up_to": None, "per_thousand": "1.00"}],
-            },
-            "sms": {
-                "included_units": 2,
-                "model": "rate_card",
-                "rates": [
-                    {"country": "US", "unit_price": "0.01"},
-                    {"country": "GB", "unit_price": "0.04"},
-                ],
-            },
-        },
-    }
-    doc.update(changes)
-    return doc
-
-
-def put_plan(stack: Stack, seller: Seller, doc: dict[str, Any]) -> None:
-    answer = call(stack, "PUT", "/plan", seller.api_key, doc)
-    assert answer.status_code == 200, answer.body
 
 
 def one_step_flow(stack: Stack, seller: Seller, channel: str) -> None:
