@@ -353,6 +353,8 @@ def test_a_seller_runs_the_business_from_the_console(
     week = page.locator("#period optgroup").nth(2).locator("option").first
     page.select_option("#period", week.get_attribute("value"))
     expect(page.locator(".kpi-card", has_text="Orders").locator(".kpi-actual")).to_have_text("5")
+    # a monthly KPI read in a week says it is measured over its month
+    expect(page.locator(".kpi-card", has_text="Orders")).to_contain_text("Measured over")
     _shot(page, "overview-week")
 
     # A KPI's detail: its trend with the target line and the projection to period end

@@ -42,7 +42,9 @@ export function attainmentBar(row) {
   );
 }
 
-function kpiCard(row) {
+/** A KPI is measured over its own period (a monthly KPI over the month): when the period picked
+ * is another (a week, a quarter), the card says which one it shows. */
+function kpiCard(row, picked) {
   const open = () => (location.hash = `#/kpi/${encodeURIComponent(row.kpi_id)}`);
   return h(
     "article",
@@ -62,6 +64,7 @@ function kpiCard(row) {
         ? t("kpi.pace_line", { pace: byUnit(row.pace, row.unit), projected: byUnit(row.projected, row.unit), elapsed: row.elapsed_days, days: row.days })
         : t("kpi.closed_line", { period: period(row.period) }),
     ),
+    row.period && picked && row.period !== picked ? h("p", { class: "small muted kpi-own-period" }, t("kpi.own_period", { period: period(row.period) })) : null,
     row.reason ? h("p", { class: "small muted" }, t("kpi.reason", { reason: row.reason })) : null,
     row.excluded_currencies ? h("p", { class: "small muted" }, t("kpi.excluded_currencies", { currencies: list(row.excluded_currencies) })) : null,
     h("footer", {}, freshnessNote(row), row.owner ? h("span", { class: "muted small" }, t("kpi.owner", { owner: row.owner })) : null),
@@ -163,7 +166,7 @@ export default {
       ),
       staleCount ? h("div", { class: "banner warn", role: "status" }, t("overview.stale_banner", { count: staleCount })) : null,
       kpis.length
-        ? h("div", { class: "kpi-grid" }, kpis.map(kpiCard))
+        ? h("div", { class: "kpi-grid" }, kpis.map((row) => kpiCard(row, dashboard.period)))
         : section(t("overview.kpis"), empty(t("overview.no_kpis"), t("overview.no_kpis_hint"))),
       h(
         "div",
