@@ -14,10 +14,10 @@ from linkstar.errors import BadRequest
 from linkstar.kpis import facts, importers
 from linkstar.kpis.formula import FormulaError, Outcome, PeriodData, Window, evaluate, parse
 from linkstar.kpis.library import check_formula
-from linkstar.kpis.reasons import Refusal, reason_of
+from linkstar.kpis.reasons import reason_of
 from linkstar.kpis.scoring import KpiSpec, Target, score
 from linkstar.kpis.settlement import Contract, settle
-from linkstar.text import Text
+from linkstar.text import Refusal, Text
 from pydantic import ValidationError
 
 D = Decimal

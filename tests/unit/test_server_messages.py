@@ -195,13 +195,28 @@ def test_a_stored_message_comes_back_as_it_was() -> None:
     assert text.load(None) is None
 
 
-def test_render_walks_a_response_body() -> None:
+def test_render_walks_a_structure_holding_messages() -> None:
     body = {"rows": [{"reason": Text("api.internal_error"), "n": 1}], "note": None}
     with text.use_locale("zh-CN"):
         assert text.render(body) == {
             "rows": [{"reason": "服务端出错了，请稍后重试", "n": 1}],
             "note": None,
         }
+
+
+def test_clauses_are_separated_the_way_the_locale_separates_them_and_stored_as_clauses() -> None:
+    # Given two reasons one after another, the first itself a list
+    reasons = text.Clauses([Text("no.such.code", items=["a", "b"]), "done"])
+    # Then English separates them with "; ", Chinese with "；" (its lists with "、")
+    assert str(reasons) == "no.such.code(items=a, b); done"
+    with text.use_locale("zh-CN"):
+        assert str(reasons) == "no.such.code(items=a、b)；done"
+    # and inside a stored message they come back as clauses, not as a list
+    stored = json.loads(json.dumps(Text("no.such.code", why=reasons).dump()))
+    back = text.load(stored)
+    assert isinstance(back, Text)
+    assert isinstance(back.params["why"], text.Clauses)
+    assert back.render("zh-CN") == "no.such.code(why=no.such.code(items=a、b)；done)"
 
 
 # ---------------------------------------------------------------- Accept-Language

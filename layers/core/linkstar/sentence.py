@@ -7,9 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator, SerializationInfo, WithJsonSchema
 
-from linkstar.text import STORED, Text, load
-
-__all__ = ["STORED", "Sentence"]
+from linkstar.text import Text, load
 
 
 def _validate_sentence(value: Any) -> Text | str:

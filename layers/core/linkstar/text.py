@@ -36,12 +36,14 @@ LOCALES = ("en", "zh-CN")
 DEFAULT = "en"
 CATALOGUE_DIR = Path(__file__).resolve().parent / "messages"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-# How a list parameter is joined: Chinese enumerates with 、 ("广告费、佣金").
+# How a list parameter is joined: Chinese enumerates with 、 ("广告费、佣金"). Clauses (whole
+# reasons one after another, each of which may itself list with commas) take a semicolon.
 _LIST_SEPARATOR = {"en": ", ", "zh-CN": "、"}
+_CLAUSE_SEPARATOR = {"en": "; ", "zh-CN": "；"}
 
 _locale: contextvars.ContextVar[str] = contextvars.ContextVar("linkstar_locale", default=DEFAULT)
 
-Param = Union[str, int, float, Decimal, "Text", Sequence[Any], None]
+Param = Union[str, int, float, Decimal, "Text", "Clauses", Sequence[Any], None]
 
 
 @functools.cache
@@ -141,9 +143,19 @@ class Text:
         return {"code": self.code, "params": {k: _dump(v) for k, v in self.params.items()}}
 
 
+class Clauses(tuple[Any, ...]):
+    """Sentences one after another ("no rule for DE; no rate for EUR"), separated the way the
+    locale separates clauses when rendered: a parameter, or ``str()`` of it."""
+
+    def __str__(self) -> str:
+        return _render(self, current_locale())
+
+
 def _render(value: Any, locale: str) -> str:
     if isinstance(value, Text):
         return value.render(locale)
+    if isinstance(value, Clauses):
+        return _CLAUSE_SEPARATOR.get(locale, "; ").join(_render(v, locale) for v in value)
     if isinstance(value, list | tuple):
         return _LIST_SEPARATOR.get(locale, ", ").join(_render(v, locale) for v in value)
     if value is None:
@@ -154,6 +166,8 @@ def _render(value: Any, locale: str) -> str:
 def _dump(value: Any) -> Any:
     if isinstance(value, Text):
         return value.dump()
+    if isinstance(value, Clauses):
+        return {"clauses": [_dump(v) for v in value]}
     if isinstance(value, list | tuple):
         return [_dump(v) for v in value]
     if isinstance(value, float):
@@ -164,6 +178,8 @@ def _dump(value: Any) -> Any:
 def _load(value: Any) -> Any:
     if isinstance(value, Mapping) and "code" in value and "params" in value:
         return load(value)
+    if isinstance(value, Mapping) and isinstance(value.get("clauses"), list):
+        return Clauses(_load(v) for v in value["clauses"])
     if isinstance(value, list):
         return [_load(v) for v in value]
     return value
@@ -182,9 +198,9 @@ def load(stored: Any) -> Text | str | None:
 
 def render(value: Any) -> Any:
     """``value`` with every :class:`Text` in it rendered in the current locale (dicts and lists
-    walked); what a JSON encoder is given for a response."""
-    if isinstance(value, Text):
-        return value.render()
+    walked): what a reader gets of a structure holding messages."""
+    if isinstance(value, Text | Clauses):
+        return str(value)
     if isinstance(value, dict):
         return {k: render(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

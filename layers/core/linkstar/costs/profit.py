@@ -106,7 +106,7 @@ from linkstar.costs.model import (
     TaxRule,
 )
 from linkstar.orders.models import Platform
-from linkstar.text import Text, current_locale
+from linkstar.text import Clauses, Text
 
 Source = Literal["actual", "model", "missing"]
 FiniteDecimal = Annotated[Decimal, Field(allow_inf_nan=False)]
@@ -293,8 +293,8 @@ def _sum(parts: Sequence[Text | str]) -> str:
 
 
 def _list(parts: Sequence[Text | str]) -> str:
-    """Separate explanations one after the other (Chinese separates them with ；)."""
-    return ("；" if current_locale() == "zh-CN" else "; ").join(str(part) for part in parts)
+    """Explanations one after the other, separated as the reader's language does."""
+    return str(Clauses(parts))
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ from pydantic import BaseModel, ConfigDict
 from linkstar.funnel.stages import CATALOGUE, ORDERS, StageConfig, StageName, is_stage
 from linkstar.kpis.scoring import kind_of
 from linkstar.kpis.scoring import previous as previous_period_of
-from linkstar.text import Text, current_locale
+from linkstar.text import Clauses, Text
 
 Counts = Mapping[str, Mapping[str, int | None]]
 """``counts[group_key][stage]``: a count, or ``None`` when the stage has no data for the group."""
@@ -297,14 +297,12 @@ def _change(now: _Step, before: _Step) -> StageChange:
         reasons.append(Text("funnel.change.growing_now"))
     if before.growing and before.count is not None:
         reasons.append(Text("funnel.change.growing_before"))
-    # Chinese separates clauses with a full-width semicolon.
-    separator = "；" if current_locale() == "zh-CN" else "; "
     return StageChange(
         stage=now.stage,
         count_change=count_change,
         count_change_rate=rate,
         conversion_change_points=points,
-        reason=separator.join(str(r) for r in reasons) or None,
+        reason=str(Clauses(reasons)) or None,
     )
 
 

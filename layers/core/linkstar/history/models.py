@@ -13,9 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from linkstar.sentence import STORED, Sentence
-
-__all__ = ["STORED", "ImportJob", "JobStatus", "RowProblem"]
+from linkstar.sentence import Sentence
 
 JobStatus = Literal["queued", "running", "done", "failed"]
 MAX_KEPT_ERRORS = 200

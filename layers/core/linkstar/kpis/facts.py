@@ -75,8 +75,8 @@ from pydantic import (
 
 from linkstar import clock
 from linkstar.errors import BadRequest, PayloadTooLarge
-from linkstar.kpis.reasons import Refusal, reason_of
-from linkstar.text import Text
+from linkstar.kpis.reasons import reason_of
+from linkstar.text import Refusal, Text
 
 Unit = Literal["count", "money", "rate", "hours"]
 Day = date  # Fact has a field named ``date``; annotations inside the class use this name

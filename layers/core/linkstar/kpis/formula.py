@@ -86,7 +86,7 @@ from typing import Annotated, Any, Literal, TypeAlias, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from linkstar.kpis.reasons import Sentence
+from linkstar.sentence import Sentence
 from linkstar.text import Text
 
 AggregateName = Literal["sum", "avg", "min", "max", "last", "count"]

@@ -162,9 +162,9 @@ from linkstar.kpis.facts import (
     normalise_market,
     validate_fact,
 )
-from linkstar.kpis.reasons import Refusal, reason_of
+from linkstar.kpis.reasons import reason_of
 from linkstar.platforms.marketplaces import AMAZON_BY_DOMAIN, AMAZON_MARKETPLACES
-from linkstar.text import Text
+from linkstar.text import Clauses, Refusal, Text
 
 AMAZON_SP_CAMPAIGNS = "amazon_sp_campaigns"
 TIKTOK_ADS = "tiktok_ads"
@@ -191,13 +191,9 @@ class ReportFormatError(BadRequest):
     code = "invalid_report"
 
     def __init__(self, problems: list[ImportProblem]) -> None:
-        listed: Text | None = None
-        # "; " between problems (a problem's reason may itself list things with ", "): joined
-        # from the last, each a message, so the locale's own semicolon is used.
-        for problem in reversed(problems):
-            one = _where(problem)
-            listed = one if listed is None else Text("kpi.import.and_then", first=one, rest=listed)
-        super().__init__(Text("kpi.import.unreadable", problems=listed or ""), problems=problems)
+        # Clauses, not a list: a problem's reason may itself list things with commas.
+        listed = Clauses(_where(problem) for problem in problems)
+        super().__init__(Text("kpi.import.unreadable", problems=listed), problems=problems)
         self.problems = problems
 
 

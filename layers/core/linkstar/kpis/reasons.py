@@ -1,13 +1,10 @@
-"""How the KPI modules say why a value was refused: :class:`~linkstar.text.Refusal` carries a
-message; any other error becomes the generic ``kpi.invalid_value`` quoting it."""
+"""How the KPI modules say why a value was refused: the message an error carries
+(:func:`linkstar.text.reason_of`), or the generic ``kpi.invalid_value`` quoting any other."""
 
 from __future__ import annotations
 
 from linkstar import text
-from linkstar.sentence import Sentence
-from linkstar.text import Refusal, Text
-
-__all__ = ["Refusal", "Sentence", "reason_of"]
+from linkstar.text import Text
 
 
 def reason_of(error: BaseException) -> Text:

@@ -67,7 +67,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from linkstar.kpis.formula import Outcome
 from linkstar.kpis.library import Direction, Unit
-from linkstar.kpis.reasons import Sentence
+from linkstar.sentence import Sentence
 from linkstar.text import Text
 
 PeriodKind = Literal["day", "week", "month", "quarter"]

@@ -67,7 +67,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from linkstar import money
 from linkstar.kpis.formula import Outcome
-from linkstar.kpis.reasons import Sentence
+from linkstar.sentence import Sentence
 from linkstar.text import Text
 
 Op = Literal["<", "<=", ">", ">=", "==", "!="]

@@ -1,12 +1,13 @@
 """Import jobs in DynamoDB (one item per job, under the store's partition). The job is kept as
-its JSON document, its sentences as catalogue messages (``history.models.STORED``)."""
+its JSON document, its sentences as catalogue messages (``text.STORED``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from linkstar.history.models import STORED, ImportJob
+from linkstar.history.models import ImportJob
 from linkstar.store import dynamo, keys
+from linkstar.text import STORED
 
 
 def _item(job: ImportJob) -> dict[str, Any]:
