@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Seller, Stack, call, new_seller
-from tests.integration.outreach import START, add_contact, pipeline
+from tests.integration.outreach import START, pipeline
+from tests.integration.test_billing import plan, put_plan, send_flow, subscribe
 
 pytestmark = pytest.mark.xdist_group("billing")
 
@@ -61,19 +62,9 @@ def csv_descriptions(answer: Any) -> list[str]:
 def invoiced_seller(stack: Stack, name: str) -> Seller:
     """A seller whose month has five emails sent on the plan above."""
     seller = new_seller(stack, name)
-    plan = {
-        "plan_id": "lang",
-        "currency": "USD",
-        "effective_from": f"{MONTH}-01",
-        "base_fee": "10.00",
-        "channels": {
-            "email": {
-                "included_units": 3,
-                "model": "graduated",
-                "tiers": [{"up_to": None, "per_thousand": "1.00"}],
-            }
-        },
-        "recurring_fees": [
+    email_only = plan(
+        channels={"email": plan()["channels"]["email"]},
+        recurring_fees=[
             {
                 "code": "dedicated_number",
                 "description": "Dedicated number",
@@ -81,36 +72,12 @@ def invoiced_seller(stack: Stack, name: str) -> Seller:
                 "quantity": 2,
             }
         ],
-        "credits": [{"credit_id": "welcome", "amount": "4.00", "granted_at": f"{MONTH}-01"}],
-    }
-    assert call(stack, "PUT", "/plan", seller.api_key, plan).status_code == 200
-    template = {
-        "template_id": "lang.invoice",
-        "channel": "email",
-        "locale": "en",
-        "purpose": "transactional",
-        "subject": "Welcome",
-        "body": "Welcome",
-    }
-    assert call(stack, "POST", "/templates", seller.api_key, template).status_code == 200
-    flow = {
-        "name": "Invoice language",
-        "trigger": {"event": "contact.subscribed"},
-        "steps": [
-            {
-                "id": "send",
-                "type": "send",
-                "channel": "email",
-                "template": "lang.invoice",
-                "purpose": "transactional",
-            }
-        ],
-        "reentry": {"policy": "once"},
-    }
-    assert call(stack, "POST", "/flows", seller.api_key, flow).status_code == 200
+        credits=[{"credit_id": "welcome", "amount": "4.00", "granted_at": f"{MONTH}-01"}],
+    )
+    put_plan(stack, seller, email_only)
+    send_flow(stack, seller, "email", "Welcome", "transactional")
     with pipeline(stack) as (run, _):
-        for i in range(5):
-            add_contact(stack, seller, email=f"inv{i}@example.com", consent={"email": "subscribed"})
+        subscribe(stack, seller, 5, "inv")
         run.run()
     return seller
 
