@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from linkstar import text
@@ -19,22 +18,9 @@ from linkstar.funnel.analysis import funnel
 from linkstar.funnel.stages import StageConfig
 from pydantic import ValidationError
 
-from tests.unit.test_profit import DE_ORDER, FX, MODEL, MODEL_BODY, MONDAY, facts
+from tests.unit.test_profit import DE_ORDER, FX, GB_ORDER, MODEL, MODEL_BODY, MONDAY, facts
 
 D = Decimal
-
-
-def _gb_order_with_a_return() -> Any:
-    return facts(
-        order_id="gb-1",
-        market="GB",
-        currency="GBP",
-        lines=[{"sku": "TEE-2", "quantity": 2, "unit_price": "24.00"}],
-        refunded="24.00",
-        returns=[{"items": [{"sku": "TEE-2", "quantity": 1}]}],
-        ships_from="CN",
-        actuals={"commission": {"amount": "7.50", "currency": "GBP"}},
-    )
 
 
 def test_the_de_orders_workings_in_english_and_in_chinese() -> None:
@@ -60,7 +46,7 @@ def test_the_de_orders_workings_in_english_and_in_chinese() -> None:
 
 def test_sums_of_parts_actuals_and_marketplace_tax_in_chinese() -> None:
     with text.use_locale("zh-CN"):
-        result = profit(_gb_order_with_a_return(), MODEL, FX)
+        result = profit(facts(**GB_ORDER), MODEL, FX)
         shopify = profit(
             facts(**{**DE_ORDER, "platform": "shopify", "gateway": "stripe"}), MODEL, FX
         )

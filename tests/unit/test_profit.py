@@ -127,6 +127,23 @@ DE_ORDER: dict[str, Any] = {
     "allocated_ads": {"amount": "5.00", "currency": "USD", "how": "market DE: 5.00 USD"},
 }
 
+# 2 tees at 24.00 GBP incl. 20% VAT that Amazon remits, one returned and refunded; the
+# settlement report's fees and the order's ad cost as actuals.
+GB_ORDER: dict[str, Any] = {
+    "order_id": "gb-1",
+    "market": "GB",
+    "currency": "GBP",
+    "lines": [{"sku": "TEE-2", "quantity": 2, "unit_price": "24.00"}],
+    "refunded": "24.00",
+    "returns": [{"items": [{"sku": "TEE-2", "quantity": 1}]}],
+    "ships_from": "CN",
+    "actuals": {
+        "commission": {"amount": "7.50", "currency": "GBP"},
+        "logistics": {"amount": "3.20", "currency": "GBP"},
+        "ads": {"amount": "1.00", "currency": "GBP"},
+    },
+}
+
 
 def test_de_order_vat_inclusive_converted_on_the_order_date() -> None:
     # Given
@@ -297,20 +314,7 @@ def test_gb_order_with_a_return_stale_friday_rate_and_settlement_fees_overriding
 ):
     # Given 2 tees at 24.00 GBP incl. 20% VAT that Amazon remits (marketplace facilitator),
     # one returned and refunded; the settlement report's fees and the order's ad cost
-    order = facts(
-        order_id="gb-1",
-        market="GB",
-        currency="GBP",
-        lines=[{"sku": "TEE-2", "quantity": 2, "unit_price": "24.00"}],
-        refunded="24.00",
-        returns=[{"items": [{"sku": "TEE-2", "quantity": 1}]}],
-        ships_from="CN",
-        actuals={
-            "commission": {"amount": "7.50", "currency": "GBP"},
-            "logistics": {"amount": "3.20", "currency": "GBP"},
-            "ads": {"amount": "1.00", "currency": "GBP"},
-        },
-    )
+    order = facts(**GB_ORDER)
 
     # When
     result = profit(order, MODEL, FX)
